@@ -1,0 +1,53 @@
+# The README's commands. `make run` and `make test` each install everything they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test install lint typecheck unit integration up down status bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## install: virtual environment, Python dependencies, Kafka/Cassandra jars, Redis
+install: $(INSTALLED)
+	$(BIN)/interstore stack fetch
+
+## run: the main job: bring the stack up, apply the schema, show the stack
+run: install
+	$(BIN)/interstore stack up
+	$(BIN)/interstore schema apply
+	$(BIN)/interstore stack status
+
+## test: lint, type-check, unit tests, integration tests against the real stack
+test: install lint typecheck
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
+unit: $(INSTALLED)
+	$(BIN)/pytest tests/unit
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+up: install
+	$(BIN)/interstore stack up
+
+down: $(INSTALLED)
+	$(BIN)/interstore stack down
+
+status: $(INSTALLED)
+	$(BIN)/interstore stack status
+
+clean: down
+	rm -rf var

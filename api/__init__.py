@@ -1,0 +1,1 @@
+"""The FastAPI read layer for rankers."""

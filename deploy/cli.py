@@ -1,0 +1,73 @@
+"""`interstore stack up | down | status | fetch`."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deploy.stack import LocalStack, ServiceStatus
+from interstore.settings import load_settings
+
+stack_app = typer.Typer(help="The local stack: Kafka (KRaft), Cassandra and Redis, no Docker.")
+console = Console(stderr=True)
+
+
+def _report(message: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}")
+
+
+def _stack() -> LocalStack:
+    return LocalStack(load_settings().stack)
+
+
+def _mib(value: int | None) -> str:
+    return "-" if value is None else f"{value / 2**20:,.0f} MiB"
+
+
+def status_table(statuses: list[ServiceStatus]) -> Table:
+    table = Table(title="interstore local stack")
+    for column in ("service", "state", "port", "pid", "memory (RSS)"):
+        table.add_column(column)
+    colours = {"ready": "green", "starting": "yellow", "stopped": "red"}
+    for s in statuses:
+        state = f"[{colours.get(s.state, 'white')}]{s.state}[/]"
+        table.add_row(s.name, state, str(s.port), str(s.pid or "-"), _mib(s.rss_bytes))
+    total = sum(s.rss_bytes or 0 for s in statuses)
+    table.add_row("total", "", "", "", _mib(total), style="bold")
+    return table
+
+
+@stack_app.command()
+def fetch() -> None:
+    """Fetch artifacts (Maven jars, Redis package) and write configs; start nothing."""
+    _stack().fetch(_report)
+
+
+@stack_app.command()
+def up() -> None:
+    """Start every service that is not running and wait until each one answers."""
+    started = time.monotonic()
+    results = _stack().up(_report)
+    fresh = [r.name for r in results if r.started]
+    what = f"started {', '.join(fresh)}" if fresh else "already running"
+    _report(f"stack ready in {time.monotonic() - started:.1f}s ({what})")
+
+
+@stack_app.command()
+def down() -> None:
+    """Stop the services `up` started (and nothing else)."""
+    stopped = _stack().down(_report)
+    if not stopped:
+        _report("nothing was running")
+
+
+@stack_app.command()
+def status() -> None:
+    """Each service's state, port, pid and resident memory. Exit 1 unless all are ready."""
+    statuses = _stack().status()
+    Console().print(status_table(statuses))
+    if any(s.state != "ready" for s in statuses):
+        raise typer.Exit(1)

@@ -1,0 +1,49 @@
+"""The `interstore` command: one entry point, subcommands per concern."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from deploy.cli import stack_app
+from interstore.errors import InterstoreError
+from interstore.settings import load_settings
+
+app = typer.Typer(
+    help="interstore: interaction store and feature pipeline for real-time ranking.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(stack_app, name="stack")
+schema_app = typer.Typer(help="The CQL schema of the cold tier (files in schemas/cql).")
+app.add_typer(schema_app, name="schema")
+
+
+@schema_app.command("apply")
+def schema_apply() -> None:
+    """Create the keyspace and tables (idempotent)."""
+    from store.cassandra_session import open_session
+    from store.cql_schema import apply_schema
+
+    settings = load_settings().cassandra
+    session = open_session(settings)
+    try:
+        count = apply_schema(session, settings.keyspace, settings.replication_factor)
+    finally:
+        session.cluster.shutdown()
+    Console(stderr=True).print(f"applied {count} CQL statements to keyspace {settings.keyspace}")
+
+
+def main() -> None:
+    """Run the CLI; errors of ours print as one clear line and exit 1, without a traceback."""
+    try:
+        app()
+    except InterstoreError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

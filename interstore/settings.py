@@ -1,0 +1,96 @@
+"""One settings object per component, each overridable from the environment.
+
+Built once at an entry point (CLI, worker, API, test session) and passed down; nothing else reads
+``os.environ``. Every connection address comes from here, so the same code runs against the local
+stack, the docker-compose services or a real cluster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, frozen=True, extra="ignore")
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka."""
+
+    model_config = _config("INTERSTORE_KAFKA_")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+
+
+class CassandraSettings(BaseSettings):
+    """How to reach the cold tier (Cassandra or Scylla, same driver, CQL protocol v4)."""
+
+    model_config = _config("INTERSTORE_CASSANDRA_")
+
+    contact_points: str = Field("127.0.0.1", description="Comma-separated hosts.")
+    port: int = 9042
+    keyspace: str = "interstore"
+    replication_factor: int = 1
+    local_dc: str = "datacenter1"
+    # Scylla speaks v4 at most: pinned so code tested on Cassandra runs on Scylla.
+    protocol_version: int = 4
+    connect_timeout_s: float = 10.0
+    request_timeout_s: float = 10.0
+
+    @property
+    def hosts(self) -> list[str]:
+        return [host.strip() for host in self.contact_points.split(",") if host.strip()]
+
+
+class RedisSettings(BaseSettings):
+    """How to reach the hot tier (Redis or Dragonfly)."""
+
+    model_config = _config("INTERSTORE_REDIS_")
+
+    url: str = "redis://127.0.0.1:6390/0"
+    max_connections: int = 64
+
+
+class StackSettings(BaseSettings):
+    """The local stack: versions, ports, heaps and the folders it keeps things in."""
+
+    model_config = _config("INTERSTORE_STACK_")
+
+    cache_dir: Path = PROJECT_ROOT / ".cache"
+    var_dir: Path = PROJECT_ROOT / "var"
+    java_home: Path | None = Field(None, description="A Java 17 home; found if unset.")
+    ready_timeout_s: float = 180.0
+
+    kafka_version: str = "4.1.1"
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap_mb: int = 512
+
+    cassandra_version: str = "5.0.6"
+    cassandra_port: int = 9042
+    cassandra_storage_port: int = 7000
+    cassandra_heap_mb: int = 1024
+
+    redis_port: int = 6390
+    redis_maxmemory_mb: int = 512
+
+
+class Settings(BaseSettings):
+    """Everything, built once at an entry point."""
+
+    model_config = _config("INTERSTORE_")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    cassandra: CassandraSettings = Field(default_factory=CassandraSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    stack: StackSettings = Field(default_factory=StackSettings)
+
+
+def load_settings() -> Settings:
+    """Read the environment once; call at an entry point and pass the result down."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Cold (Cassandra/Scylla), hot (Redis/Dragonfly) and feature stores behind narrow interfaces."""
