@@ -84,6 +84,8 @@ bind {HOST}
 port {s.redis_port}
 protected-mode yes
 daemonize no
+# Keep the command line (with our config path) so `stack status` can tell our process from others.
+set-proc-title no
 dir {self.data_dir}
 logfile ""
 # The hot tier is rebuilt from Kafka and the cold tier: no snapshots, no AOF.
