@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ from deploy.errors import FetchError
 
 POMS = Path(__file__).resolve().parent / "maven"
 DONE_MARKER = ".complete"
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def fetch_libs(component: str, properties: dict[str, str], cache_dir: Path, dest: Path) -> Path:
@@ -35,8 +37,9 @@ def fetch_libs(component: str, properties: dict[str, str], cache_dir: Path, dest
     ]  # fmt: skip
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        lines = [ln for ln in (result.stdout + result.stderr).splitlines() if "ERROR" in ln]
-        detail = lines[0] if lines else (result.stdout + result.stderr).strip()[-400:]
+        output = ANSI_ESCAPE.sub("", result.stdout + result.stderr)
+        errors = [ln.removeprefix("[ERROR] ") for ln in output.splitlines() if "[ERROR]" in ln]
+        detail = errors[0] if errors else output.strip().replace("\n", " ")[-400:]
         raise FetchError(
             f"fetching {component} ({', '.join(f'{k}={v}' for k, v in properties.items())}) "
             f"from Maven Central failed: {detail}"

@@ -60,9 +60,12 @@ class ManagedProcess:
         self.log_file = log_file
         # A string our command line contains: a recycled pid of another program is not ours.
         self.marker = marker
+        self._child: subprocess.Popen[bytes] | None = None  # set when this object started it
 
     def pid(self) -> int | None:
         """The pid from our pid file, if that process is still alive, ours, and not a zombie."""
+        if self._child is not None and self._child.poll() is not None:
+            self._child = None  # reaped: it exited
         try:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
@@ -100,6 +103,7 @@ class ManagedProcess:
                 start_new_session=True,  # survives the CLI; stopped by `stack down`
             )
         self.pid_file.write_text(f"{proc.pid}\n")
+        self._child = proc
         return proc.pid
 
     def stop(self, timeout_s: float = 30.0) -> bool:
@@ -121,6 +125,9 @@ class ManagedProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        if self._child is not None:
+            self._child.wait(timeout=10)
+            self._child = None
         self.pid_file.unlink(missing_ok=True)
         return True
 
