@@ -64,8 +64,11 @@ class ManagedProcess:
 
     def pid(self) -> int | None:
         """The pid from our pid file, if that process is still alive, ours, and not a zombie."""
-        if self._child is not None and self._child.poll() is not None:
-            self._child = None  # reaped: it exited
+        if self._child is not None:  # started by this object: poll() knows, and reaps it
+            if self._child.poll() is None:
+                return self._child.pid
+            self._child = None
+            return None
         try:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
