@@ -10,6 +10,7 @@ from rich.console import Console
 from deploy.cli import stack_app
 from interstore.errors import InterstoreError
 from interstore.settings import load_settings
+from streams.producer_cli import produce, topics_app
 
 app = typer.Typer(
     help="interstore: interaction store and feature pipeline for real-time ranking.",
@@ -19,6 +20,8 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 schema_app = typer.Typer(help="The CQL schema of the cold tier (files in schemas/cql).")
 app.add_typer(schema_app, name="schema")
+app.add_typer(topics_app, name="topics")
+app.command("produce")(produce)
 
 
 @schema_app.command("apply")

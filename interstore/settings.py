@@ -47,6 +47,19 @@ class CassandraSettings(BaseSettings):
         return [host.strip() for host in self.contact_points.split(",") if host.strip()]
 
 
+class RetentionSettings(BaseSettings):
+    """How long the cold tier keeps each kind of interaction (a TTL from the event's own ts)."""
+
+    model_config = _config("INTERSTORE_RETENTION_")
+
+    click_days: int = Field(90, ge=1)
+    wishlist_days: int = Field(180, ge=1)
+    order_days: int = Field(365, ge=1)
+
+    def days(self, kind: str) -> int:
+        return int(getattr(self, f"{kind}_days"))
+
+
 class RedisSettings(BaseSettings):
     """How to reach the hot tier (Redis or Dragonfly)."""
 
@@ -54,6 +67,38 @@ class RedisSettings(BaseSettings):
 
     url: str = "redis://127.0.0.1:6390/0"
     max_connections: int = 64
+
+
+class TopicSettings(BaseSettings):
+    """The event topics. One topic for every kind of a user's events (keyed by user id) gives a
+    total order per user: an app_open and the clicks after it are consumed in that order."""
+
+    model_config = _config("INTERSTORE_TOPICS_")
+
+    events: str = "interstore.events"
+    dead_letters: str = "interstore.events.dlq"
+    partitions: int = Field(12, ge=1)
+    replication_factor: int = Field(1, ge=1)
+    retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1)
+    dead_letter_retention_ms: int = Field(30 * 24 * 3600 * 1000, ge=-1)
+
+
+class WorkerSettings(BaseSettings):
+    """The Faust worker: batching, cold-tier concurrency and retries, metrics."""
+
+    model_config = _config("INTERSTORE_WORKER_")
+
+    app_id: str = "interstore-worker"
+    data_dir: Path = PROJECT_ROOT / "var" / "worker"
+    batch_max: int = Field(1000, ge=1)
+    batch_within_s: float = Field(0.2, gt=0)
+    write_concurrency: int = Field(128, ge=1)
+    retry_initial_s: float = Field(0.5, gt=0)
+    retry_max_s: float = Field(10.0, gt=0)
+    commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
+    web_bind: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=1, description="Faust's web server: /metrics and /healthz.")
+    log_level: str = "info"
 
 
 class StackSettings(BaseSettings):
@@ -87,7 +132,10 @@ class Settings(BaseSettings):
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     cassandra: CassandraSettings = Field(default_factory=CassandraSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
     stack: StackSettings = Field(default_factory=StackSettings)
 
 
