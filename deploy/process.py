@@ -15,6 +15,8 @@ import psutil
 
 from deploy.errors import NotReadyError
 
+PID_FILE_WAIT_S = 10.0
+
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     """True if something accepts connections on host:port, or the port cannot be bound."""
@@ -60,15 +62,9 @@ class ManagedProcess:
         self.log_file = log_file
         # A string our command line contains: a recycled pid of another program is not ours.
         self.marker = marker
-        self._child: subprocess.Popen[bytes] | None = None  # set when this object started it
 
     def pid(self) -> int | None:
         """The pid from our pid file, if that process is still alive, ours, and not a zombie."""
-        if self._child is not None:  # started by this object: poll() knows, and reaps it
-            if self._child.poll() is None:
-                return self._child.pid
-            self._child = None
-            return None
         try:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
@@ -93,21 +89,30 @@ class ManagedProcess:
             return None
 
     def start(self, argv: Sequence[str], env: dict[str, str], cwd: Path) -> int:
+        """Start ``argv`` as a daemon of its own session (not our child: it outlives the CLI or
+        test that started it, and init reaps it), logging to ``log_file``; return its pid."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file.unlink(missing_ok=True)
+        launcher = ["setsid", "--fork", "sh", "-c", 'echo $$ > "$0" && exec "$@"']
         with self.log_file.open("ab") as log:
-            proc = subprocess.Popen(
-                list(argv),
+            subprocess.run(
+                [*launcher, str(self.pid_file), *argv],
                 cwd=cwd,
                 env={**os.environ, **env},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # survives the CLI; stopped by `stack down`
+                check=True,
+                timeout=30,
             )
-        self.pid_file.write_text(f"{proc.pid}\n")
-        self._child = proc
-        return proc.pid
+        deadline = time.monotonic() + PID_FILE_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                return int(self.pid_file.read_text().strip())
+            except (FileNotFoundError, ValueError):
+                time.sleep(0.01)
+        raise NotReadyError(f"{self.name} wrote no pid file at {self.pid_file}")
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """SIGTERM, wait, then SIGKILL. True if a process was stopped."""
@@ -122,17 +127,26 @@ class ManagedProcess:
             pass
         except PermissionError:
             proc.terminate()
-        try:
-            proc.wait(timeout=timeout_s)
-        except psutil.TimeoutExpired:
+        if not _wait_gone(proc, timeout_s):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        if self._child is not None:
-            self._child.wait(timeout=10)
-            self._child = None
+            _wait_gone(proc, 10)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def _wait_gone(proc: psutil.Process, timeout_s: float) -> bool:
+    """Wait until the process is gone or a zombie (our daemons are not our children, and the
+    machine's init may be slow to reap them)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def wait_until_ready(
