@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    TokenAwarePolicy,
+)
 
 from interstore.settings import CassandraSettings
 
@@ -19,6 +23,9 @@ def open_cluster(settings: CassandraSettings) -> Cluster:
         protocol_version=settings.protocol_version,
         connect_timeout=settings.connect_timeout_s,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        # The driver's default backs off to 10 minutes: after an outage the worker would sit
+        # idle long after the database is back.
+        reconnection_policy=ExponentialReconnectionPolicy(0.5, settings.reconnect_max_s),
     )
 
 

@@ -9,3 +9,21 @@ class StoreError(InterstoreError):
 
 class SchemaError(StoreError):
     """Applying the CQL schema failed."""
+
+
+class ColdStoreError(StoreError):
+    """A cold-tier operation failed."""
+
+
+class ColdStoreUnavailable(ColdStoreError):
+    """The cold tier could not be reached, timed out or was overloaded: transient. A failed
+    ``write_many`` may have written part of the batch; retry the whole batch (writes are
+    idempotent). A failed read returns nothing: retry it or fail the request."""
+
+
+class ColdWriteError(ColdStoreError):
+    """A write was refused for a reason retrying will not fix (invalid value, schema mismatch)."""
+
+
+class ColdReadError(ColdStoreError):
+    """A read was refused for a reason retrying will not fix (invalid query, schema mismatch)."""

@@ -1,0 +1,64 @@
+"""The interaction: what the stores keep of a click, order or wishlist event."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+INTERACTION_KINDS = ("click", "order", "wishlist")
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "click": ("surface", "position"),
+    "order": ("order_id", "quantity", "price", "currency"),
+    "wishlist": ("action",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """One stored interaction. Kind fields not of this kind stay None (and are never written)."""
+
+    kind: str
+    event_id: str
+    user_id: str
+    product_id: str
+    category_id: str
+    ts_ms: int
+    surface: str | None = None
+    position: int | None = None
+    order_id: str | None = None
+    quantity: int | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    action: str | None = None
+
+    @classmethod
+    def from_record(cls, kind: str, record: Mapping[str, Any]) -> Interaction:
+        """From a decoded (and validated) event record of an interaction kind."""
+        fields = {name: record[name] for name in KIND_FIELDS[kind]}
+        return cls(
+            kind=kind,
+            event_id=record["event_id"],
+            user_id=record["user_id"],
+            product_id=record["product_id"],
+            category_id=record["category_id"],
+            ts_ms=int(record["ts"]),
+            **fields,
+        )
+
+    def kind_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in KIND_FIELDS[self.kind]}
+
+    def to_json(self) -> dict[str, Any]:
+        """The API shape: common fields, ``ts`` in epoch milliseconds, then this kind's fields."""
+        out = asdict(self)
+        out.pop("user_id")
+        out["ts"] = out.pop("ts_ms")
+        for kind, names in KIND_FIELDS.items():
+            if kind != self.kind:
+                for name in names:
+                    out.pop(name)
+        if self.price is not None:
+            out["price"] = str(self.price)
+        return out
