@@ -24,6 +24,14 @@ app.add_typer(topics_app, name="topics")
 app.command("produce")(produce)
 
 
+@app.command()
+def worker() -> None:
+    """Run the Faust worker: consume events, write the cold tier, dead-letter bad input."""
+    from streams.worker import run_worker
+
+    run_worker(load_settings())
+
+
 @schema_app.command("apply")
 def schema_apply() -> None:
     """Create the keyspace and tables (idempotent)."""

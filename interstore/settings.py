@@ -41,6 +41,7 @@ class CassandraSettings(BaseSettings):
     protocol_version: int = 4
     connect_timeout_s: float = 10.0
     request_timeout_s: float = 10.0
+    reconnect_max_s: float = Field(5.0, gt=0, description="Longest wait between reconnects.")
 
     @property
     def hosts(self) -> list[str]:

@@ -1,0 +1,97 @@
+"""The Faust app of the worker: one agent consumes the events topic in batches.
+
+There is no module-level app: ``build_app`` makes one from settings and the stores, so tests and
+several workers in one process tree each get their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import faust
+
+from interstore.settings import Settings
+from schemas.codec import default_codec
+from store.cold import ColdStore
+from streams.dead_letters import FaustDeadLetterSink
+from streams.ingest import IngestPipeline, RetryPolicy
+from streams.messages import RawMessage
+from streams.metrics import WorkerMetrics
+
+log = logging.getLogger(__name__)
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"  # aiohttp adds the charset itself
+LAG_INTERVAL_S = 5.0
+
+
+def kafka_urls(bootstrap_servers: str) -> list[str]:
+    return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",") if server]
+
+
+def build_app(settings: Settings, cold: ColdStore, metrics: WorkerMetrics) -> faust.App:
+    worker = settings.worker
+    app = faust.App(
+        worker.app_id,
+        broker=kafka_urls(settings.kafka.bootstrap_servers),
+        store="memory://",
+        datadir=str(worker.data_dir),
+        web_bind=worker.web_bind,
+        web_port=worker.web_port,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=worker.commit_interval_s,
+        topic_partitions=settings.topics.partitions,
+        topic_replication_factor=settings.topics.replication_factor,
+    )
+    events = app.topic(
+        settings.topics.events,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.topics.partitions,
+    )
+    dead_letter_topic = app.topic(
+        settings.topics.dead_letters, key_serializer="raw", value_serializer="raw"
+    )
+    pipeline = IngestPipeline(
+        default_codec(),
+        cold,
+        FaustDeadLetterSink(dead_letter_topic),
+        metrics,
+        retry=RetryPolicy(worker.retry_initial_s, worker.retry_max_s),
+    )
+
+    @app.agent(events, name="ingest")
+    async def ingest(stream: Any) -> AsyncIterator[None]:  # a faust.Stream; noack_take is untyped
+        async for batch in stream.noack_take(worker.batch_max, within=worker.batch_within_s):
+            try:
+                await pipeline.process([RawMessage.from_faust(event.message) for event in batch])
+            except Exception as exc:
+                # Faust would restart the agent on the same stream and never redeliver the
+                # held (unacked) batch: stop the worker instead, so that the next start
+                # resumes from the last committed offset.
+                log.critical("ingest failed, stopping the worker: %r", exc)
+                await app.crash(exc)
+                raise
+            for event in batch:  # in offset order, after the batch is safe: no gaps
+                await stream.ack(event)
+            yield None
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        return web.bytes(metrics.exposition(), content_type=PROMETHEUS_CONTENT_TYPE)
+
+    @app.page("/healthz")
+    async def health_page(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok"})
+
+    @app.timer(LAG_INTERVAL_S)  # type: ignore[untyped-decorator]
+    async def measure_lag() -> None:
+        for tp in app.consumer.assignment():
+            if tp.topic != settings.topics.events:
+                continue
+            position = await app.consumer.position(tp)
+            if position is not None:
+                lag = max(0, app.consumer.highwater(tp) - position)
+                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+
+    return app

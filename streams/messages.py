@@ -1,0 +1,32 @@
+"""A consumed Kafka message as the pipeline sees it: bytes and where they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+    @property
+    def where(self) -> str:
+        """``topic[partition]@offset``: how every pipeline log names a message."""
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+    @classmethod
+    def from_faust(cls, message: Any) -> RawMessage:
+        """From a ``faust.types.Message`` (topic, partition, offset, key, value)."""
+        value = message.value
+        return cls(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=value if isinstance(value, bytes) else bytes(value or b""),
+        )

@@ -1,0 +1,51 @@
+"""The worker's Prometheus metrics, in a registry of its own (tests make as many as they like)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000)
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class WorkerMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.consumed = Counter(
+            "interstore_events_consumed", "Messages consumed, by kind.", ["kind"], registry=r
+        )
+        self.written = Counter(
+            "interstore_interactions_written",
+            "Interactions written to the cold tier, by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.dead_lettered = Counter(
+            "interstore_dead_letters", "Messages sent to the dead-letter topic.", ["reason"],
+            registry=r,
+        )  # fmt: skip
+        self.batch_size = Histogram(
+            "interstore_batch_size", "Messages per consumed batch.", buckets=BATCH_BUCKETS,
+            registry=r,
+        )  # fmt: skip
+        self.cold_write_seconds = Histogram(
+            "interstore_cold_write_seconds",
+            "Time to write one batch to the cold tier (successful attempts).",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.cold_write_retries = Counter(
+            "interstore_cold_write_retries",
+            "Failed cold-tier batch writes that were retried.",
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "interstore_consumer_lag",
+            "High watermark minus the consumer position, by topic partition.",
+            ["topic", "partition"],
+            registry=r,
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,46 @@
+"""`interstore worker`: topics, a cold-tier connection, then the Faust worker until stopped."""
+
+from __future__ import annotations
+
+import time
+
+import faust
+from cassandra.cluster import Session
+
+from interstore.settings import Settings
+from store.cassandra_cold import CassandraColdStore
+from store.cassandra_session import open_session
+from store.errors import StoreError
+from streams.app import build_app
+from streams.metrics import WorkerMetrics
+from streams.topics import ensure_topics
+
+CONNECT_ATTEMPTS = 30
+
+
+def connect_cold_tier(settings: Settings) -> Session:
+    """Connect to Cassandra, retrying for a while: the worker may start before the database."""
+    last: Exception | None = None
+    for _ in range(CONNECT_ATTEMPTS):
+        try:
+            return open_session(settings.cassandra, settings.cassandra.keyspace)
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is retried
+            last = exc
+            time.sleep(2)
+    raise StoreError(f"cannot connect to the cold tier at {settings.cassandra.hosts}: {last}")
+
+
+def run_worker(settings: Settings) -> None:
+    ensure_topics(settings.kafka, settings.topics)
+    session = connect_cold_tier(settings)
+    cold = CassandraColdStore(
+        session,
+        settings.cassandra.keyspace,
+        settings.retention,
+        concurrency=settings.worker.write_concurrency,
+    )
+    app = build_app(settings, cold, WorkerMetrics())
+    try:
+        faust.Worker(app, loglevel=settings.worker.log_level).execute_from_commandline()
+    finally:
+        session.cluster.shutdown()

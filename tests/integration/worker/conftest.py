@@ -1,0 +1,169 @@
+"""Worker test fixtures: a worker process of its own per test, on its own topics and keyspace."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cassandra.cluster import NoHostAvailable, Session
+from confluent_kafka import Consumer, Message
+
+from deploy.stack import LocalStack
+from interstore.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Pipeline:
+    """The names one test's worker uses, and how to reach its data."""
+
+    env: dict[str, str]
+    events_topic: str
+    dead_letter_topic: str
+    keyspace: str
+    tmp: Path
+
+    def cli(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "interstore.cli", *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+
+
+class WorkerProcess:
+    def __init__(self, pipeline: Pipeline, name: str) -> None:
+        self.pipeline = pipeline
+        self.log_path = pipeline.tmp / f"{name}.log"
+        self.web_port = free_port()
+        env = {**pipeline.env, "INTERSTORE_WORKER_WEB_PORT": str(self.web_port)}
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "interstore.cli", "worker"],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=pipeline.tmp,
+        )
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def assert_running(self) -> None:
+        assert self.proc.poll() is None, f"worker exited:\n{self.log_tail()}"
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+@pytest.fixture
+def pipeline(
+    stack: LocalStack, settings: Settings, keyspace: str, unique_name: str, tmp_path: Path
+) -> Pipeline:
+    events = f"{unique_name}.events"
+    dead = f"{unique_name}.dlq"
+    env = {
+        **os.environ,
+        "INTERSTORE_TOPICS_EVENTS": events,
+        "INTERSTORE_TOPICS_DEAD_LETTERS": dead,
+        "INTERSTORE_TOPICS_PARTITIONS": "4",
+        "INTERSTORE_CASSANDRA_KEYSPACE": keyspace,
+        "INTERSTORE_WORKER_APP_ID": f"{unique_name}-worker",
+        "INTERSTORE_WORKER_DATA_DIR": str(tmp_path / "worker-data"),
+        "INTERSTORE_WORKER_BATCH_WITHIN_S": "0.1",
+        "INTERSTORE_WORKER_RETRY_MAX_S": "2",
+        "INTERSTORE_WORKER_LOG_LEVEL": "warning",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "interstore.cli", "topics", "create"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    return Pipeline(env, events, dead, keyspace, tmp_path)
+
+
+@pytest.fixture
+def start_worker(pipeline: Pipeline) -> Iterator[Callable[[str], WorkerProcess]]:
+    workers: list[WorkerProcess] = []
+
+    def start(name: str = "worker") -> WorkerProcess:
+        worker = WorkerProcess(pipeline, name)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def stored_event_ids(session: Session, keyspace: str) -> list[str]:
+    """Every event id in the interactions table (duplicates included, if there were any)."""
+    rows = session.execute(f"SELECT event_id FROM {keyspace}.interactions", timeout=60)
+    return [row.event_id for row in rows]
+
+
+def wait_for(
+    condition: Callable[[], bool], timeout_s: float, what: str, check: Callable[[], None]
+) -> None:
+    """Poll ``condition`` (a database still reconnecting counts as "not yet")."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        check()
+        try:
+            if condition():
+                return
+        except NoHostAvailable:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 60) -> list[Message]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"check-{topic}-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    messages: list[Message] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(messages) < expected and time.monotonic() < deadline:
+            for message in consumer.consume(num_messages=500, timeout=1.0):
+                if message.error() is None:
+                    messages.append(message)
+    finally:
+        consumer.close()
+    return messages
