@@ -17,10 +17,11 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 	$(BIN)/interstore stack fetch
 
-## run: the main job: bring the stack up, apply the schema, show the stack
+## run: the main job: the stack, the schema, the worker, demo traffic and what it stored
 run: install
 	$(BIN)/interstore stack up
 	$(BIN)/interstore schema apply
+	$(BIN)/interstore demo
 	$(BIN)/interstore stack status
 
 ## test: lint, type-check, unit tests, integration tests against the real stack

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from deploy.app_processes import worker_process
 from deploy.stack import LocalStack, ServiceStatus
 from interstore.settings import load_settings
 
@@ -58,7 +59,9 @@ def up() -> None:
 
 @stack_app.command()
 def down() -> None:
-    """Stop the services `up` started (and nothing else)."""
+    """Stop the worker `interstore demo` started, then the services `up` started (nothing else)."""
+    if worker_process(load_settings()).stop():
+        _report("stopped worker")
     stopped = _stack().down(_report)
     if not stopped:
         _report("nothing was running")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,6 +31,20 @@ def worker() -> None:
     from streams.worker import run_worker
 
     run_worker(load_settings())
+
+
+@app.command()
+def demo(
+    events: Annotated[int, typer.Option(min=1, help="How many demo events to produce.")] = 20_000,
+    users: Annotated[int, typer.Option(min=1, help="Across how many users.")] = 2_000,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the generator (same seed, same event ids).")
+    ] = None,
+) -> None:
+    """Start the worker if needed, send demo traffic, show what the pipeline stored."""
+    from interstore.demo import run_demo
+
+    run_demo(load_settings(), events=events, users=users, seed=seed)
 
 
 @schema_app.command("apply")
