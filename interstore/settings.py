@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,35 @@ class RedisSettings(BaseSettings):
     model_config = _config("INTERSTORE_REDIS_")
 
     url: str = "redis://127.0.0.1:6390/0"
-    max_connections: int = 64
+    max_connections: int = Field(64, ge=1, description="Pool size; callers wait for a connection.")
+    pool_timeout_s: float = Field(5.0, gt=0, description="Longest wait for a free connection.")
+    socket_timeout_s: float = Field(5.0, gt=0)
+    connect_timeout_s: float = Field(2.0, gt=0)
+    retries: int = Field(2, ge=0, description="Retries of a command after a connection error.")
+    key_prefix: str = Field("is", min_length=1, description="Every hot-tier key starts with it.")
+
+
+class SessionSettings(BaseSettings):
+    """Hot sessions: when the tracker flushes them, how much of a user's history they hold."""
+
+    model_config = _config("INTERSTORE_SESSION_")
+
+    idle_s: int = Field(1800, ge=1, description="Flush a session idle this long.")
+    max_session_s: int = Field(14400, ge=1, description="Flush a session this old.")
+    last_n_per_kind: int = Field(500, ge=1, description="Interactions per kind kept hot.")
+    tick_s: float = Field(5.0, gt=0, description="How often the inactivity tracker runs.")
+    key_ttl_s: int = Field(
+        21600, ge=1, description="TTL of every hot key, refreshed on activity: a leak guard."
+    )
+
+    @model_validator(mode="after")
+    def _ttl_outlives_sessions(self) -> SessionSettings:
+        if self.key_ttl_s <= max(self.idle_s, self.max_session_s):
+            raise ValueError(
+                f"key_ttl_s ({self.key_ttl_s}) must exceed idle_s and max_session_s "
+                f"({self.idle_s}, {self.max_session_s}): keys must outlive every session"
+            )
+        return self
 
 
 class TopicSettings(BaseSettings):
@@ -135,6 +163,7 @@ class Settings(BaseSettings):
     cassandra: CassandraSettings = Field(default_factory=CassandraSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    session: SessionSettings = Field(default_factory=SessionSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     stack: StackSettings = Field(default_factory=StackSettings)

@@ -1,0 +1,191 @@
+"""The hot tier's narrow interface: live sessions in Redis (or Dragonfly), and what every
+implementation shares.
+
+A session is live from its ``hydrate`` (an app-open: the newest N per kind copied from the cold
+tier) until ``evict``. While it is live, the worker appends the user's new interactions: each goes
+to the user's bounded newest-first view of its kind (what reads serve) and to the user's dirty set
+(what the tracker flushes to the cold tier; never bounded, so nothing pushed out of the view is
+lost). Every dirty interaction remembers its Kafka offset: per partition, the lowest offset still
+dirty (``min_dirty_offsets``) is how far the durability watermark may advance.
+
+Each user's state changes atomically (a reader never sees half a hydration or half an eviction),
+and every write is idempotent (the same interaction always encodes to the same member), so a
+replay from the watermark re-applies events without duplicates.
+
+Data loss (a Redis restart without persistence, FLUSHALL, expired keys) looks exactly like "no
+sessions". A sentinel per partition tells them apart: the owner sets it (``set_sentinel``) once
+the partition's hot data is known complete (first start, or after a recovery has replayed the
+partition from its durable watermark), checks it on every tracker tick (``sentinel_ok``), and
+``min_dirty_offsets`` checks it in the same atomic read as the offsets. A session found expired
+with unflushed interactions (``evict``) removes its partition's sentinel: the same recovery.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple, TypeVar
+
+from store.errors import StoreError
+from store.interactions import INTERACTION_KINDS, Interaction
+
+
+class HotStoreError(StoreError):
+    """A hot-tier operation failed."""
+
+
+class HotStoreUnavailable(HotStoreError):
+    """Redis could not be reached or timed out: transient. A failed write may have applied to
+    some users of the batch; retry the whole batch (writes are idempotent)."""
+
+
+class HotDataLost(HotStoreError):
+    """A partition's sentinel is gone: the hot tier lost data of these partitions (restart
+    without persistence, FLUSHALL, expiry). Their sessions, dirty sets and offsets are not the
+    truth: replay them from the durable watermark, then ``set_sentinel``."""
+
+    def __init__(self, partitions: Iterable[int]) -> None:
+        self.partitions = sorted(partitions)
+        super().__init__(f"the hot tier lost data of partitions {self.partitions}")
+
+
+class HotItem(NamedTuple):
+    """An interaction to append, and where it was read from (the events topic)."""
+
+    interaction: Interaction
+    partition: int
+    offset: int
+
+
+Item = TypeVar("Item", bound=tuple[Interaction, int, int])
+"""What ``append`` takes: a HotItem, or any (interaction, partition, offset) tuple."""
+
+
+def check_partition(partition: int) -> None:
+    if partition < 0:
+        raise ValueError(f"partition must be >= 0, got {partition}")
+
+
+class HotStore(ABC):
+    """Live sessions: bounded newest-first views per kind, dirty sets, per-partition indexes.
+
+    ``vanished_sessions`` counts sessions ``evict`` found gone (their keys expired: key_ttl_s
+    too short or the tracker stalled) while the partition still held their lowest dirty offset:
+    their unflushed interactions are only in Kafka now, and the partition's sentinel is gone.
+    """
+
+    vanished_sessions: int = 0
+    _closed: bool = False
+
+    @abstractmethod
+    async def live_users(self, user_ids: Iterable[str]) -> set[str]:
+        """Which of these users have a live session (one round trip)."""
+
+    @abstractmethod
+    async def hydrate(
+        self, user_id: str, interactions: Sequence[Interaction], *, partition: int, now_ms: int
+    ) -> None:
+        """Make the user's session live with the newest ``last_n_per_kind`` of ``interactions``
+        per kind (from the cold tier: not dirty). Atomic. Idempotent: hydrating a live session
+        again merges into its views and keeps its start time, dirty set and offsets.
+        ValueError for an interaction of another user or kind."""
+
+    @abstractmethod
+    async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:
+        """Refresh last-seen (and key TTLs) of those users that are live; returns them. Never
+        makes a session live."""
+
+    @abstractmethod
+    async def append(self, items: Sequence[Item], now_ms: int) -> list[Item]:
+        """Add each interaction of a live user to its view (bounded, newest first) and to its
+        dirty set (keeping the lowest offset it was seen at), and refresh last-seen. Per user
+        atomic and conditional on the session being live; one round trip for the batch.
+
+        Returns the items NOT appended because their user was not live at that instant, in
+        input order: the caller writes them to the cold tier. ValueError for an unknown kind.
+        """
+
+    @abstractmethod
+    async def recent_many(
+        self,
+        user_ids: Iterable[str],
+        *,
+        kinds: Sequence[str] = INTERACTION_KINDS,
+        limit: int = 100,
+        since_ms: int | None = None,
+        now_ms: int | None = None,
+    ) -> dict[str, list[Interaction]]:
+        """``recent`` for many users in one round trip; only live users are in the result."""
+
+    async def recent(
+        self,
+        user_id: str,
+        *,
+        kinds: Sequence[str] = INTERACTION_KINDS,
+        limit: int = 100,
+        since_ms: int | None = None,
+        now_ms: int | None = None,
+    ) -> list[Interaction] | None:
+        """None if the user is not live; else ColdStore.recent's answer over the hot views:
+        newest first across kinds, at most ``limit`` (and at most last_n_per_kind per kind),
+        inside retention at ``now_ms``, ``ts >= since_ms``, at most a day ahead of now.
+        Errors raise (never an empty list); ValueError for unknown kinds or a bad limit."""
+        found = await self.recent_many(
+            [user_id], kinds=kinds, limit=limit, since_ms=since_ms, now_ms=now_ms
+        )
+        return found.get(user_id)
+
+    @abstractmethod
+    async def sessions_to_flush(
+        self, partition: int, *, idle_before_ms: int, started_before_ms: int, limit: int
+    ) -> list[str]:
+        """Up to ``limit`` users of the partition's index seen last before ``idle_before_ms``
+        (longest idle first), then started before ``started_before_ms`` (oldest first)."""
+
+    @abstractmethod
+    async def sessions_of(self, partitions: Iterable[int]) -> dict[int, list[str]]:
+        """Every session indexed under these partitions (e.g. the ones a rebalance revokes)."""
+
+    @abstractmethod
+    async def dirty(self, user_ids: Iterable[str]) -> dict[str, list[Interaction]]:
+        """Each user's dirty interactions (all of them, in offset order; [] if none)."""
+
+    @abstractmethod
+    async def evict(self, partition: int, flushed: Mapping[str, Sequence[Interaction]]) -> set[str]:
+        """For each user: remove exactly the ``flushed`` entries from its dirty set; if none is
+        left, delete all its keys and its index entries and include it in the result. A user
+        with interactions dirtied meanwhile stays live (its lowest dirty offset recomputed).
+        Atomic per user; one round trip. Users whose keys are already gone are cleaned up
+        from the partition's indexes; if one still had a dirty offset there, it is counted in
+        ``vanished_sessions`` and the partition's sentinel is removed."""
+
+    @abstractmethod
+    async def mark_flushed(
+        self, partition: int, flushed: Mapping[str, Sequence[Interaction]]
+    ) -> None:
+        """``evict`` that keeps the sessions live (a rebalance hands them over with nothing
+        dirty): removes exactly the flushed entries and recomputes each lowest dirty offset."""
+
+    @abstractmethod
+    async def min_dirty_offsets(self, partitions: Iterable[int]) -> dict[int, int]:
+        """Partition -> lowest Kafka offset of any interaction still dirty in it (partitions
+        with nothing dirty are left out). Read atomically with the partitions' sentinels:
+        HotDataLost if one is gone, since "nothing dirty" is then not the truth."""
+
+    @abstractmethod
+    async def set_sentinel(self, partition: int) -> None:
+        """Declare the partition's hot data complete (after a start or a recovery)."""
+
+    @abstractmethod
+    async def sentinel_ok(self, partition: int) -> bool:
+        """Whether the partition's sentinel is still there (refreshing its TTL and the TTLs of
+        the partition's indexes). False: the hot tier lost data of this partition."""
+
+    async def close(self) -> None:
+        """Stop serving; later calls raise HotStoreError. (Override to release what the store
+        owns, calling this too.)"""
+        self._closed = True
+
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise HotStoreError(f"{what}: the hot store is closed")

@@ -1,0 +1,63 @@
+"""The hot tier's member encoding: one interaction as deterministic, compact bytes.
+
+``event_id``, a NUL byte, then an orjson array ``[kind, product_id, category_id, ts_ms, *kind
+fields]`` (price as its decimal string, the user id left out: the key names it). The same
+interaction always gives the same bytes, so adding it twice to a sorted set keeps one member.
+With a score of ``-ts_ms``, members of equal score sort by their bytes, i.e. by event id (UTF-8
+byte order is code point order): ascending ranks are exactly ``newest_first_key`` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from store.interactions import INTERACTION_KINDS, KIND_FIELDS, Interaction
+
+SEPARATOR = b"\x00"
+"""orjson escapes control characters, so the payload never holds a raw NUL: decoding splits at
+the last one and an event id holding NUL still decodes."""
+
+
+def check_interaction(item: Interaction, user_id: str | None = None) -> None:
+    """ValueError unless ``item`` can be kept hot (a known kind; the expected user)."""
+    if item.kind not in INTERACTION_KINDS:
+        raise ValueError(f"event {item.event_id!r} has kind {item.kind!r}, not an interaction")
+    if user_id is not None and item.user_id != user_id:
+        raise ValueError(f"event {item.event_id!r} is of user {item.user_id!r}, not {user_id!r}")
+
+
+def encode(item: Interaction) -> bytes:
+    fields: list[Any] = [item.kind, item.product_id, item.category_id, item.ts_ms]
+    for name in KIND_FIELDS[item.kind]:
+        value = getattr(item, name)
+        fields.append(str(value) if isinstance(value, Decimal) else value)
+    return item.event_id.encode() + SEPARATOR + orjson.dumps(fields)
+
+
+def decode(user_id: str, member: bytes) -> Interaction:
+    event_id, _, payload = member.rpartition(SEPARATOR)
+    kind, product_id, category_id, ts_ms, *values = orjson.loads(payload)
+    kind_fields = dict(zip(KIND_FIELDS[kind], values, strict=True))
+    if kind_fields.get("price") is not None:
+        kind_fields["price"] = Decimal(kind_fields["price"])
+    return Interaction(
+        kind, event_id.decode(), user_id, product_id, category_id, ts_ms, **kind_fields
+    )
+
+
+def newest_first_members(
+    per_kind: Iterable[tuple[str, Iterable[tuple[bytes, float]]]], limit: int
+) -> list[bytes]:
+    """``merge_newest_first`` on encoded members scored ``-ts``, without decoding them: the same
+    (-ts, event id, kind) order, so only the ``limit`` survivors need decoding (a read of
+    several kinds fetches up to ``limit`` of each; decoding is most of a read's CPU)."""
+    ranked = sorted(
+        (score, member.rpartition(SEPARATOR)[0], kind, member)
+        for kind, scored in per_kind
+        for member, score in scored
+    )
+    return [member for *_, member in ranked[:limit]]

@@ -1,0 +1,252 @@
+"""The hot tier on Redis 7 or Dragonfly (``redis.asyncio`` with hiredis).
+
+Layout and scripts: ``store.redis_hot_scripts``. Writes are Lua scripts, one per user (atomic,
+conditional, all keys declared), several users to a pipeline: one round trip per batch. Reads
+that span several keys of a user run in one MULTI/EXEC, so a read never sees half a hydration or
+half an eviction. Every key gets key_ttl_s on every write that touches its user or partition
+(and the partition's keys on every ``sentinel_ok``). Only commands both servers support:
+strings, hashes, sorted sets, pipelines, MULTI/EXEC, EVALSHA/SCRIPT LOAD.
+
+One node (Redis or Dragonfly) is assumed: a script touches a user's keys and its partition's
+index keys (two hash tags), which Redis Cluster refuses (CROSSSLOT). The hash tags already keep
+each user's keys, and each partition's, in one slot for that later step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from interstore.settings import RedisSettings, RetentionSettings, SessionSettings
+from store.cold import Clock, check_read, read_window, wall_clock_ms
+from store.hot import (
+    HotDataLost,
+    HotStore,
+    HotStoreError,
+    HotStoreUnavailable,
+    Item,
+    check_partition,
+)
+from store.hot_codec import check_interaction, decode, encode, newest_first_members
+from store.interactions import INTERACTION_KINDS, Interaction
+from store.redis_hot_scripts import KIND_SLOT, SCRIPTS, SHAS, KeyLayout
+
+Command = tuple[Any, ...]
+
+
+class RedisHotStore(HotStore):
+    def __init__(
+        self,
+        redis: RedisSettings,
+        session: SessionSettings,
+        retention: RetentionSettings,
+        *,
+        prefix: str | None = None,
+        clock: Clock = wall_clock_ms,
+    ) -> None:
+        """Connects lazily; ``prefix`` (default: the settings') starts every key."""
+        self.settings = session
+        self.retention = retention
+        self.clock = clock
+        self.keys = KeyLayout(prefix or redis.key_prefix)
+        pool = BlockingConnectionPool.from_url(
+            redis.url,
+            max_connections=redis.max_connections,
+            timeout=redis.pool_timeout_s,
+            socket_timeout=redis.socket_timeout_s,
+            socket_connect_timeout=redis.connect_timeout_s,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), redis.retries),
+        )
+        self.client = Redis.from_pool(pool)
+        self._ttl = str(session.key_ttl_s)
+        self._keep = str(session.last_n_per_kind)
+
+    async def _run(
+        self, what: str, commands: Iterable[Command], *, transaction: bool = False
+    ) -> list[Any]:
+        """One round trip; NOSCRIPT (a restarted server) loads the scripts and runs it again,
+        which every write here allows (idempotent)."""
+        self._check_open(what)
+        batch = list(commands)
+        try:
+            try:
+                return await self._execute(batch, transaction)
+            except NoScriptError:
+                for source in SCRIPTS.values():
+                    await self.client.script_load(source)
+                return await self._execute(batch, transaction)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            raise HotStoreUnavailable(f"{what}: {type(error).__name__}: {error}") from error
+        except RedisError as error:
+            raise HotStoreError(f"{what}: {type(error).__name__}: {error}") from error
+
+    async def _execute(self, batch: list[Command], transaction: bool) -> list[Any]:
+        async with self.client.pipeline(transaction=transaction) as pipe:
+            for command in batch:
+                pipe.execute_command(*command)
+            return await pipe.execute()
+
+    def _script(self, name: str, user_id: str, partition: int, args: Iterable[Any]) -> Command:
+        keys = self.keys.script_keys(user_id, partition)
+        return ("EVALSHA", SHAS[name], len(keys), *keys, *args)
+
+    async def live_users(self, user_ids: Iterable[str]) -> set[str]:
+        users = list(user_ids)
+        commands = [("EXISTS", self.keys.user_keys(user)[0]) for user in users]
+        found = await self._run(f"live check of {len(users)} users", commands)
+        return {user for user, live in zip(users, found, strict=True) if live}
+
+    async def hydrate(
+        self, user_id: str, interactions: Sequence[Interaction], *, partition: int, now_ms: int
+    ) -> None:
+        check_partition(partition)
+        args: list[Any] = [user_id, now_ms, self._ttl, self._keep, partition]
+        for item in interactions:
+            check_interaction(item, user_id)
+            args += (KIND_SLOT[item.kind], -item.ts_ms, encode(item))
+        command = self._script("hydrate", user_id, partition, args)
+        await self._run(f"hydration of user {user_id!r}", [command])
+
+    async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:
+        check_partition(partition)
+        users = list(user_ids)
+        commands = [
+            self._script("append", user, partition, [user, now_ms, self._ttl, self._keep])
+            for user in users
+        ]
+        done = await self._run(f"touch of {len(users)} users", commands)
+        return {user for user, live in zip(users, done, strict=True) if live}
+
+    async def append(self, items: Sequence[Item], now_ms: int) -> list[Item]:
+        groups: dict[tuple[str, int], list[Any]] = {}
+        for item, partition, offset in items:
+            check_interaction(item)
+            check_partition(partition)
+            args = groups.setdefault(
+                (item.user_id, partition), [item.user_id, now_ms, self._ttl, self._keep]
+            )
+            args += (KIND_SLOT[item.kind], -item.ts_ms, offset, encode(item))
+        commands = [self._script("append", *group, args) for group, args in groups.items()]
+        done = await self._run(f"append of {len(items)} interactions", commands)
+        rejected = {group for group, live in zip(groups, done, strict=True) if not live}
+        return [hot for hot in items if (hot[0].user_id, hot[1]) in rejected]
+
+    async def recent_many(
+        self,
+        user_ids: Iterable[str],
+        *,
+        kinds: Sequence[str] = INTERACTION_KINDS,
+        limit: int = 100,
+        since_ms: int | None = None,
+        now_ms: int | None = None,
+    ) -> dict[str, list[Interaction]]:
+        wanted = check_read(kinds, limit)[: None if limit else 0]
+        users = list(dict.fromkeys(user_ids))
+        now = self.clock() if now_ms is None else now_ms
+        windows = [read_window(self.retention.days(kind), now, since_ms) for kind in wanted]
+        commands: list[Command] = []
+        for user in users:
+            session, _, *views = self.keys.user_keys(user)
+            commands.append(("EXISTS", session))
+            for kind, (oldest, newest) in zip(wanted, windows, strict=True):
+                view = views[KIND_SLOT[kind] - 1]
+                window = (-newest, -oldest, "WITHSCORES", "LIMIT", 0, limit)
+                commands.append(("ZRANGEBYSCORE", view, *window))
+        what = f"recent read of {len(users)} users"
+        replies = iter(await self._run(what, commands, transaction=True))
+        found: dict[str, list[Interaction]] = {}
+        for user in users:
+            live = next(replies)
+            per_kind = [(kind, next(replies)) for kind in wanted]  # [[member, score], ...]
+            if live:
+                members = newest_first_members(per_kind, limit)
+                found[user] = [decode(user, member) for member in members]
+        return found
+
+    async def sessions_to_flush(
+        self, partition: int, *, idle_before_ms: int, started_before_ms: int, limit: int
+    ) -> list[str]:
+        seen, started, _ = self.keys.partition_keys(partition)
+        commands = [
+            ("ZRANGEBYSCORE", key, "-inf", f"({before}", "LIMIT", 0, limit)
+            for key, before in ((seen, idle_before_ms), (started, started_before_ms))
+        ]
+        idle, old = await self._run(f"sessions to flush of partition {partition}", commands)
+        users = [member.decode() for member in idle + old]
+        return list(dict.fromkeys(users))[:limit]
+
+    async def sessions_of(self, partitions: Iterable[int]) -> dict[int, list[str]]:
+        wanted = list(partitions)
+        commands = [("ZRANGE", self.keys.partition_keys(p)[0], 0, -1) for p in wanted]
+        found = await self._run(f"sessions of partitions {wanted}", commands)
+        return {p: [m.decode() for m in members] for p, members in zip(wanted, found, strict=True)}
+
+    async def dirty(self, user_ids: Iterable[str]) -> dict[str, list[Interaction]]:
+        users = list(dict.fromkeys(user_ids))
+        commands = [("ZRANGE", self.keys.user_keys(user)[1], 0, -1) for user in users]
+        found = await self._run(f"dirty read of {len(users)} users", commands)
+        return {
+            user: [decode(user, member) for member in members]
+            for user, members in zip(users, found, strict=True)
+        }
+
+    async def evict(self, partition: int, flushed: Mapping[str, Sequence[Interaction]]) -> set[str]:
+        results = await self._flushed(partition, flushed, keep_live=False)
+        return {user for user, result in zip(flushed, results, strict=True) if result}
+
+    async def mark_flushed(
+        self, partition: int, flushed: Mapping[str, Sequence[Interaction]]
+    ) -> None:
+        await self._flushed(partition, flushed, keep_live=True)
+
+    async def _flushed(
+        self, partition: int, flushed: Mapping[str, Sequence[Interaction]], *, keep_live: bool
+    ) -> list[int]:
+        check_partition(partition)
+        sentinel = self.keys.sentinel(partition)
+        commands = []
+        for user, items in flushed.items():
+            keys = [*self.keys.script_keys(user, partition), sentinel]
+            args = [user, int(keep_live), *map(encode, items)]
+            commands.append(("EVALSHA", SHAS["evict"], len(keys), *keys, *args))
+        what = f"{'flush' if keep_live else 'eviction'} of {len(commands)} sessions"
+        results = await self._run(what, commands)
+        self.vanished_sessions += results.count(2)
+        return results
+
+    async def min_dirty_offsets(self, partitions: Iterable[int]) -> dict[int, int]:
+        wanted = list(partitions)
+        commands: list[Command] = []
+        for p in wanted:
+            commands += [
+                ("EXISTS", self.keys.sentinel(p)),
+                ("ZRANGE", self.keys.partition_keys(p)[2], 0, 0, "WITHSCORES"),
+            ]
+        replies = await self._run(f"dirty offsets of {wanted}", commands, transaction=True)
+        intact, lowest = replies[::2], replies[1::2]
+        if lost := [p for p, ok in zip(wanted, intact, strict=True) if not ok]:
+            raise HotDataLost(lost)
+        # redis-py pairs WITHSCORES replies up: [[member, score]]; offsets < 2**53 are exact
+        return {p: int(low[0][1]) for p, low in zip(wanted, lowest, strict=True) if low}
+
+    async def set_sentinel(self, partition: int) -> None:
+        check_partition(partition)
+        key = self.keys.sentinel(partition)
+        await self._run(f"sentinel of {partition}", [("SET", key, 1, "EX", self._ttl)])
+
+    async def sentinel_ok(self, partition: int) -> bool:
+        keys = [self.keys.sentinel(partition), *self.keys.partition_keys(partition)]
+        commands = [("EXISTS", keys[0]), *(("EXPIRE", key, self._ttl) for key in keys)]
+        intact, *_ = await self._run(f"sentinel check of {partition}", commands)
+        return bool(intact)
+
+    async def close(self) -> None:
+        await super().close()
+        await self.client.aclose()

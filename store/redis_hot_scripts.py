@@ -1,0 +1,150 @@
+"""The hot tier's key layout and the Lua scripts that change one user's state atomically.
+
+Keys (``is`` is the configurable prefix; ``{...}`` is the Redis Cluster hash tag):
+
+  is:{<user>}:session       hash: started, seen (epoch ms), partition
+  is:{<user>}:view:<kind>   zset: encoded interaction -> -ts_ms, trimmed to the newest N
+  is:{<user>}:dirty         zset: encoded interaction -> lowest Kafka offset seen; unbounded
+  is:sessions:{p<N>}        zset: user -> last seen ms        (idle flushes, rebalances)
+  is:started:{p<N>}         zset: user -> session start ms    (maximum-length flushes)
+  is:dirtyoff:{p<N>}        zset: user -> lowest dirty offset (the durability watermark)
+  is:sentinel:{p<N>}        string: set once the partition's hot data is known complete
+
+Scripts receive one user's keys, then its partition's index keys (and, for ``evict``, the
+partition's sentinel), all declared, as Dragonfly requires. They run on Lua 5.1 (Redis) and 5.4
+(Dragonfly): numbers go back to Redis as the strings they came in as, never formatted by Lua.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from store.interactions import INTERACTION_KINDS
+
+KIND_SLOT = {kind: position for position, kind in enumerate(INTERACTION_KINDS, start=1)}
+"""The kind's view is KEYS[2 + slot]."""
+
+
+class KeyLayout:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def user_keys(self, user_id: str) -> list[str]:
+        """session, dirty, then one view per kind (INTERACTION_KINDS order)."""
+        base = f"{self.prefix}:{{{user_id}}}:"
+        return [base + "session", base + "dirty", *(base + f"view:{k}" for k in INTERACTION_KINDS)]
+
+    def partition_keys(self, partition: int) -> list[str]:
+        """seen, started, dirty offsets."""
+        tag = f"{{p{partition}}}"
+        return [f"{self.prefix}:{name}:{tag}" for name in ("sessions", "started", "dirtyoff")]
+
+    def sentinel(self, partition: int) -> str:
+        return f"{self.prefix}:sentinel:{{p{partition}}}"
+
+    def script_keys(self, user_id: str, partition: int) -> list[str]:
+        return self.user_keys(user_id) + self.partition_keys(partition)
+
+
+_PRELUDE = f"""
+local unpack = table.unpack or unpack
+local SESSION, DIRTY, SEEN = 1, 2, {3 + len(INTERACTION_KINDS)}
+local STARTED, DIRTYOFF, SENTINEL = SEEN + 1, SEEN + 2, SEEN + 3
+local function expire_all(ttl)
+  for k = SESSION, DIRTYOFF do redis.call('EXPIRE', KEYS[k], ttl) end
+end
+"""
+
+HYDRATE = (
+    _PRELUDE
+    + """
+-- ARGV: user, now, ttl, keep, partition, then (kind slot, -ts, member) triples
+local user, now, ttl, keep = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local started = redis.call('HGET', KEYS[SESSION], 'started') or now
+redis.call('ZADD', KEYS[SEEN], now, user)
+redis.call('ZADD', KEYS[STARTED], started, user)
+local batches = {}
+for i = 6, #ARGV, 3 do
+  local k = 2 + tonumber(ARGV[i])
+  local batch = batches[k] or {}
+  batches[k] = batch
+  batch[#batch + 1] = ARGV[i + 1]
+  batch[#batch + 1] = ARGV[i + 2]
+end
+for k, batch in pairs(batches) do
+  for j = 1, #batch, 1000 do
+    redis.call('ZADD', KEYS[k], unpack(batch, j, math.min(j + 999, #batch)))
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[k], keep, -1)
+end
+redis.call('HSET', KEYS[SESSION], 'started', started, 'seen', now, 'partition', ARGV[5])
+expire_all(ttl)
+return 1
+"""
+)
+
+APPEND = (
+    _PRELUDE
+    + """
+-- ARGV: user, now, ttl, keep, then (kind slot, -ts, offset, member) quadruples.
+-- Nothing happens unless the session is live; without quadruples it is a touch.
+if redis.call('EXISTS', KEYS[SESSION]) == 0 then return 0 end
+local user, now, ttl, keep = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local touched, low, low_text = {}, nil, nil
+for i = 5, #ARGV, 4 do
+  local k, offset, member = 2 + tonumber(ARGV[i]), tonumber(ARGV[i + 2]), ARGV[i + 3]
+  redis.call('ZADD', KEYS[k], ARGV[i + 1], member)
+  touched[k] = true
+  local had = redis.call('ZSCORE', KEYS[DIRTY], member)
+  if not had or tonumber(had) > offset then redis.call('ZADD', KEYS[DIRTY], ARGV[i + 2], member) end
+  if not low or offset < low then low, low_text = offset, ARGV[i + 2] end
+end
+for k in pairs(touched) do redis.call('ZREMRANGEBYRANK', KEYS[k], keep, -1) end
+redis.call('HSET', KEYS[SESSION], 'seen', now)
+redis.call('ZADD', KEYS[SEEN], now, user)
+if low then
+  local had = redis.call('ZSCORE', KEYS[DIRTYOFF], user)
+  if not had or tonumber(had) > low then redis.call('ZADD', KEYS[DIRTYOFF], low_text, user) end
+end
+expire_all(ttl)
+return 1
+"""
+)
+
+EVICT = (
+    _PRELUDE
+    + """
+-- ARGV: user, keep live ('1' or '0'), then the flushed members. Removes them from the dirty set;
+-- if nothing is left dirty, deletes the session (unless kept live). Returns 0 kept, 1 evicted,
+-- 2 evicted a session whose keys had expired with a dirty offset still indexed: its unflushed
+-- interactions are lost from Redis, so the partition's sentinel goes too (recovery replays).
+local user, keep_live = ARGV[1], ARGV[2] == '1'
+for j = 3, #ARGV, 1000 do
+  redis.call('ZREM', KEYS[DIRTY], unpack(ARGV, j, math.min(j + 999, #ARGV)))
+end
+local left = redis.call('ZRANGE', KEYS[DIRTY], 0, 0, 'WITHSCORES')
+if #left > 0 then
+  redis.call('ZADD', KEYS[DIRTYOFF], left[2], user)
+  return 0
+end
+local gone = redis.call('EXISTS', KEYS[SESSION]) == 0
+if keep_live and not gone then
+  redis.call('ZREM', KEYS[DIRTYOFF], user)
+  return 0
+end
+local result = 1
+if #ARGV == 2 and gone and redis.call('ZSCORE', KEYS[DIRTYOFF], user) then
+  redis.call('DEL', KEYS[SENTINEL])
+  result = 2
+end
+for k = SESSION, SEEN - 1 do redis.call('DEL', KEYS[k]) end
+for k = SEEN, DIRTYOFF do redis.call('ZREM', KEYS[k], user) end
+return result
+"""
+)
+
+SCRIPTS = {"hydrate": HYDRATE, "append": APPEND, "evict": EVICT}
+SHAS = {
+    name: hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+    for name, source in SCRIPTS.items()
+}

@@ -1,0 +1,304 @@
+"""The hot-store contract, run against every HotStore (like ``tests/store_contract.py``).
+
+A test module subclasses ``HotStoreContract`` and provides fixtures: ``clock`` (a FakeClock),
+``hot_store`` (a fresh, empty store built with ``SESSION`` and ``RETENTION``, reading that clock),
+``lose_everything`` (an async callable: what a Redis restart without persistence does) and
+``expire_user`` (an async callable: one user's keys reaching their TTL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+import pytest
+
+from interstore.settings import SessionSettings
+from store.buckets import DAY_MS
+from store.hot import HotDataLost, HotItem, HotStore, HotStoreError
+from store.interactions import Interaction
+from tests.store_contract import HOUR_MS, NOW_MS, click, ids, order, wishlist
+
+SESSION = SessionSettings(idle_s=60, max_session_s=600, last_n_per_kind=5, key_ttl_s=3600)
+Lose = Callable[[], Awaitable[None]]
+Expire = Callable[[str], Awaitable[None]]
+P = 3  # the partition most tests use
+
+
+def hot(item: Interaction, offset: int, partition: int = P) -> HotItem:
+    return HotItem(item, partition, offset)
+
+
+def by_id(items: list[Interaction]) -> list[Interaction]:
+    return sorted(items, key=lambda item: item.event_id)
+
+
+async def recent_ids(store: HotStore, user_id: str, **read: Any) -> list[str]:
+    found = await store.recent(user_id, **read)
+    assert found is not None, f"{user_id} is not live"
+    return ids(found)
+
+
+async def dirty_of(store: HotStore, user_id: str) -> list[Interaction]:
+    return (await store.dirty([user_id]))[user_id]
+
+
+class HotStoreContract:
+    async def test_hydrate_then_recent(self, hot_store: HotStore) -> None:
+        history = [
+            wishlist("w1", NOW_MS - 3_000),
+            click("c1", NOW_MS - 1_000),
+            click("c2", NOW_MS - 10 * DAY_MS),
+            order("o1", NOW_MS - 2_000, price=Decimal("1234567.0500")),
+        ]
+        assert await hot_store.recent("user-1") is None
+        await hot_store.hydrate("user-1", history, partition=P, now_ms=NOW_MS)
+        found = await hot_store.recent("user-1")
+        assert found is not None
+        assert ids(found) == ["c1", "o1", "w1", "c2"]
+        assert by_id(found) == by_id(history)
+        assert str(found[1].price) == "1234567.0500"
+        assert await dirty_of(hot_store, "user-1") == []  # hydrated: already cold
+        await hot_store.hydrate("user-2", [], partition=P, now_ms=NOW_MS)
+        assert await hot_store.recent("user-2") == []
+
+    async def test_hydrate_keeps_the_newest_n_per_kind(self, hot_store: HotStore) -> None:
+        clicks = [click(f"c{i}", NOW_MS - i * HOUR_MS) for i in range(8)]
+        orders = [order(f"o{i}", NOW_MS - i * DAY_MS) for i in range(2)]
+        await hot_store.hydrate("user-1", clicks[::-1] + orders, partition=P, now_ms=NOW_MS)
+        found = await recent_ids(hot_store, "user-1", limit=100)
+        assert found == ["c0", "o0", "c1", "c2", "c3", "c4", "o1"]
+        assert await recent_ids(hot_store, "user-1", kinds=["click"], limit=2) == ["c0", "c1"]
+        assert await hot_store.recent("user-1", limit=0) == []
+
+    async def test_hydrate_is_idempotent(self, hot_store: HotStore) -> None:
+        history = [click("c1", NOW_MS - 1), order("o1", NOW_MS - 2)]
+        await hot_store.hydrate("user-1", history, partition=P, now_ms=NOW_MS)
+        await hot_store.append([hot(click("c2", NOW_MS), 10)], now_ms=NOW_MS + 1)
+        await hot_store.hydrate("user-1", history, partition=P, now_ms=NOW_MS + 500_000)
+        assert await recent_ids(hot_store, "user-1") == ["c2", "c1", "o1"]
+        assert ids(await dirty_of(hot_store, "user-1")) == ["c2"]
+        old = await hot_store.sessions_to_flush(
+            P, idle_before_ms=0, started_before_ms=NOW_MS + 1, limit=10
+        )
+        assert old == ["user-1"]  # the start time of the first hydration stays
+
+    async def test_hydrate_refuses_foreign_interactions(self, hot_store: HotStore) -> None:
+        with pytest.raises(ValueError, match="of user 'bob'"):
+            await hot_store.hydrate("alice", [click("c1", NOW_MS, "bob")], partition=P, now_ms=1)
+        bad = dataclasses.replace(click("x1", NOW_MS, "alice"), kind="app_open")
+        with pytest.raises(ValueError, match="kind 'app_open'"):
+            await hot_store.append([hot(bad, 1)], now_ms=NOW_MS)
+        assert await hot_store.live_users(["alice"]) == set()
+
+    async def test_append_only_to_live_users(self, hot_store: HotStore) -> None:
+        await hot_store.hydrate("alice", [], partition=P, now_ms=NOW_MS)
+        batch = [hot(click("b1", NOW_MS, "bob"), 1), hot(click("a1", NOW_MS, "alice"), 2)]
+        batch.append(hot(order("b2", NOW_MS, "bob"), 3))
+        assert await hot_store.append(batch, now_ms=NOW_MS) == [batch[0], batch[2]]
+        assert await hot_store.live_users(["alice", "bob"]) == {"alice"}
+        assert await recent_ids(hot_store, "alice") == ["a1"]
+        assert await hot_store.dirty(["bob"]) == {"bob": []}
+
+    async def test_append_is_idempotent(self, hot_store: HotStore) -> None:
+        await hot_store.hydrate("user-1", [click("c1", NOW_MS - 5)], partition=P, now_ms=NOW_MS)
+        batch = [hot(click("c1", NOW_MS - 5), 7), hot(order("o1", NOW_MS - 1), 8)]
+        await hot_store.append(batch + batch, now_ms=NOW_MS)
+        await hot_store.append([hot(order("o1", NOW_MS - 1), 4)], now_ms=NOW_MS)  # a replay
+        await hot_store.append(batch, now_ms=NOW_MS)
+        assert await recent_ids(hot_store, "user-1") == ["o1", "c1"]
+        assert by_id(await dirty_of(hot_store, "user-1")) == [item.interaction for item in batch]
+        await hot_store.set_sentinel(P)
+        assert await hot_store.min_dirty_offsets([P]) == {P: 4}
+
+    async def test_view_is_bounded_dirty_keeps_everything(self, hot_store: HotStore) -> None:
+        await hot_store.hydrate("user-1", [], partition=P, now_ms=NOW_MS)
+        clicks = [click(f"c{i}", NOW_MS - i) for i in range(8)]
+        await hot_store.append([hot(item, 100 + i) for i, item in enumerate(clicks)], now_ms=1)
+        older = click("c-old", NOW_MS - DAY_MS)  # older than the view's newest five
+        await hot_store.append([hot(older, 200)], now_ms=2)
+        assert await recent_ids(hot_store, "user-1") == [f"c{i}" for i in range(5)]
+        assert await dirty_of(hot_store, "user-1") == [*clicks, older]  # in offset order
+
+    async def test_recent_many_and_live_users(self, hot_store: HotStore) -> None:
+        for user in ("u1", "u2"):
+            await hot_store.hydrate(user, [click(f"{user}-c", NOW_MS, user)], partition=P, now_ms=1)
+        await hot_store.append([hot(order("u2-o", NOW_MS + 1, "u2"), 1)], now_ms=2)
+        assert await hot_store.live_users(["u1", "u2", "u3"]) == {"u1", "u2"}
+        found = await hot_store.recent_many(["u1", "u2", "u3", "u1"], limit=1)
+        assert {user: ids(items) for user, items in found.items()} == {
+            "u1": ["u1-c"],
+            "u2": ["u2-o"],
+        }
+        assert await hot_store.recent_many([]) == {}
+
+    async def test_recent_has_the_cold_store_read_semantics(self, hot_store: HotStore) -> None:
+        items = [click(f"c{h}", NOW_MS - h * HOUR_MS) for h in range(3)]
+        items += [click("b", NOW_MS), click("a", NOW_MS), order("far", NOW_MS + 2 * DAY_MS)]
+        items.append(wishlist("w", NOW_MS - 3 * HOUR_MS))
+        await hot_store.hydrate("user-1", items, partition=P, now_ms=NOW_MS)
+        read = partial(recent_ids, hot_store, "user-1")
+        since = NOW_MS - 2 * HOUR_MS
+        assert await read(since_ms=since) == ["a", "b", "c0", "c1", "c2"]  # inclusive; ties by id
+        kinds = ("wishlist", "order", "wishlist")
+        assert await read(kinds=kinds) == ["w"]  # an order two days ahead is not served yet
+        assert await read(kinds=["order"], now_ms=NOW_MS + 2 * DAY_MS) == ["far"]
+        c2_past_retention = NOW_MS + 90 * DAY_MS - 2 * HOUR_MS  # click retention: 90 days
+        assert await read(kinds=["click"], now_ms=c2_past_retention) == ["a", "b", "c0", "c1"]
+        with pytest.raises(ValueError, match="unknown interaction kinds"):
+            await hot_store.recent("user-1", kinds=["app_open"])
+        with pytest.raises(ValueError, match="limit"):
+            await hot_store.recent_many(["user-1"], limit=-1)
+
+    async def test_sessions_to_flush(self, hot_store: HotStore) -> None:
+        for minute, user in enumerate(["a", "b", "c"]):
+            await hot_store.hydrate(user, [], partition=P, now_ms=NOW_MS + minute * 60_000)
+        await hot_store.hydrate("other", [], partition=P + 1, now_ms=NOW_MS)
+        await hot_store.append([hot(click("x", NOW_MS, "a"), 1)], now_ms=NOW_MS + 300_000)
+        assert await hot_store.touch(["b", "zed"], partition=P, now_ms=NOW_MS + 200_000) == {"b"}
+        assert await hot_store.live_users(["zed"]) == set()
+
+        async def due(idle_before: int, started_before: int, limit: int = 10) -> list[str]:
+            return await hot_store.sessions_to_flush(
+                P, idle_before_ms=idle_before, started_before_ms=started_before, limit=limit
+            )
+
+        assert await due(NOW_MS + 250_000, 0) == ["c", "b"]  # longest idle first
+        assert await due(NOW_MS + 200_000, 0) == ["c"]  # strictly before
+        assert await due(0, NOW_MS + 60_001) == ["a", "b"]  # too long, however active
+        assert await due(NOW_MS + 250_000, NOW_MS + 1, limit=2) == ["c", "b"]
+        assert await due(NOW_MS + 250_000, NOW_MS + 1) == ["c", "b", "a"]
+        sessions = await hot_store.sessions_of([P, P + 1, P + 2])
+        expected = {P: ["a", "b", "c"], P + 1: ["other"], P + 2: []}
+        assert {p: sorted(users) for p, users in sessions.items()} == expected
+
+    async def test_evict_a_flushed_session(self, hot_store: HotStore) -> None:
+        await hot_store.set_sentinel(P)
+        await hot_store.hydrate("user-1", [click("c0", NOW_MS - 9)], partition=P, now_ms=NOW_MS)
+        await hot_store.hydrate("clean", [], partition=P, now_ms=NOW_MS)
+        dirtied = [hot(click("c1", NOW_MS), 41), hot(order("o1", NOW_MS), 40)]
+        await hot_store.append(dirtied, now_ms=NOW_MS)
+        assert await hot_store.min_dirty_offsets([P]) == {P: 40}
+        flushed = await hot_store.dirty(["user-1", "clean"])
+        assert await hot_store.evict(P, flushed) == {"user-1", "clean"}
+        assert await hot_store.live_users(["user-1", "clean"]) == set()
+        assert await hot_store.recent("user-1") is None
+        assert await hot_store.dirty(["user-1"]) == {"user-1": []}
+        assert await hot_store.sessions_of([P]) == {P: []}
+        assert await hot_store.min_dirty_offsets([P]) == {}
+        assert hot_store.vanished_sessions == 0
+
+    async def test_evict_keeps_what_became_dirty_meanwhile(self, hot_store: HotStore) -> None:
+        await hot_store.set_sentinel(P)
+        await hot_store.hydrate("user-1", [], partition=P, now_ms=NOW_MS)
+        await hot_store.append([hot(click("c1", NOW_MS), 10)], now_ms=NOW_MS)
+        flushed = await hot_store.dirty(["user-1"])
+        await hot_store.append([hot(click("c2", NOW_MS + 1), 20)], now_ms=NOW_MS + 1)
+        assert await hot_store.evict(P, flushed) == set()
+        assert ids(await dirty_of(hot_store, "user-1")) == ["c2"]
+        assert await recent_ids(hot_store, "user-1") == ["c2", "c1"]
+        assert await hot_store.min_dirty_offsets([P]) == {P: 20}
+        assert await hot_store.evict(P, await hot_store.dirty(["user-1"])) == {"user-1"}
+        assert await hot_store.live_users(["user-1"]) == set()
+
+    async def test_mark_flushed_keeps_the_session_live(self, hot_store: HotStore) -> None:
+        await hot_store.set_sentinel(P)
+        await hot_store.hydrate("user-1", [], partition=P, now_ms=NOW_MS)
+        await hot_store.hydrate("clean", [], partition=P, now_ms=NOW_MS)
+        dirtied = [hot(click("c1", NOW_MS), 10), hot(click("c2", NOW_MS + 1), 11)]
+        await hot_store.append(dirtied, now_ms=NOW_MS)
+        flushed = await hot_store.dirty(["user-1", "clean"])
+        await hot_store.append([hot(click("c3", NOW_MS + 2), 12)], now_ms=NOW_MS + 2)
+        await hot_store.mark_flushed(P, flushed)
+        assert ids(await dirty_of(hot_store, "user-1")) == ["c3"]
+        assert await hot_store.min_dirty_offsets([P]) == {P: 12}
+        await hot_store.mark_flushed(P, await hot_store.dirty(["user-1"]))
+        assert await hot_store.min_dirty_offsets([P]) == {}
+        assert await hot_store.live_users(["user-1", "clean"]) == {"user-1", "clean"}
+        assert await recent_ids(hot_store, "user-1") == ["c3", "c2", "c1"]
+        assert sorted((await hot_store.sessions_of([P]))[P]) == ["clean", "user-1"]
+
+    async def test_min_dirty_offsets_per_partition(self, hot_store: HotStore) -> None:
+        for partition in (0, 1, 2):
+            await hot_store.set_sentinel(partition)
+        for user, partition in (("a", 0), ("b", 0), ("c", 1)):
+            await hot_store.hydrate(user, [], partition=partition, now_ms=NOW_MS)
+        batch = [
+            hot(click("a1", NOW_MS, "a"), 15, 0),
+            hot(click("b1", NOW_MS, "b"), 12, 0),
+            hot(click("b2", NOW_MS, "b"), 30, 0),
+            hot(click("c1", NOW_MS, "c"), 7, 1),
+        ]
+        await hot_store.append(batch, now_ms=NOW_MS)
+        assert await hot_store.min_dirty_offsets([0, 1, 2]) == {0: 12, 1: 7}
+        await hot_store.evict(0, {"b": [click("b1", NOW_MS, "b")]})  # b2 stays dirty
+        assert await hot_store.min_dirty_offsets([0]) == {0: 15}
+        await hot_store.evict(0, {"a": [click("a1", NOW_MS, "a")]})
+        assert await hot_store.min_dirty_offsets([0]) == {0: 30}
+
+    async def test_sentinels_tell_data_loss(
+        self, hot_store: HotStore, lose_everything: Lose
+    ) -> None:
+        assert not await hot_store.sentinel_ok(P)  # never set: not known complete
+        with pytest.raises(HotDataLost) as lost:
+            await hot_store.min_dirty_offsets([P + 1, P])
+        assert lost.value.partitions == [P, P + 1]
+        for partition in (P, P + 1):
+            await hot_store.set_sentinel(partition)
+        assert await hot_store.sentinel_ok(P)
+        await hot_store.hydrate("user-1", [], partition=P, now_ms=NOW_MS)
+        await hot_store.append([hot(click("c1", NOW_MS), 5)], now_ms=NOW_MS)
+        assert await hot_store.min_dirty_offsets([P, P + 1]) == {P: 5}
+        await lose_everything()
+        assert not await hot_store.sentinel_ok(P)
+        assert not await hot_store.sentinel_ok(P + 1)
+        with pytest.raises(HotDataLost):
+            await hot_store.min_dirty_offsets([P])
+        assert await hot_store.live_users(["user-1"]) == set()
+        await hot_store.set_sentinel(P)  # recovered: replayed from the durable watermark
+        assert await hot_store.min_dirty_offsets([P]) == {}
+
+    async def test_expired_session_is_cleaned_and_counted(
+        self, hot_store: HotStore, expire_user: Expire
+    ) -> None:
+        await hot_store.set_sentinel(P)
+        for user in ("dirty", "clean"):
+            await hot_store.hydrate(user, [], partition=P, now_ms=NOW_MS)
+        await hot_store.append([hot(click("c1", NOW_MS, "dirty"), 5)], now_ms=NOW_MS)
+        await expire_user("dirty")
+        await expire_user("clean")
+        assert await hot_store.live_users(["dirty", "clean"]) == set()
+        assert await hot_store.min_dirty_offsets([P]) == {P: 5}  # still held
+        due = await hot_store.sessions_to_flush(
+            P, idle_before_ms=NOW_MS + 1, started_before_ms=0, limit=10
+        )
+        assert sorted(due) == ["clean", "dirty"]
+        flushed = await hot_store.dirty(due)
+        assert flushed == {"dirty": [], "clean": []}
+        assert await hot_store.evict(P, flushed) == {"dirty", "clean"}
+        assert hot_store.vanished_sessions == 1
+        assert await hot_store.sessions_of([P]) == {P: []}
+        assert not await hot_store.sentinel_ok(P)  # unflushed interactions were lost
+        with pytest.raises(HotDataLost):
+            await hot_store.min_dirty_offsets([P])
+
+    async def test_unicode_ids_and_kind_fields(self, hot_store: HotStore) -> None:
+        user = "ユーザー-ü-🛒"
+        written = [
+            order("évènement-📦", NOW_MS - 1, user, price=Decimal("0.01"), currency=None),
+            dataclasses.replace(click("c\x00nul", NOW_MS - 2, user), product_id="カテゴリ"),
+            wishlist('w"quoted\\', NOW_MS - 3, user, action="REMOVE"),
+            click("c-none", NOW_MS - 4, user, surface=None, position=None),
+        ]
+        await hot_store.hydrate(user, written[:2], partition=P, now_ms=NOW_MS)
+        await hot_store.append([hot(item, 1) for item in written[2:]], now_ms=NOW_MS)
+        assert await hot_store.recent(user) == written
+        assert await hot_store.recent("ユーザー") is None
+
+    async def test_closed_store_refuses(self, hot_store: HotStore) -> None:
+        await hot_store.close()
+        with pytest.raises(HotStoreError, match="closed"):
+            await hot_store.live_users(["user-1"])
