@@ -6,6 +6,7 @@ several workers in one process tree each get their own.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,10 +16,13 @@ import faust
 from interstore.settings import Settings
 from schemas.codec import default_codec
 from store.cold import ColdStore
+from store.hot import HotStore
+from store.watermarks import WatermarkStore
 from streams.dead_letters import FaustDeadLetterSink
 from streams.ingest import IngestPipeline, RetryPolicy
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
+from streams.session_wiring import build_sessions
 
 log = logging.getLogger(__name__)
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"  # aiohttp adds the charset itself
@@ -29,7 +33,13 @@ def kafka_urls(bootstrap_servers: str) -> list[str]:
     return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",") if server]
 
 
-def build_app(settings: Settings, cold: ColdStore, metrics: WorkerMetrics) -> faust.App:
+def build_app(
+    settings: Settings,
+    cold: ColdStore,
+    hot: HotStore,
+    watermark_store: WatermarkStore,
+    metrics: WorkerMetrics,
+) -> faust.App:
     worker = settings.worker
     app = faust.App(
         worker.app_id,
@@ -52,19 +62,33 @@ def build_app(settings: Settings, cold: ColdStore, metrics: WorkerMetrics) -> fa
     dead_letter_topic = app.topic(
         settings.topics.dead_letters, key_serializer="raw", value_serializer="raw"
     )
+    codec = default_codec()
     pipeline = IngestPipeline(
-        default_codec(),
+        codec,
         cold,
         FaustDeadLetterSink(dead_letter_topic),
         metrics,
         retry=RetryPolicy(worker.retry_initial_s, worker.retry_max_s),
     )
 
+    sessions = build_sessions(settings, codec, hot, watermark_store, pipeline)
+    # Batches, tracker ticks and rebalance hand-overs never interleave: a flush cannot race
+    # with an append for the same user.
+    lock = asyncio.Lock()
+
+    def owned_partitions() -> set[int]:
+        return {tp.partition for tp in app.consumer.assignment() if tp.topic == events_name}
+
+    events_name = settings.topics.events
+
     @app.agent(events, name="ingest")
     async def ingest(stream: Any) -> AsyncIterator[None]:  # a faust.Stream; noack_take is untyped
         async for batch in stream.noack_take(worker.batch_max, within=worker.batch_within_s):
             try:
-                await pipeline.process([RawMessage.from_faust(event.message) for event in batch])
+                messages = [RawMessage.from_faust(event.message) for event in batch]
+                async with lock:
+                    await sessions.recovery.ensure_intact({m.partition for m in messages})
+                    await pipeline.process(messages)
             except Exception as exc:
                 # Faust would restart the agent on the same stream and never redeliver the
                 # held (unacked) batch: stop the worker instead, so that the next start
@@ -75,6 +99,25 @@ def build_app(settings: Settings, cold: ColdStore, metrics: WorkerMetrics) -> fa
             for event in batch:  # in offset order, after the batch is safe: no gaps
                 await stream.ack(event)
             yield None
+
+    @app.timer(settings.session.tick_s)  # type: ignore[untyped-decorator]
+    async def track_inactivity() -> None:
+        if app.rebalancing:
+            return
+        async with lock:
+            await sessions.tracker.tick(owned_partitions())
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def load_watermarks(sender: Any, *args: Any, **kwargs: Any) -> None:
+        async with lock:
+            await sessions.watermarks.load()
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def hand_over(sender: Any, revoked: Any, *args: Any, **kwargs: Any) -> None:
+        mine = {tp.partition for tp in revoked if tp.topic == events_name}
+        if mine:
+            async with lock:
+                await sessions.tracker.hand_over(mine)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from schemas.codec import Codec
 from schemas.errors import SchemaError
@@ -37,14 +38,32 @@ class RetryPolicy:
     max_s: float = 10.0
 
 
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A valid event, where it came from, and (for interactions) what the stores keep of it."""
+
+    message: RawMessage
+    kind: str
+    user_id: str
+    interaction: Interaction | None  # None for an app_open
+
+
 @dataclass(slots=True)
 class Sorted:
-    """A batch split by what happens to each message."""
+    """A batch split into valid events (in consumption order) and dead letters."""
 
-    interactions: list[Interaction] = field(default_factory=list)
-    sources: list[RawMessage] = field(default_factory=list)  # the message of each interaction
-    sessions: list[tuple[RawMessage, dict[str, object]]] = field(default_factory=list)
+    accepted: list[Accepted] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
+
+
+class SessionRouting(Protocol):
+    """What the hot tier does with a batch (streams.sessions implements it)."""
+
+    async def split(self, accepted: Sequence[Accepted]) -> tuple[list[Accepted], Any]:
+        """Which interactions go straight to cold, and a plan for the rest."""
+
+    async def apply(self, plan: Any) -> None:
+        """After the cold part is written: hydrate, append to live sessions, refresh."""
 
 
 class IngestPipeline:
@@ -58,7 +77,9 @@ class IngestPipeline:
         limits: ValidationLimits = DEFAULT_LIMITS,
         retry: RetryPolicy = RetryPolicy(),
         clock_ms: Callable[[], int] = wall_clock_ms,
+        sessions: SessionRouting | None = None,
     ) -> None:
+        self.sessions = sessions
         self.codec = codec
         self.cold = cold
         self.dead_letters = dead_letters
@@ -82,11 +103,12 @@ class IngestPipeline:
                 out.dead.append(DeadLetter(message, exc.reason or "invalid", str(exc)))
                 continue
             kinds[event.kind] += 1
-            if event.kind == "app_open":
-                out.sessions.append((message, event.record))
-            else:
-                out.interactions.append(Interaction.from_record(event.kind, event.record))
-                out.sources.append(message)
+            interaction = (
+                None
+                if event.kind == "app_open"
+                else Interaction.from_record(event.kind, event.record)
+            )
+            out.accepted.append(Accepted(message, event.kind, event.record["user_id"], interaction))
         for kind, count in kinds.items():
             self.metrics.consumed.labels(kind).inc(count)
         return out
@@ -95,27 +117,42 @@ class IngestPipeline:
         """Handle one batch completely; afterwards its offsets are safe to commit."""
         self.metrics.batch_size.observe(len(messages))
         batch = self.sort(messages)
-        if batch.interactions:
-            try:
-                await self.write_until_done(batch.interactions)
-            except ColdWriteError:
-                batch.dead.extend(await self.write_one_by_one(batch))
+        if self.sessions is None:
+            to_cold, plan = [a for a in batch.accepted if a.interaction is not None], None
+        else:
+            to_cold, plan = await self.sessions.split(batch.accepted)
+        batch.dead.extend(await self.write_cold(to_cold))
+        if self.sessions is not None:
+            await self.sessions.apply(plan)
         if batch.dead:
             await self.dead_letters.send_many(batch.dead)
             for letter in batch.dead:
                 self.metrics.dead_lettered.labels(letter.reason).inc()
         return batch
 
-    async def write_one_by_one(self, batch: Sorted) -> list[DeadLetter]:
+    async def write_cold(self, accepted: Sequence[Accepted]) -> list[DeadLetter]:
+        """Write these interactions to cold; return dead letters for rows it refuses for good."""
+        if not accepted:
+            return []
+        try:
+            await self.write_until_done([a.interaction for a in accepted if a.interaction])
+        except ColdWriteError:
+            return await self.write_one_by_one(accepted)
+        return []
+
+    async def write_one_by_one(self, accepted: Sequence[Accepted]) -> list[DeadLetter]:
         """After the cold tier refused a batch for good: find the rows it refuses, dead-letter
         those, and write the rest (each one still retried while the tier is unavailable)."""
         refused: list[DeadLetter] = []
-        for interaction, message in zip(batch.interactions, batch.sources, strict=True):
+        for item in accepted:
+            if item.interaction is None:
+                continue
             try:
-                await self.write_until_done([interaction])
+                await self.write_until_done([item.interaction])
             except ColdWriteError as exc:
-                log.error("cold tier refused %s key=%r: %s", message.where, message.key, exc)
-                refused.append(DeadLetter(message, "cold_write_refused", str(exc)))
+                where, key = item.message.where, item.message.key
+                log.error("cold tier refused %s key=%r: %s", where, key, exc)
+                refused.append(DeadLetter(item.message, "cold_write_refused", str(exc)))
         return refused
 
     async def write_until_done(self, interactions: Sequence[Interaction]) -> None:

@@ -47,5 +47,47 @@ class WorkerMetrics:
             registry=r,
         )
 
+        self.live_sessions = Gauge(
+            "interstore_live_sessions", "Live sessions in the hot tier, of owned partitions.",
+            registry=r,
+        )  # fmt: skip
+        self.hydrations = Counter(
+            "interstore_hydrations", "App-opens that hydrated a user into the hot tier.",
+            registry=r,
+        )  # fmt: skip
+        self.hydration_seconds = Histogram(
+            "interstore_hydration_seconds",
+            "From reading the cold tier to the hot view being complete, per hydration.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.flushes = Counter(
+            "interstore_session_flushes", "Sessions flushed to the cold tier, by cause.",
+            ["cause"], registry=r,
+        )  # fmt: skip
+        self.flush_size = Histogram(
+            "interstore_session_flush_size", "Dirty interactions written per session flush.",
+            buckets=BATCH_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.flush_seconds = Histogram(
+            "interstore_session_flush_seconds", "Time to flush and evict one session.",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.absorbed = Counter(
+            "interstore_interactions_absorbed",
+            "Interactions that went to a live session instead of a cold write of their own.",
+            registry=r,
+        )
+        self.flushed = Counter(
+            "interstore_interactions_flushed",
+            "Interactions written to the cold tier by session flushes.",
+            registry=r,
+        )
+        self.recoveries = Counter(
+            "interstore_hot_recoveries",
+            "Partitions replayed into the cold tier after the hot tier lost its data.",
+            registry=r,
+        )
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

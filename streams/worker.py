@@ -11,6 +11,8 @@ from interstore.settings import Settings
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
 from store.errors import StoreError
+from store.redis_hot import RedisHotStore
+from store.watermarks import CassandraWatermarkStore
 from streams.app import build_app
 from streams.metrics import WorkerMetrics
 from streams.topics import ensure_topics
@@ -39,7 +41,9 @@ def run_worker(settings: Settings) -> None:
         settings.retention,
         concurrency=settings.worker.write_concurrency,
     )
-    app = build_app(settings, cold, WorkerMetrics())
+    hot = RedisHotStore(settings.redis, settings.session, settings.retention)
+    watermarks = CassandraWatermarkStore(session, settings.cassandra.keyspace)
+    app = build_app(settings, cold, hot, watermarks, WorkerMetrics())
     try:
         faust.Worker(app, loglevel=settings.worker.log_level).execute_from_commandline()
     finally:

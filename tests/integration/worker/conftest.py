@@ -99,6 +99,10 @@ def pipeline(
         "INTERSTORE_WORKER_BATCH_WITHIN_S": "0.1",
         "INTERSTORE_WORKER_RETRY_MAX_S": "2",
         "INTERSTORE_WORKER_LOG_LEVEL": "warning",
+        # Sessions end quickly here, so every interaction reaches the cold tier within seconds.
+        "INTERSTORE_REDIS_KEY_PREFIX": unique_name,
+        "INTERSTORE_SESSION_IDLE_S": "2",
+        "INTERSTORE_SESSION_TICK_S": "0.5",
     }
     result = subprocess.run(
         [sys.executable, "-m", "interstore.cli", "topics", "create"],

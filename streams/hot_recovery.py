@@ -1,0 +1,133 @@
+"""When the hot tier has lost its data (Redis restarted empty, flushed): replay each affected
+partition from its watermark into the cold tier, then mark the partition intact again.
+
+A per-partition sentinel key in the hot tier tells: it is written when a worker takes care of
+the partition and checked before every batch and on every tracker tick. Nothing is lost: every
+interaction that was only in the hot tier has an offset at or after the saved watermark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+from confluent_kafka import Consumer, TopicPartition
+
+from interstore.settings import KafkaSettings
+from schemas.codec import Codec
+from schemas.errors import SchemaError
+from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate
+from store.hot import HotStore
+from store.interactions import Interaction
+from streams.metrics import WorkerMetrics
+from streams.sessions import PartitionWatermarks
+
+log = logging.getLogger(__name__)
+Writer = Callable[[Sequence[Interaction]], Awaitable[None]]
+REPLAY_BATCH = 1000
+
+
+class PartitionReplayer:
+    """Reads one partition from an offset to its current end, and writes its interactions."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topic: str,
+        codec: Codec,
+        write: Writer,
+        *,
+        clock_ms: Callable[[], int],
+        limits: ValidationLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self.kafka = kafka
+        self.topic = topic
+        self.codec = codec
+        self.write = write
+        self.clock_ms = clock_ms
+        self.limits = limits
+
+    async def replay(self, partition: int, from_offset: int) -> int:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.kafka.bootstrap_servers,
+                "group.id": f"interstore-hot-recovery-{self.topic}-{partition}",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            }
+        )
+        try:
+            _, end = await asyncio.to_thread(
+                consumer.get_watermark_offsets, TopicPartition(self.topic, partition), 10.0
+            )
+            consumer.assign([TopicPartition(self.topic, partition, from_offset)])
+            return await self._copy(consumer, from_offset, end)
+        finally:
+            await asyncio.to_thread(consumer.close)
+
+    async def _copy(self, consumer: Consumer, offset: int, end: int) -> int:
+        written = 0
+        while offset < end:
+            messages = await asyncio.to_thread(consumer.consume, REPLAY_BATCH, 1.0)
+            batch: list[Interaction] = []
+            for message in messages:
+                position = message.offset()
+                if message.error() is not None or position is None or position >= end:
+                    continue
+                offset = max(offset, position + 1)
+                interaction = self._interaction(message.value())
+                if interaction is not None:
+                    batch.append(interaction)
+            if batch:
+                await self.write(batch)
+                written += len(batch)
+        return written
+
+    def _interaction(self, value: bytes | None) -> Interaction | None:
+        """The interaction in a message, or None (app_opens; bad messages were dead-lettered
+        when first consumed)."""
+        if not value:
+            return None
+        try:
+            check_payload_size(value, self.limits)
+            event = self.codec.decode(value)
+            validate(event.kind, event.record, now_ms=self.clock_ms(), limits=self.limits)
+        except SchemaError:
+            return None
+        if event.kind == "app_open":
+            return None
+        return Interaction.from_record(event.kind, event.record)
+
+
+class HotRecovery:
+    def __init__(
+        self,
+        hot: HotStore,
+        watermarks: PartitionWatermarks,
+        replayer: PartitionReplayer,
+        metrics: WorkerMetrics,
+    ) -> None:
+        self.hot = hot
+        self.watermarks = watermarks
+        self.replayer = replayer
+        self.metrics = metrics
+
+    async def ensure_intact(self, partitions: Iterable[int]) -> None:
+        """Recover every partition whose sentinel is gone; afterwards all are intact."""
+        for partition in sorted(set(partitions)):
+            if await self.hot.sentinel_ok(partition):
+                continue
+            await self.watermarks.load()
+            start = self.watermarks.saved.get(partition)
+            if start is not None:
+                log.warning(
+                    "hot tier lost its data: replaying %s[%d] from offset %d into the cold tier",
+                    self.replayer.topic, partition, start,
+                )  # fmt: skip
+                count = await self.replayer.replay(partition, start)
+                self.metrics.recoveries.inc()
+                log.warning("replayed %d interactions of partition %d", count, partition)
+            await self.hot.set_sentinel(partition)
+            dirty = await self.hot.min_dirty_offsets([partition])
+            await self.watermarks.advance(partition, dirty.get(partition))

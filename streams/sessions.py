@@ -1,0 +1,145 @@
+"""Live sessions in the worker: which interactions go to the hot tier, and hydration.
+
+Per user, events are handled in consumption order (one topic, keyed by user: a total order).
+An app_open of a user who is not live hydrates that user from the cold tier; from then on the
+user's interactions go to the hot tier and are marked dirty. Interactions of users who are not
+live go to the cold tier, written before any hydration in the same batch so that hydration
+sees them.
+
+Durability: before the batch that first puts a partition's interaction into the hot tier is
+acked, the partition's watermark (the offset to replay from if the hot tier loses its data) is
+saved in the cold tier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from store.cold import ColdStore
+from store.hot import HotItem, HotStore
+from store.interactions import INTERACTION_KINDS, Interaction
+from store.watermarks import WatermarkStore
+from streams.ingest import Accepted
+from streams.metrics import WorkerMetrics
+
+HYDRATION_CONCURRENCY = 16
+Writer = Callable[[Sequence[Interaction]], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class SessionPlan:
+    hydrate: dict[str, int] = field(default_factory=dict)  # user -> partition
+    append: list[HotItem] = field(default_factory=list)
+    touch: dict[int, set[str]] = field(default_factory=dict)  # partition -> users
+
+
+@dataclass(slots=True)
+class PartitionWatermarks:
+    """What this worker last saved, per partition of the events topic."""
+
+    group: str
+    topic: str
+    store: WatermarkStore
+    saved: dict[int, int | None] = field(default_factory=dict)
+
+    async def load(self) -> None:
+        self.saved = dict(await self.store.load(self.group, self.topic))
+
+    async def cover(self, partition: int, offset: int) -> None:
+        """Make sure a replay of this partition would start at or before ``offset``."""
+        current = self.saved.get(partition)
+        if current is None or current > offset:
+            await self.store.save(self.group, self.topic, partition, offset)
+            self.saved[partition] = offset
+
+    async def advance(self, partition: int, offset: int | None) -> None:
+        """After a flush: the partition's lowest hot-only offset now (None: nothing hot-only)."""
+        if self.saved.get(partition, None) != offset:
+            await self.store.save(self.group, self.topic, partition, offset)
+            self.saved[partition] = offset
+
+
+class SessionRouter:
+    def __init__(
+        self,
+        hot: HotStore,
+        cold: ColdStore,
+        watermarks: PartitionWatermarks,
+        metrics: WorkerMetrics,
+        *,
+        last_n: int,
+        clock_ms: Callable[[], int],
+        write_cold: Writer,
+    ) -> None:
+        self.hot = hot
+        self.cold = cold
+        self.write_cold = write_cold
+        self.watermarks = watermarks
+        self.metrics = metrics
+        self.last_n = last_n
+        self.clock_ms = clock_ms
+
+    async def split(self, accepted: Sequence[Accepted]) -> tuple[list[Accepted], SessionPlan]:
+        live = await self.hot.live_users(list({a.user_id for a in accepted}))
+        plan = SessionPlan()
+        to_cold: list[Accepted] = []
+        for item in accepted:
+            user = item.user_id
+            partition = item.message.partition
+            if item.interaction is None:  # app_open
+                if user in live:
+                    plan.touch.setdefault(partition, set()).add(user)
+                else:
+                    plan.hydrate[user] = partition
+                    live.add(user)
+            elif user in live:
+                plan.append.append(HotItem(item.interaction, partition, item.message.offset))
+            else:
+                to_cold.append(item)
+        return to_cold, plan
+
+    async def apply(self, plan: SessionPlan) -> None:
+        """Runs after the batch's cold part is written, so hydration reads it."""
+        for partition, offset in _lowest_offsets(plan.append).items():
+            await self.watermarks.cover(partition, offset)
+        limiter = asyncio.Semaphore(HYDRATION_CONCURRENCY)
+
+        async def hydrate(user: str, partition: int) -> None:
+            async with limiter:
+                await self.hydrate(user, partition)
+
+        await asyncio.gather(*(hydrate(u, p) for u, p in plan.hydrate.items()))
+        now_ms = self.clock_ms()
+        if plan.append:
+            # A session can only vanish under us if its keys expired or the hot tier lost its
+            # data: what was not appended goes to the cold tier instead.
+            missed = await self.hot.append(plan.append, now_ms)
+            if missed:
+                await self.write_cold([item.interaction for item in missed])
+            self.metrics.absorbed.inc(len(plan.append) - len(missed))
+        for partition, users in plan.touch.items():
+            await self.hot.touch(users, partition=partition, now_ms=now_ms)
+
+    async def hydrate(self, user: str, partition: int) -> None:
+        started = time.perf_counter()
+        per_kind = await asyncio.gather(
+            *(
+                self.cold.recent(user, kinds=(kind,), limit=self.last_n)
+                for kind in INTERACTION_KINDS
+            )
+        )
+        loaded = [item for items in per_kind for item in items]
+        await self.hot.hydrate(user, loaded, partition=partition, now_ms=self.clock_ms())
+        self.metrics.hydrations.inc()
+        self.metrics.hydration_seconds.observe(time.perf_counter() - started)
+
+
+def _lowest_offsets(items: Sequence[HotItem]) -> dict[int, int]:
+    lowest: dict[int, int] = {}
+    for _, partition, offset in items:
+        if offset < lowest.get(partition, offset + 1):
+            lowest[partition] = offset
+    return lowest
