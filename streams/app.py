@@ -16,7 +16,8 @@ import faust
 from interstore.settings import Settings
 from schemas.codec import default_codec
 from store.cold import ColdStore
-from store.hot import HotStore
+from store.errors import ColdStoreUnavailable
+from store.hot import HotStore, HotStoreUnavailable
 from store.watermarks import WatermarkStore
 from streams.dead_letters import FaustDeadLetterSink
 from streams.ingest import IngestPipeline, RetryPolicy
@@ -81,14 +82,28 @@ def build_app(
 
     events_name = settings.topics.events
 
+    async def process_until_done(messages: list[RawMessage]) -> None:
+        """Process a batch; while the hot tier (or the cold tier, for a watermark or a
+        hydration) is unreachable, wait and process it again: every step is idempotent, and
+        the batch stays unacked meanwhile."""
+        delay = worker.retry_initial_s
+        while True:
+            try:
+                async with lock:
+                    await sessions.recovery.ensure_intact({m.partition for m in messages})
+                    await pipeline.process(messages)
+                return
+            except (HotStoreUnavailable, ColdStoreUnavailable) as exc:
+                log.warning("store unavailable, retrying the batch in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, worker.retry_max_s)
+
     @app.agent(events, name="ingest")
     async def ingest(stream: Any) -> AsyncIterator[None]:  # a faust.Stream; noack_take is untyped
         async for batch in stream.noack_take(worker.batch_max, within=worker.batch_within_s):
             try:
                 messages = [RawMessage.from_faust(event.message) for event in batch]
-                async with lock:
-                    await sessions.recovery.ensure_intact({m.partition for m in messages})
-                    await pipeline.process(messages)
+                await process_until_done(messages)
             except Exception as exc:
                 # Faust would restart the agent on the same stream and never redeliver the
                 # held (unacked) batch: stop the worker instead, so that the next start
@@ -104,8 +119,11 @@ def build_app(
     async def track_inactivity() -> None:
         if app.rebalancing:
             return
-        async with lock:
-            await sessions.tracker.tick(owned_partitions())
+        try:
+            async with lock:
+                await sessions.tracker.tick(owned_partitions())
+        except (HotStoreUnavailable, ColdStoreUnavailable) as exc:
+            log.warning("inactivity tracker skipped a tick: %s", exc)  # the next tick retries
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def load_watermarks(sender: Any, *args: Any, **kwargs: Any) -> None:
