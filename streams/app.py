@@ -147,12 +147,16 @@ def build_app(
 
     @app.timer(LAG_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def measure_lag() -> None:
+        if app.rebalancing:
+            return
         for tp in app.consumer.assignment():
-            if tp.topic != settings.topics.events:
+            if tp.topic != events_name:
                 continue
             position = await app.consumer.position(tp)
-            if position is not None:
-                lag = max(0, app.consumer.highwater(tp) - position)
-                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+            highwater = app.consumer.highwater(tp)
+            if position is not None and highwater is not None:  # None while (re)assigning
+                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
+                    max(0, highwater - position)
+                )
 
     return app

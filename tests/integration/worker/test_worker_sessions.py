@@ -177,3 +177,40 @@ def test_interleaved_app_opens_and_clicks_at_high_rate_match_the_produced_sequen
         lambda: [i.event_id for i in hot_view(settings, pipeline, "bob") or []] == expected,
         120, "bob's hot view to match what was produced", worker.assert_running,
     )  # fmt: skip
+
+
+def test_two_workers_and_a_rebalance_mid_session_lose_and_duplicate_nothing(
+    settings: Settings, pipeline: Pipeline, start_worker: StartWorker, cql_session: Session
+) -> None:
+    pipeline.env["INTERSTORE_SESSION_IDLE_S"] = "600"
+    users = [f"w{u}" for u in range(24)]  # spread over the 4 partitions
+    first = live_sessions(users, 10)
+    one = start_worker("one")
+    produce(settings, pipeline, first)
+    wait_for(
+        lambda: all(len(hot_view(settings, pipeline, u) or []) == 10 for u in users),
+        120, "every session live on the first worker", one.assert_running,
+    )  # fmt: skip
+
+    two = start_worker("two")  # a rebalance: the first worker hands its sessions over
+    wait_for(
+        lambda: len(stored_event_ids(cql_session, pipeline.keyspace)) == 10 * len(users),
+        120, "the hand-over to write everything dirty to cold", two.assert_running,
+    )  # fmt: skip
+    assert all(hot_view(settings, pipeline, u) is not None for u in users)  # still live
+
+    second = [click(u, 200 + n, NOW_MS - 5_000 + n) for u in users for n in range(3)]
+    produce(settings, pipeline, second)
+    wait_for(
+        lambda: all(len(hot_view(settings, pipeline, u) or []) == 13 for u in users),
+        120, "the new clicks in the sessions both workers now own", two.assert_running,
+    )  # fmt: skip
+    one.stop()  # a rebalance: the first worker hands over what it had, the second takes all
+    pipeline.env["INTERSTORE_SESSION_IDLE_S"] = "2"
+    three = start_worker("three")  # another: the second hands over; the third flushes idle ones
+    expected = newest_first(first + second)
+    wait_for(
+        lambda: sorted(stored_event_ids(cql_session, pipeline.keyspace)) == sorted(expected),
+        120, "every interaction in cold exactly once", three.assert_running,
+    )  # fmt: skip
+    two.assert_running()
