@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -100,12 +101,19 @@ class PartitionReplayer:
         return Interaction.from_record(event.kind, event.record)
 
 
+class Replayer(Protocol):
+    topic: str
+
+    async def replay(self, partition: int, from_offset: int) -> int:
+        """Write the interactions of the partition from ``from_offset`` on to the cold tier."""
+
+
 class HotRecovery:
     def __init__(
         self,
         hot: HotStore,
         watermarks: PartitionWatermarks,
-        replayer: PartitionReplayer,
+        replayer: Replayer,
         metrics: WorkerMetrics,
     ) -> None:
         self.hot = hot
