@@ -15,7 +15,8 @@ from deploy.app_processes import start_worker, worker_url
 from interstore.settings import Settings
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
-from store.interactions import Interaction
+from store.read_path import InteractionReader, RecentInteractions
+from store.redis_hot import RedisHotStore
 from streams.demo_events import generate_events
 from streams.outgoing import prepare_event
 from streams.producer import EventProducer, wall_clock_ms
@@ -100,8 +101,18 @@ def _summary(
     table.add_column("figure", justify="right")
     table.add_row("events produced", f"{produced:,} in {produced_s:.1f}s")
     table.add_row("events consumed by the worker", f"{int(consumed):,}")
+    table.add_row("app-opens that hydrated a session", f"{delta('interstore_hydrations_total'):,}")
     table.add_row(
-        "interactions written to Cassandra", f"{delta('interstore_interactions_written_total'):,}"
+        "interactions kept in live sessions (Redis)",
+        f"{delta('interstore_interactions_absorbed_total'):,}",
+    )
+    table.add_row(
+        "interactions written straight to Cassandra",
+        f"{delta('interstore_interactions_written_total'):,}",
+    )
+    table.add_row(
+        "interactions flushed from ended sessions",
+        f"{delta('interstore_interactions_flushed_total'):,}",
     )
     table.add_row("dead letters", f"{delta('interstore_dead_letters_total'):,}")
     table.add_row("end to end", f"{consumed / elapsed:,.0f} events/s over {elapsed:.1f}s")
@@ -109,18 +120,25 @@ def _summary(
 
 
 def _show_user(settings: Settings, user_id: str) -> None:
-    session = open_session(settings.cassandra, settings.cassandra.keyspace)
-    try:
-        store = CassandraColdStore(session, settings.cassandra.keyspace, settings.retention)
-        recent: list[Interaction] = asyncio.run(store.recent(user_id, limit=10))
-    finally:
-        session.cluster.shutdown()
-    table = Table(title=f"recent interactions of {user_id} (from the cold tier, newest first)")
+    answer = asyncio.run(_read_user(settings, user_id))
+    tier = "Redis: a live session" if answer.source == "hot" else "Cassandra: not in a session"
+    table = Table(title=f"recent interactions of {user_id}, newest first (from {tier})")
     for column in ("time (UTC)", "kind", "product", "category"):
         table.add_column(column, no_wrap=True)
     table.add_column("details")
-    for item in recent:
+    for item in answer.interactions:
         details = ", ".join(f"{k}={v}" for k, v in item.kind_fields().items() if v is not None)
         when = time.strftime("%H:%M:%S", time.gmtime(item.ts_ms / 1000))
         table.add_row(when, item.kind, item.product_id, item.category_id, details)
     Console().print(table)
+
+
+async def _read_user(settings: Settings, user_id: str) -> RecentInteractions:
+    session = open_session(settings.cassandra, settings.cassandra.keyspace)
+    hot = RedisHotStore(settings.redis, settings.session, settings.retention)
+    try:
+        cold = CassandraColdStore(session, settings.cassandra.keyspace, settings.retention)
+        return await InteractionReader(hot, cold).recent(user_id, limit=10)
+    finally:
+        await hot.close()
+        session.cluster.shutdown()

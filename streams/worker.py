@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import faust
+from cassandra import InvalidRequest
 from cassandra.cluster import Session
 
 from interstore.settings import Settings
@@ -35,14 +36,19 @@ def connect_cold_tier(settings: Settings) -> Session:
 def run_worker(settings: Settings) -> None:
     ensure_topics(settings.kafka, settings.topics)
     session = connect_cold_tier(settings)
-    cold = CassandraColdStore(
-        session,
-        settings.cassandra.keyspace,
-        settings.retention,
-        concurrency=settings.worker.write_concurrency,
-    )
+    keyspace = settings.cassandra.keyspace
+    try:
+        cold = CassandraColdStore(
+            session, keyspace, settings.retention, concurrency=settings.worker.write_concurrency
+        )
+        watermarks = CassandraWatermarkStore(session, keyspace)
+    except InvalidRequest as exc:
+        session.cluster.shutdown()
+        raise StoreError(
+            f"the cold tier's schema in keyspace {keyspace} is missing or out of date "
+            f"({exc}): run `interstore schema apply`"
+        ) from exc
     hot = RedisHotStore(settings.redis, settings.session, settings.retention)
-    watermarks = CassandraWatermarkStore(session, settings.cassandra.keyspace)
     app = build_app(settings, cold, hot, watermarks, WorkerMetrics())
     try:
         faust.Worker(app, loglevel=settings.worker.log_level).execute_from_commandline()
