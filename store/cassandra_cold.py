@@ -35,7 +35,6 @@ KINDS = tuple(KIND_FIELDS)
 COMMON_COLUMNS = ("user_id", "kind", "bucket", "ts", "event_id", "product_id", "category_id")
 MAX_BATCH_ROWS = 100
 """Rows of one partition per UNLOGGED batch (~15 KB: under Scylla's and Cassandra's limits)."""
-MAX_READ_FANOUT = 8
 """A read asks 1, 2, 4, then up to this many buckets of one kind at once."""
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (  # DriverRequestFailed: Unavailable, timeouts
@@ -96,6 +95,8 @@ class CassandraColdStore(cold.ColdStore):
         self._consistency = consistency
         self._clock = clock
         self._limit = asyncio.Semaphore(concurrency)
+        self.statements_written = 0
+        """Requests ``write_many`` has sent (a row alone, or an UNLOGGED batch), retries too."""
         table = f"{keyspace}.interactions"
         try:
             self._inserts = {k: self._prepare(_insert_cql(table, k)) for k in KINDS}
@@ -142,6 +143,7 @@ class CassandraColdStore(cold.ColdStore):
                 self._limit.release()
                 break
             done = self._start(statement)
+            self.statements_written += 1
             done.add_done_callback(partial(_note_failure, failures, item))
             sent.append(done)
         await asyncio.gather(*sent, return_exceptions=True)
@@ -212,29 +214,24 @@ class CassandraColdStore(cold.ColdStore):
     async def _recent_kind(
         self, user_id: str, kind: str, limit: int, since_ms: int | None, now_ms: int
     ) -> list[Interaction]:
-        """Walk the kind's buckets newest first, a few at once, until ``limit`` rows."""
+        """Every bucket of the kind's read window in ONE request (``bucket IN ?``, at most
+        ``limit`` rows per bucket), newest first after a merge here.
+
+        One round trip whatever the user's history: a hydration of a new user (most app-opens)
+        costs three requests, not one per bucket of a year's retention. The rows returned are
+        bounded by the user's history in the window and by buckets x limit.
+        """
         oldest, newest = cold.read_window(self._retention.days(kind), now_ms, since_ms)
         buckets = buckets_between(newest, oldest, span_days(kind))
-        found: list[Interaction] = []
-        start, fanout = 0, 1
-        while start < len(buckets) and len(found) < limit:
-            need = limit - len(found)
-            group = buckets[start : start + fanout]
-            reads = [self._read_bucket(user_id, kind, b, oldest, newest, need) for b in group]
-            for page in await cold.gather_all(reads):
-                found.extend(page)
-            start, fanout = start + fanout, min(fanout * 2, MAX_READ_FANOUT)
-        return found[:limit]
-
-    async def _read_bucket(
-        self, user_id: str, kind: str, bucket: int, oldest: int, newest: int, limit: int
-    ) -> list[Interaction]:
-        statement = self._selects[kind].bind([user_id, kind, bucket, oldest, newest, limit])
+        statement = self._selects[kind].bind([user_id, kind, buckets, oldest, newest, limit])
+        statement.fetch_size = None  # bounded above; one page, no paging state to follow
         names = KIND_FIELDS[kind]
-        return [
+        found = [
             Interaction(kind, row[0], user_id, *row[1:4], **dict(zip(names, row[4:], strict=True)))
             for row in await self._execute(statement) or ()
         ]
+        found.sort(key=cold.newest_first_key)
+        return found[:limit]
 
 
 def _note_failure(
@@ -254,5 +251,6 @@ def _select_cql(table: str, kind: str) -> str:
     columns = ("event_id", "product_id", "category_id", "toUnixTimestamp(ts)", *KIND_FIELDS[kind])
     return (
         f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - identifiers, not user input
-        " WHERE user_id = ? AND kind = ? AND bucket = ? AND ts >= ? AND ts <= ? LIMIT ?"
+        " WHERE user_id = ? AND kind = ? AND bucket IN ? AND ts >= ? AND ts <= ?"
+        " PER PARTITION LIMIT ?"
     )
