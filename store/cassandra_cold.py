@@ -20,10 +20,17 @@ from typing import Any
 
 from cassandra import ConsistencyLevel, DriverException, OperationTimedOut
 from cassandra import RequestExecutionException as DriverRequestFailed
-from cassandra.cluster import NoHostAvailable, ResponseFuture, Session
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, NoHostAvailable, ResponseFuture, Session
 from cassandra.connection import ConnectionException
 from cassandra.protocol import ErrorMessage, IsBootstrappingErrorMessage, OverloadedErrorMessage
-from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStatement, Statement
+from cassandra.query import (
+    UNSET_VALUE,
+    BatchStatement,
+    BatchType,
+    PreparedStatement,
+    Statement,
+    tuple_factory,
+)
 
 from interstore.settings import RetentionSettings
 from store import cold
@@ -31,6 +38,9 @@ from store.buckets import bucket_of, buckets_between, span_days
 from store.errors import ColdReadError, ColdStoreError, ColdStoreUnavailable, ColdWriteError
 from store.interactions import INTERACTION_KINDS, KIND_FIELDS, Interaction
 
+TUPLE_ROWS = "interstore-cold-tuple-rows"
+"""An execution profile with plain tuple rows: the default row factory builds a namedtuple
+class per result set, measured at 11-21% of the worker's CPU."""
 KINDS = tuple(KIND_FIELDS)
 COMMON_COLUMNS = ("user_id", "kind", "bucket", "ts", "event_id", "product_id", "category_id")
 MAX_BATCH_ROWS = 100
@@ -95,6 +105,13 @@ class CassandraColdStore(cold.ColdStore):
         self._consistency = consistency
         self._clock = clock
         self._limit = asyncio.Semaphore(concurrency)
+        if TUPLE_ROWS not in session.cluster.profile_manager.profiles:
+            session.cluster.add_execution_profile(
+                TUPLE_ROWS,
+                session.execution_profile_clone_update(
+                    EXEC_PROFILE_DEFAULT, row_factory=tuple_factory
+                ),
+            )
         self.statements_written = 0
         """Requests ``write_many`` has sent (a row alone, or an UNLOGGED batch), retries too."""
         table = f"{keyspace}.interactions"
@@ -111,13 +128,17 @@ class CassandraColdStore(cold.ColdStore):
         prepared.fetch_size = None  # every SELECT has a LIMIT: one page, no paging state
         return prepared
 
-    def _start(self, statement: Statement) -> asyncio.Future[Any]:
+    def _start(
+        self, statement: Statement, profile: Any = EXEC_PROFILE_DEFAULT
+    ) -> asyncio.Future[Any]:
         """Send one request (holding a semaphore slot until it settles)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Any] = loop.create_future()
         done.add_done_callback(lambda _: self._limit.release())
         try:
-            future: ResponseFuture = self._session.execute_async(statement)
+            future: ResponseFuture = self._session.execute_async(
+                statement, execution_profile=profile
+            )
         except Exception as exc:  # noqa: BLE001 - raised to the waiter, and the slot freed
             done.set_exception(exc)
             return done
@@ -128,7 +149,7 @@ class CassandraColdStore(cold.ColdStore):
 
     async def _execute(self, statement: Statement) -> Any:
         await self._limit.acquire()
-        return await self._start(statement)
+        return await self._start(statement, TUPLE_ROWS)  # reads index rows by position
 
     # -- writes
 
