@@ -50,5 +50,10 @@ down: $(INSTALLED)
 status: $(INSTALLED)
 	$(BIN)/interstore stack status
 
+## bench: every benchmark against the local stack (results in benchmarks/results)
+bench: up
+	$(BIN)/interstore bench ingest
+	$(BIN)/interstore bench hydrate
+
 clean: down
 	rm -rf var

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from benchmarks.cli import bench_app
 from deploy.cli import stack_app
 from interstore.errors import InterstoreError
 from interstore.settings import load_settings
@@ -23,6 +24,7 @@ schema_app = typer.Typer(help="The CQL schema of the cold tier (files in schemas
 app.add_typer(schema_app, name="schema")
 app.add_typer(topics_app, name="topics")
 app.command("produce")(produce)
+app.add_typer(bench_app, name="bench")
 
 
 @app.command()
