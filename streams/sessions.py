@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from store.cold import ColdStore
 from store.hot import HotItem, HotStore
@@ -81,6 +82,8 @@ class SessionRouter:
         self.metrics = metrics
         self.last_n = last_n
         self.clock_ms = clock_ms
+        self._statements_at_split = 0
+        metrics.cold_statements_sent = partial(statements_sent, cold)
 
     async def split(self, accepted: Sequence[Accepted]) -> tuple[list[Accepted], SessionPlan]:
         live = await self.hot.live_users(list({a.user_id for a in accepted}))
@@ -99,10 +102,13 @@ class SessionRouter:
                 plan.append.append(HotItem(item.interaction, partition, item.message.offset))
             else:
                 to_cold.append(item)
+        self._statements_at_split = statements_sent(self.cold)
         return to_cold, plan
 
     async def apply(self, plan: SessionPlan) -> None:
         """Runs after the batch's cold part is written, so hydration reads it."""
+        direct = self.metrics.cold_write_statements.labels("direct")
+        direct.inc(statements_sent(self.cold) - self._statements_at_split)
         for partition, offset in _lowest_offsets(plan.append).items():
             await self.watermarks.cover(partition, offset)
         limiter = asyncio.Semaphore(HYDRATION_CONCURRENCY)
@@ -118,7 +124,9 @@ class SessionRouter:
             # data: what was not appended goes to the cold tier instead.
             missed = await self.hot.append(plan.append, now_ms)
             if missed:
+                before = statements_sent(self.cold)
                 await self.write_cold([item.interaction for item in missed])
+                direct.inc(statements_sent(self.cold) - before)
             self.metrics.absorbed.inc(len(plan.append) - len(missed))
         for partition, users in plan.touch.items():
             await self.hot.touch(users, partition=partition, now_ms=now_ms)
@@ -135,6 +143,11 @@ class SessionRouter:
         await self.hot.hydrate(user, loaded, partition=partition, now_ms=self.clock_ms())
         self.metrics.hydrations.inc()
         self.metrics.hydration_seconds.observe(time.perf_counter() - started)
+
+
+def statements_sent(cold: ColdStore) -> int:
+    """Statements the cold store has sent so far, if it counts them (CassandraColdStore does)."""
+    return int(getattr(cold, "statements_written", 0))
 
 
 def _lowest_offsets(items: Sequence[HotItem]) -> dict[int, int]:

@@ -77,7 +77,10 @@ class InactivityTracker:
         dirty = await self.hot.dirty(users)
         written = [item for items in dirty.values() for item in items]
         if written:
+            before = self.metrics.cold_statements_sent()
             await self.write(written)
+            sent = self.metrics.cold_statements_sent() - before
+            self.metrics.cold_write_statements.labels("flush").inc(sent)
         ended = 0
         if evict:
             ended = len(await self.hot.evict(partition, dirty))
