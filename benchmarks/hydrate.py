@@ -117,14 +117,7 @@ def progress(console: Console) -> Progress:
 
 def worker_env(scratch: Scratch, params: HydrateParams, *, short_sessions: bool) -> dict[str, str]:
     env = {
-        **os.environ,
-        "INTERSTORE_TOPICS_EVENTS": scratch.events_topic,
-        "INTERSTORE_TOPICS_DEAD_LETTERS": scratch.dead_letter_topic,
-        "INTERSTORE_TOPICS_PARTITIONS": str(scratch.partitions),
-        "INTERSTORE_CASSANDRA_KEYSPACE": scratch.keyspace,
-        "INTERSTORE_WORKER_APP_ID": scratch.group,
-        "INTERSTORE_WORKER_WEB_BIND": "127.0.0.1",
-        "INTERSTORE_REDIS_KEY_PREFIX": scratch.hot_prefix,
+        **scratch.worker_env(),
         "INTERSTORE_SESSION_LAST_N_PER_KIND": str(params.last_n),
     }
     if short_sessions:

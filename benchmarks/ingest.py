@@ -206,6 +206,19 @@ class Scratch:
         """Consumer group, and the worker's app id (Faust's group id is its app id)."""
         return f"{self.prefix}-group"
 
+    def worker_env(self) -> dict[str, str]:
+        """The environment of an ``interstore worker`` on this run's names."""
+        return {
+            **os.environ,
+            "INTERSTORE_TOPICS_EVENTS": self.events_topic,
+            "INTERSTORE_TOPICS_DEAD_LETTERS": self.dead_letter_topic,
+            "INTERSTORE_TOPICS_PARTITIONS": str(self.partitions),
+            "INTERSTORE_CASSANDRA_KEYSPACE": self.keyspace,
+            "INTERSTORE_WORKER_APP_ID": self.group,
+            "INTERSTORE_WORKER_WEB_BIND": "127.0.0.1",
+            "INTERSTORE_REDIS_KEY_PREFIX": self.hot_prefix,
+        }
+
     def settings(self, base: Settings) -> Settings:
         topics = base.topics.model_copy(
             update={
@@ -635,16 +648,7 @@ class WorkerConsumer(_Consumer):
     counts are the sums of their /metrics."""
 
     def __init__(self, scratch: Scratch, workdir: Path, count: int = 1) -> None:
-        env = {
-            **os.environ,
-            "INTERSTORE_TOPICS_EVENTS": scratch.events_topic,
-            "INTERSTORE_TOPICS_DEAD_LETTERS": scratch.dead_letter_topic,
-            "INTERSTORE_TOPICS_PARTITIONS": str(scratch.partitions),
-            "INTERSTORE_CASSANDRA_KEYSPACE": scratch.keyspace,
-            "INTERSTORE_WORKER_APP_ID": scratch.group,
-            "INTERSTORE_WORKER_WEB_BIND": "127.0.0.1",
-            "INTERSTORE_REDIS_KEY_PREFIX": scratch.hot_prefix,
-        }
+        env = scratch.worker_env()
         self.workers = [WorkerProcess(env, workdir, index) for index in range(count)]
 
     def start(self) -> None:

@@ -15,11 +15,12 @@ from deploy.app_processes import start_worker, worker_url
 from interstore.settings import Settings
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
+from store.cold import wall_clock_ms
 from store.read_path import InteractionReader, RecentInteractions
 from store.redis_hot import RedisHotStore
 from streams.demo_events import generate_events
 from streams.outgoing import prepare_event
-from streams.producer import EventProducer, wall_clock_ms
+from streams.producer import EventProducer
 from streams.topics import ensure_topics
 
 console = Console(stderr=True, highlight=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from confluent_kafka import Consumer, TopicPartition
@@ -22,10 +22,9 @@ from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_s
 from store.hot import HotStore
 from store.interactions import Interaction
 from streams.metrics import WorkerMetrics
-from streams.sessions import PartitionWatermarks
+from streams.sessions import PartitionWatermarks, Writer
 
 log = logging.getLogger(__name__)
-Writer = Callable[[Sequence[Interaction]], Awaitable[None]]
 REPLAY_BATCH = 1000
 
 

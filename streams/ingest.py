@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from schemas.codec import Codec
 from schemas.errors import SchemaError
 from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate
-from store.cold import ColdStore
+from store.cold import ColdStore, wall_clock_ms
 from store.errors import ColdStoreUnavailable, ColdWriteError
 from store.interactions import Interaction
 from streams.dead_letters import DeadLetter, DeadLetterSink
@@ -26,10 +26,6 @@ from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from interstore.settings import KafkaSettings
 from schemas.codec import Codec, Record, default_codec
 from schemas.errors import SchemaError
 from schemas.validation import DEFAULT_LIMITS, ValidationLimits
+from store.cold import wall_clock_ms
 from streams.outgoing import OutgoingEvent, prepare_event
 from streams.topics import partition_counts, require_topic
 
@@ -45,10 +45,6 @@ PRODUCER_CONFIG: dict[str, str | int | float | bool] = {
 POLL_EVERY = 64
 """Sends between two ``poll(0)`` calls, which run the delivery callbacks queued meanwhile."""
 MAX_FAILURE_SAMPLES = 100
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class DeliveryFailure(NamedTuple):

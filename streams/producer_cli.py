@@ -19,9 +19,10 @@ from rich.text import Text
 
 from interstore.settings import load_settings
 from schemas.errors import InvalidEvent
+from store.cold import wall_clock_ms
 from streams.demo_events import generate_events
 from streams.outgoing import AcceptedLine, RejectedLine, parse_lines, prepare_event
-from streams.producer import DeliveryFailed, DeliveryReport, EventProducer, wall_clock_ms
+from streams.producer import DeliveryFailed, DeliveryReport, EventProducer
 from streams.topics import describe_topics, ensure_topics, topic_specs
 
 topics_app = typer.Typer(help="The events topic and its dead-letter topic.")

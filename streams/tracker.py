@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from store.hot import HotDataLost, HotStore
-from store.interactions import Interaction
 from streams.hot_recovery import HotRecovery
 from streams.metrics import WorkerMetrics
-from streams.sessions import PartitionWatermarks
+from streams.sessions import PartitionWatermarks, Writer
 
 log = logging.getLogger(__name__)
-Writer = Callable[[Sequence[Interaction]], Awaitable[None]]
 FLUSH_BATCH = 500
 
 
