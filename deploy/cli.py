@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy.app_processes import worker_process
+from deploy.app_processes import api_process, worker_process
 from deploy.stack import LocalStack, ServiceStatus
 from interstore.settings import load_settings
 
@@ -59,9 +59,11 @@ def up() -> None:
 
 @stack_app.command()
 def down() -> None:
-    """Stop the worker `interstore demo` started, then the services `up` started (nothing else)."""
-    if worker_process(load_settings()).stop():
-        _report("stopped worker")
+    """Stop the API and worker `interstore demo` started, then the services `up` started."""
+    settings = load_settings()
+    for process in (api_process(settings), worker_process(settings)):
+        if process.stop():
+            _report(f"stopped {process.name}")
     stopped = _stack().down(_report)
     if not stopped:
         _report("nothing was running")

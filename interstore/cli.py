@@ -36,6 +36,23 @@ def worker() -> None:
 
 
 @app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Bind address (INTERSTORE_API_HOST).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (INTERSTORE_API_PORT).")
+    ] = None,
+) -> None:
+    """Serve the read API (FastAPI under uvicorn); docs at /docs."""
+    from api.server import run_api
+
+    settings = load_settings()
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    if overrides:
+        settings = settings.model_copy(update={"api": settings.api.model_copy(update=overrides)})
+    run_api(settings)
+
+
+@app.command()
 def demo(
     events: Annotated[int, typer.Option(min=1, help="How many demo events to produce.")] = 20_000,
     users: Annotated[int, typer.Option(min=1, help="Across how many users.")] = 2_000,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -130,6 +130,46 @@ class WorkerSettings(BaseSettings):
     log_level: str = "info"
 
 
+API_SCOPES = ("read:interactions", "read:features")
+"""What an API key may be allowed to do."""
+MIN_API_KEY_CHARS = 16
+
+
+class ApiSettings(BaseSettings):
+    """The read API (``interstore api``): where it listens, who may call it, its bounds.
+
+    ``INTERSTORE_API_KEYS`` is JSON: ``{"<key>": ["read:interactions", ...]}``. Without keys the
+    API refuses to start unless ``INTERSTORE_API_DEV_MODE=true`` (local development: every
+    request is allowed, and the API says so at start-up).
+    """
+
+    model_config = _config("INTERSTORE_API_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    keys: dict[SecretStr, tuple[str, ...]] = Field(default_factory=dict, repr=False)
+    dev_mode: bool = Field(False, description="Serve without API keys (local development only).")
+    read_timeout_s: float = Field(
+        1.0, gt=0, description="A read not answered by then is a 503 (for that user, in a batch)."
+    )
+    ready_timeout_s: float = Field(1.0, gt=0, description="Each dependency check of /readyz.")
+    max_body_bytes: int = Field(1 << 20, ge=1024)
+    cold_concurrency: int = Field(64, ge=1, description="Cold-tier reads in flight per process.")
+    log_level: str = "info"
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_are_secrets_with_known_scopes(
+        cls, keys: dict[SecretStr, tuple[str, ...]]
+    ) -> dict[SecretStr, tuple[str, ...]]:
+        for key, scopes in keys.items():
+            if len(key.get_secret_value()) < MIN_API_KEY_CHARS:
+                raise ValueError(f"every API key needs at least {MIN_API_KEY_CHARS} characters")
+            if unknown := sorted(set(scopes) - set(API_SCOPES)):
+                raise ValueError(f"unknown API key scopes {unknown}; known: {list(API_SCOPES)}")
+        return keys
+
+
 class StackSettings(BaseSettings):
     """The local stack: versions, ports, heaps and the folders it keeps things in."""
 
@@ -166,6 +206,7 @@ class Settings(BaseSettings):
     session: SessionSettings = Field(default_factory=SessionSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     stack: StackSettings = Field(default_factory=StackSettings)
 
 

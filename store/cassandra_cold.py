@@ -118,6 +118,7 @@ class CassandraColdStore(cold.ColdStore):
         try:
             self._inserts = {k: self._prepare(_insert_cql(table, k)) for k in KINDS}
             self._selects = {k: self._prepare(_select_cql(table, k)) for k in KINDS}
+            self._ping = self._prepare("SELECT release_version FROM system.local")
         except DRIVER_ERRORS as exc:
             raise _mapped(exc, f"preparing statements on {table}", ColdStoreError) from exc
 
@@ -209,6 +210,13 @@ class CassandraColdStore(cold.ColdStore):
             yield batch, chunk[0][1]
 
     # -- reads
+
+    async def ping(self) -> None:
+        self._check_open("ping")
+        try:
+            await self._execute(self._ping.bind(()))
+        except DRIVER_ERRORS as exc:
+            raise _mapped(exc, "ping", ColdStoreUnavailable) from exc
 
     async def recent(
         self,

@@ -121,6 +121,10 @@ class ColdStore(ABC):
         or a limit outside 0..MAX_LIMIT.
         """
 
+    async def ping(self) -> None:
+        """Raise ColdStoreUnavailable unless the backend answers (a readiness check)."""
+        self._check_open("ping")
+
     async def close(self) -> None:
         """Stop serving; later calls raise ColdStoreError. (Override to release what the store
         owns, calling this too.)"""

@@ -27,3 +27,7 @@ class ColdWriteError(ColdStoreError):
 
 class ColdReadError(ColdStoreError):
     """A read was refused for a reason retrying will not fix (invalid query, schema mismatch)."""
+
+
+class ReadTimedOut(StoreError):
+    """A read took longer than its caller allows: transient, like an unavailable tier."""

@@ -181,6 +181,10 @@ class HotStore(ABC):
         """Whether the partition's sentinel is still there (refreshing its TTL and the TTLs of
         the partition's indexes). False: the hot tier lost data of this partition."""
 
+    async def ping(self) -> None:
+        """Raise HotStoreUnavailable unless the backend answers (a readiness check)."""
+        self._check_open("ping")
+
     async def close(self) -> None:
         """Stop serving; later calls raise HotStoreError. (Override to release what the store
         owns, calling this too.)"""

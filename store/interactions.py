@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -51,14 +51,16 @@ class Interaction:
         return {name: getattr(self, name) for name in KIND_FIELDS[self.kind]}
 
     def to_json(self) -> dict[str, Any]:
-        """The API shape: common fields, ``ts`` in epoch milliseconds, then this kind's fields."""
-        out = asdict(self)
-        out.pop("user_id")
-        out["ts"] = out.pop("ts_ms")
-        for kind, names in KIND_FIELDS.items():
-            if kind != self.kind:
-                for name in names:
-                    out.pop(name)
-        if self.price is not None:
-            out["price"] = str(self.price)
+        """The API shape: common fields, ``ts`` in epoch milliseconds, then this kind's fields
+        (a price as its decimal string). On the read API's hot path: no ``asdict``."""
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "event_id": self.event_id,
+            "product_id": self.product_id,
+            "category_id": self.category_id,
+            "ts": self.ts_ms,
+        }
+        for name in KIND_FIELDS[self.kind]:
+            value = getattr(self, name)
+            out[name] = str(value) if isinstance(value, Decimal) else value
         return out

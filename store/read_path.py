@@ -1,18 +1,21 @@
 """The read path: a live user is served from the hot tier alone, any other from the cold tier.
-Every answer says which tier answered; a failing tier raises, it never answers "empty"."""
+Every answer says which tier answered; a failing tier raises (or, for one user of many, gives
+that user a ``ReadFailed``), it never answers "empty"."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from store.cold import ColdStore
+from store.errors import ReadTimedOut, StoreError
 from store.hot import HotStore
 from store.interactions import INTERACTION_KINDS, Interaction
 
 Source = Literal["hot", "cold"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +25,25 @@ class RecentInteractions:
     interactions: list[Interaction]
 
 
+@dataclass(frozen=True, slots=True)
+class ReadFailed:
+    """One user's read failed: ``error`` says why (unavailable, timed out, refused)."""
+
+    user_id: str
+    error: StoreError
+
+
+ReadOutcome = RecentInteractions | ReadFailed
+
+
 class InteractionReader:
-    def __init__(self, hot: HotStore, cold: ColdStore) -> None:
+    """``timeout_s`` bounds each tier's read (the hot read of a batch, each user's cold read);
+    one that takes longer fails as ReadTimedOut."""
+
+    def __init__(self, hot: HotStore, cold: ColdStore, *, timeout_s: float | None = None) -> None:
         self.hot = hot
         self.cold = cold
+        self.timeout_s = timeout_s
 
     async def recent(
         self,
@@ -35,8 +53,11 @@ class InteractionReader:
         limit: int = 100,
         since_ms: int | None = None,
     ) -> RecentInteractions:
-        [answer] = await self.recent_many([user_id], kinds=kinds, limit=limit, since_ms=since_ms)
-        return answer
+        """Raises the StoreError of a failed read."""
+        [outcome] = await self.recent_many([user_id], kinds=kinds, limit=limit, since_ms=since_ms)
+        if isinstance(outcome, ReadFailed):
+            raise outcome.error
+        return outcome
 
     async def recent_many(
         self,
@@ -45,21 +66,47 @@ class InteractionReader:
         kinds: Sequence[str] = INTERACTION_KINDS,
         limit: int = 100,
         since_ms: int | None = None,
-    ) -> list[RecentInteractions]:
-        """In request order: live users from one pipelined hot read, the others concurrently
-        from the cold tier."""
-        hot = await self.hot.recent_many(user_ids, kinds=kinds, limit=limit, since_ms=since_ms)
-        cold_users = [user for user in dict.fromkeys(user_ids) if user not in hot]
+    ) -> list[ReadOutcome]:
+        """In request order (repeats read once): live users from one pipelined hot read, the
+        others concurrently from the cold tier. A failed hot read fails every user (which of
+        them are live is unknown, and a live user's cold rows are not the whole truth); a failed
+        cold read fails its user only. ValueError for unknown kinds or a bad limit."""
+        wanted = list(dict.fromkeys(user_ids))
+        try:
+            hot = await self._bounded(
+                f"hot read of {len(wanted)} users",
+                self.hot.recent_many(wanted, kinds=kinds, limit=limit, since_ms=since_ms),
+            )
+        except StoreError as error:
+            return [ReadFailed(user, error) for user in user_ids]
+        cold_users = [user for user in wanted if user not in hot]
         cold_answers = await asyncio.gather(
             *(
-                self.cold.recent(user, kinds=kinds, limit=limit, since_ms=since_ms)
+                self._bounded(
+                    f"cold read of user {user!r}",
+                    self.cold.recent(user, kinds=kinds, limit=limit, since_ms=since_ms),
+                )
                 for user in cold_users
-            )
+            ),
+            return_exceptions=True,
         )
-        cold = dict(zip(cold_users, cold_answers, strict=True))
-        return [
-            RecentInteractions(user, "hot", hot[user])
-            if user in hot
-            else RecentInteractions(user, "cold", cold[user])
-            for user in user_ids
-        ]
+        outcomes: dict[str, ReadOutcome] = {
+            user: RecentInteractions(user, "hot", found) for user, found in hot.items()
+        }
+        for user, answer in zip(cold_users, cold_answers, strict=True):
+            if isinstance(answer, StoreError):
+                outcomes[user] = ReadFailed(user, answer)
+            elif isinstance(answer, BaseException):
+                raise answer
+            else:
+                outcomes[user] = RecentInteractions(user, "cold", answer)
+        return [outcomes[user] for user in user_ids]
+
+    async def _bounded(self, what: str, read: Awaitable[T]) -> T:
+        if self.timeout_s is None:
+            return await read
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await read
+        except TimeoutError as error:
+            raise ReadTimedOut(f"{what}: no answer within {self.timeout_s:g}s") from error

@@ -247,6 +247,9 @@ class RedisHotStore(HotStore):
         intact, *_ = await self._run(f"sentinel check of {partition}", commands)
         return bool(intact)
 
+    async def ping(self) -> None:
+        await self._run("ping", [("PING",)])
+
     async def close(self) -> None:
         await super().close()
         await self.client.aclose()

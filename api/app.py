@@ -1,0 +1,55 @@
+"""Builds the read API: routes, error handlers, middleware, and the lifespan that opens and
+closes the backends once per process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.auth import KeyRing
+from api.backends import Backends
+from api.errors import install_error_handlers
+from api.metrics import ApiMetrics
+from api.middleware import BodyLimit, RequestMetrics
+from api.responses import OrjsonResponse
+from api.routes import health, interactions
+from interstore.settings import Settings
+
+log = logging.getLogger("interstore.api")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The ASGI app; NoApiKeys if neither keys nor development mode are configured."""
+    keyring = KeyRing(settings.api.keys, dev_mode=settings.api.dev_mode)
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if keyring.dev_mode:
+            log.warning("DEVELOPMENT MODE (INTERSTORE_API_DEV_MODE=true): requests need no API key")
+        app.state.backends = await Backends.open(settings)
+        try:
+            yield
+        finally:
+            await app.state.backends.close()
+
+    app = FastAPI(
+        title="interstore read API",
+        version="1",
+        description="Recent interactions for rankers: hot (live sessions in Redis) or cold "
+        "(Cassandra), one user or many. Send an API key in the X-API-Key header.",
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+    )
+    app.state.settings = settings
+    app.state.keyring = keyring
+    app.state.metrics = metrics
+    app.include_router(interactions.router)
+    app.include_router(health.router)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    return app

@@ -1,0 +1,103 @@
+"""What the API talks to, opened once per process (in the lifespan) and closed with it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from cassandra.cluster import NoHostAvailable, Session
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from interstore.errors import InterstoreError
+from interstore.settings import Settings
+from store.cassandra_cold import CassandraColdStore
+from store.cassandra_session import open_session
+from store.errors import StoreError
+from store.read_path import InteractionReader
+from store.redis_hot import RedisHotStore
+
+log = logging.getLogger("interstore.api")
+
+
+class BackendsUnavailable(InterstoreError):
+    """The API could not open its clients at start-up."""
+
+
+@dataclass
+class Backends:
+    reader: InteractionReader
+    hot: RedisHotStore
+    cold: CassandraColdStore
+    session: Session
+    kafka: AdminClient
+    events_topic: str
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Backends:
+        """Connect to Cassandra (blocking, so in a thread) and prepare; Redis connects lazily."""
+        try:
+            session = await asyncio.to_thread(
+                open_session, settings.cassandra, settings.cassandra.keyspace
+            )
+        except NoHostAvailable as exc:
+            raise BackendsUnavailable(
+                f"cannot reach Cassandra at {settings.cassandra.contact_points}:"
+                f"{settings.cassandra.port}: {exc}"
+            ) from exc
+        try:
+            cold = CassandraColdStore(
+                session,
+                settings.cassandra.keyspace,
+                settings.retention,
+                concurrency=settings.api.cold_concurrency,
+            )
+        except StoreError:
+            session.cluster.shutdown()
+            raise
+        hot = RedisHotStore(settings.redis, settings.session, settings.retention)
+        reader = InteractionReader(hot, cold, timeout_s=settings.api.read_timeout_s)
+        kafka = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+        return cls(reader, hot, cold, session, kafka, settings.topics.events)
+
+    async def close(self) -> None:
+        await self.hot.close()
+        await self.cold.close()
+        await asyncio.to_thread(self.session.cluster.shutdown)
+
+    async def readiness(self, timeout_s: float) -> dict[str, str]:
+        """Each dependency: "ok", or why not (checked concurrently, each within ``timeout_s``)."""
+        checks: dict[str, Callable[[], Awaitable[None]]] = {
+            "kafka": lambda: asyncio.to_thread(self._kafka_ping, timeout_s),
+            "cassandra": self.cold.ping,
+            "redis": self.hot.ping,
+        }
+        results = await asyncio.gather(
+            *(_bounded(check(), timeout_s) for check in checks.values()), return_exceptions=True
+        )
+        return {
+            name: "ok" if result is None else _reason(result)
+            for name, result in zip(checks, results, strict=True)
+        }
+
+    def _kafka_ping(self, timeout_s: float) -> None:
+        metadata = self.kafka.list_topics(topic=self.events_topic, timeout=timeout_s)
+        topic = metadata.topics.get(self.events_topic)
+        if topic is None or topic.error is not None:
+            raise KafkaException(f"topic {self.events_topic} is missing: {topic and topic.error}")
+
+
+async def _bounded(check: Awaitable[None], timeout_s: float) -> None:
+    try:
+        async with asyncio.timeout(timeout_s):
+            await check
+    except TimeoutError:
+        raise TimeoutError(f"no answer within {timeout_s:g}s") from None
+
+
+def _reason(result: object) -> str:
+    if isinstance(result, BaseException):
+        return f"{type(result).__name__}: {result}"[:300]
+    return str(result)

@@ -1,0 +1,145 @@
+"""Recent interactions for rankers: one user, or many in one request."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from api.auth import require_scope
+from api.errors import backend_status, error_body, error_response
+from api.metrics import ApiMetrics
+from api.models import (
+    DEFAULT_LIMIT,
+    MAX_ID_BYTES,
+    MAX_LIMIT,
+    SINCE_DOC,
+    BatchGetRequest,
+    BatchGetResponse,
+    ErrorResponse,
+    UserInteractions,
+)
+from api.params import check_kinds, check_user_id, id_problem, parse_kinds, parse_since
+from api.responses import OrjsonResponse
+from store.errors import ReadTimedOut, StoreError
+from store.interactions import INTERACTION_KINDS
+from store.read_path import InteractionReader, ReadFailed, ReadOutcome, RecentInteractions
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        401: "No API key, or an unknown one.",
+        403: "The API key lacks the scope read:interactions.",
+        413: "Request body over the limit (1 MiB by default).",
+        422: "A parameter out of bounds or malformed; the message says which.",
+        503: "A backend (Redis or Cassandra) failed or timed out for this request: retry.",
+    }.items()
+}
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["interactions"],
+    dependencies=[Depends(require_scope("read:interactions"))],
+)
+
+
+def _reader(request: Request) -> InteractionReader:
+    reader: InteractionReader = request.app.state.backends.reader
+    return reader
+
+
+def _metrics(request: Request) -> ApiMetrics:
+    metrics: ApiMetrics = request.app.state.metrics
+    return metrics
+
+
+def _answer_json(answer: RecentInteractions) -> dict[str, Any]:
+    return {
+        "user_id": answer.user_id,
+        "source": answer.source,
+        "interactions": [item.to_json() for item in answer.interactions],
+    }
+
+
+def _failure_reason(error: StoreError) -> str:
+    if isinstance(error, ReadTimedOut):
+        return "timeout"
+    return "unavailable" if backend_status(error) == 503 else "refused"
+
+
+def _count(metrics: ApiMetrics, outcomes: list[ReadOutcome]) -> None:
+    for outcome in outcomes:
+        if isinstance(outcome, ReadFailed):
+            metrics.read_errors.labels(_failure_reason(outcome.error)).inc()
+        else:
+            metrics.user_reads.labels(outcome.source).inc()
+
+
+@router.get(
+    "/users/{user_id:path}/interactions",
+    response_model=None,
+    responses={200: {"model": UserInteractions}, **ERRORS},
+    summary="A user's recent interactions, newest first",
+)
+async def user_interactions(
+    request: Request,
+    user_id: Annotated[str, Path(description=f"1 to {MAX_ID_BYTES} UTF-8 bytes.")],
+    kinds: Annotated[
+        str | None, Query(description="Comma-separated: click, order, wishlist. Default: all.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    since: Annotated[str | None, Query(description=SINCE_DOC)] = None,
+) -> Response:
+    """Served from the user's live session in Redis if there is one (`source: hot`), else from
+    Cassandra (`source: cold`). A backend failure is a 503, never an empty answer."""
+    check_user_id(user_id)
+    wanted = parse_kinds(kinds)
+    since_ms = parse_since(since)
+    outcomes = await _reader(request).recent_many(
+        [user_id], kinds=wanted, limit=limit, since_ms=since_ms
+    )
+    _count(_metrics(request), outcomes)
+    [outcome] = outcomes
+    if isinstance(outcome, ReadFailed):
+        return error_response(backend_status(outcome.error), str(outcome.error))
+    return OrjsonResponse(_answer_json(outcome))
+
+
+@router.post(
+    "/interactions:batchGet",
+    response_model=None,
+    responses={200: {"model": BatchGetResponse}, **ERRORS},
+    summary="Recent interactions of many users",
+)
+async def batch_get(request: Request, body: BatchGetRequest) -> Response:
+    """One entry per user, in request order, each with its own source, or its own error (400
+    for a bad id, 503 for a backend failure) while the others are answered. Live users are read
+    with one pipelined Redis call, the others with concurrent Cassandra reads. The whole request
+    is a 503 only when no user could be answered because of a backend failure."""
+    wanted = check_kinds(body.kinds) if body.kinds else INTERACTION_KINDS
+    since_ms = parse_since(body.since)
+    problems = {user: problem for user in body.user_ids if (problem := id_problem(user))}
+    valid = [user for user in body.user_ids if user not in problems]
+    outcomes: dict[str, ReadOutcome] = {}
+    if valid:
+        found = await _reader(request).recent_many(
+            valid, kinds=wanted, limit=body.limit, since_ms=since_ms
+        )
+        _count(_metrics(request), found)
+        outcomes = {outcome.user_id: outcome for outcome in found}
+    failures = [o for o in outcomes.values() if isinstance(o, ReadFailed)]
+    if failures and len(failures) == len(outcomes):  # nobody could be read: not a 200
+        return error_response(backend_status(failures[0].error), str(failures[0].error))
+    results: list[dict[str, Any]] = []
+    for user in body.user_ids:
+        if problem := problems.get(user):
+            results.append({"user_id": user, **error_body(400, problem)})
+            continue
+        outcome = outcomes[user]
+        if isinstance(outcome, ReadFailed):
+            status = backend_status(outcome.error)
+            results.append({"user_id": user, **error_body(status, str(outcome.error))})
+        else:
+            results.append(_answer_json(outcome))
+    return OrjsonResponse({"results": results})
