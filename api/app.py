@@ -4,13 +4,13 @@ closes the backends once per process."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from api.auth import KeyRing
-from api.backends import Backends
+from api.backends import ApiBackends, Backends
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, RequestMetrics
@@ -21,8 +21,12 @@ from interstore.settings import Settings
 log = logging.getLogger("interstore.api")
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The ASGI app; NoApiKeys if neither keys nor development mode are configured."""
+BackendOpener = Callable[[Settings], Awaitable[ApiBackends]]
+
+
+def create_app(settings: Settings, open_backends: BackendOpener = Backends.open) -> FastAPI:
+    """The ASGI app; NoApiKeys if neither keys nor development mode are configured.
+    ``open_backends`` runs in the lifespan (unit tests pass in-memory stores)."""
     keyring = KeyRing(settings.api.keys, dev_mode=settings.api.dev_mode)
     metrics = ApiMetrics()
 
@@ -30,7 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if keyring.dev_mode:
             log.warning("DEVELOPMENT MODE (INTERSTORE_API_DEV_MODE=true): requests need no API key")
-        app.state.backends = await Backends.open(settings)
+        app.state.backends = await open_backends(settings)
         try:
             yield
         finally:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from cassandra.cluster import NoHostAvailable, Session
 from confluent_kafka import KafkaException
@@ -26,8 +27,21 @@ class BackendsUnavailable(InterstoreError):
     """The API could not open its clients at start-up."""
 
 
+class ApiBackends(Protocol):
+    """What the routes use: the read path, readiness checks, and closing."""
+
+    @property
+    def reader(self) -> InteractionReader: ...
+
+    async def readiness(self, timeout_s: float) -> dict[str, str]: ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass
 class Backends:
+    """The real ones: Redis, Cassandra and Kafka clients."""
+
     reader: InteractionReader
     hot: RedisHotStore
     cold: CassandraColdStore

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
-from api.backends import Backends
+from api.backends import ApiBackends
 from api.metrics import ApiMetrics
 from api.models import Health, Readiness
 from api.responses import OrjsonResponse
@@ -26,7 +26,7 @@ async def healthz() -> Response:
     summary="Kafka, Cassandra and Redis are reachable",
 )
 async def readyz(request: Request) -> Response:
-    backends: Backends = request.app.state.backends
+    backends: ApiBackends = request.app.state.backends
     checks = await backends.readiness(request.app.state.settings.api.ready_timeout_s)
     ready = all(result == "ok" for result in checks.values())
     return OrjsonResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
