@@ -73,7 +73,11 @@ class ManagedProcess:
             proc = psutil.Process(pid)
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
-            if not any(self.marker in arg for arg in proc.cmdline()):
+            cmdline = proc.cmdline()
+            if not cmdline:  # read mid-exec (sh -> our program): empty for an instant
+                time.sleep(0.05)
+                cmdline = proc.cmdline()
+            if not any(self.marker in arg for arg in cmdline):
                 return None
         except psutil.Error:
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.responses import Response
 
 from api.auth import require_scope
@@ -36,6 +37,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         503: "A backend (Redis or Cassandra) failed or timed out for this request: retry.",
     }.items()
 }
+
+class AnyIdConvertor(PathConvertor):
+    """A user id in a path: any characters, slashes and newlines included (Starlette's own
+    ``path`` convertor stops at a newline: such an id would be a 404)."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("anyid", AnyIdConvertor())
 
 router = APIRouter(
     prefix="/v1",
@@ -77,14 +87,19 @@ def _count(metrics: ApiMetrics, outcomes: list[ReadOutcome]) -> None:
 
 
 @router.get(
-    "/users/{user_id:path}/interactions",
+    "/users/{user_id:anyid}/interactions",
     response_model=None,
     responses={200: {"model": UserInteractions}, **ERRORS},
     summary="A user's recent interactions, newest first",
 )
 async def user_interactions(
     request: Request,
-    user_id: Annotated[str, Path(description=f"1 to {MAX_ID_BYTES} UTF-8 bytes.")],
+    user_id: Annotated[
+        str,
+        Path(
+            min_length=1, max_length=MAX_ID_BYTES, description=f"1 to {MAX_ID_BYTES} UTF-8 bytes."
+        ),
+    ],
     kinds: Annotated[
         str | None, Query(description="Comma-separated: click, order, wishlist. Default: all.")
     ] = None,

@@ -198,6 +198,6 @@ async def test_readiness_and_metrics(client: httpx.AsyncClient, backends: Memory
     await client.get("/v1/users/u/interactions")
     text = (await client.get("/metrics")).text
     assert 'interstore_api_user_reads_total{source="cold"} 1.0' in text
-    route = 'route="/v1/users/{user_id:path}/interactions"'
+    route = 'route="/v1/users/{user_id:anyid}/interactions"'
     assert f'interstore_api_requests_total{{method="GET",{route},status="200"}} 1.0' in text
     assert "interstore_api_request_seconds_bucket" in text

@@ -1,0 +1,91 @@
+"""The read API in-process (real lifespan, real Redis and Cassandra clients) over a unique
+keyspace and Redis key prefix, with helpers to put users in each tier."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from cassandra.cluster import Session
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from api.app import create_app
+from deploy.stack import LocalStack
+from interstore.settings import ApiSettings, Settings
+from store.cassandra_cold import CassandraColdStore
+from store.interactions import Interaction
+from store.redis_hot import RedisHotStore
+
+READ_KEY = "integration-read-key-0123"
+FEATURES_KEY = "integration-features-key-0123"
+Serve = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def api_settings(settings: Settings, keyspace: str, unique_name: str) -> Settings:
+    keys = {
+        SecretStr(READ_KEY): ("read:interactions",),
+        SecretStr(FEATURES_KEY): ("read:features",),
+    }
+    return settings.model_copy(
+        update={
+            "api": ApiSettings(keys=keys, read_timeout_s=2.0),  # type: ignore[arg-type]
+            "cassandra": settings.cassandra.model_copy(update={"keyspace": keyspace}),
+            "redis": settings.redis.model_copy(update={"key_prefix": unique_name}),
+        }
+    )
+
+
+@pytest.fixture
+def serve(api_settings: Settings) -> Serve:
+    """``async with serve(**overrides) as client``: the app, its lifespan run, a client with the
+    read key. Overrides replace top-level settings (e.g. ``redis=...`` through a proxy)."""
+
+    @asynccontextmanager
+    async def serving(**overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(api_settings.model_copy(update=overrides))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://api", headers={"X-API-Key": READ_KEY}
+            ) as client:
+                yield client
+
+    return serving
+
+
+@dataclass
+class Tiers:
+    """Puts users' interactions in the cold tier, or makes them live in the hot tier."""
+
+    cold: CassandraColdStore
+    hot: RedisHotStore
+
+    async def in_cold(self, items: list[Interaction]) -> None:
+        await self.cold.write_many(items)
+
+    async def live(
+        self, user: str, hydrated: list[Interaction], appended: list[Interaction]
+    ) -> None:
+        now = max((i.ts_ms for i in hydrated + appended), default=0) + 1
+        await self.hot.hydrate(user, hydrated, partition=0, now_ms=now)
+        await self.hot.append([(item, 0, n) for n, item in enumerate(appended)], now)
+
+
+@pytest.fixture
+async def tiers(
+    stack: LocalStack, cql_session: Session, api_settings: Settings
+) -> AsyncIterator[Tiers]:
+    cold = CassandraColdStore(cql_session, api_settings.cassandra.keyspace, api_settings.retention)
+    hot = RedisHotStore(api_settings.redis, api_settings.session, api_settings.retention)
+    yield Tiers(cold, hot)
+    await hot.close()
+    raw = Redis.from_url(api_settings.redis.url)
+    pattern = f"{api_settings.redis.key_prefix}:*"
+    if keys := [key async for key in raw.scan_iter(match=pattern, count=1000)]:
+        await raw.delete(*keys)
+    await raw.aclose()

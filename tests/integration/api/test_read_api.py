@@ -1,0 +1,124 @@
+"""Each endpoint of the read API against the real stack: tiers, order, filters, batches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from store.cold import wall_clock_ms
+from store.interactions import Interaction
+from tests.integration.api.conftest import Serve, Tiers
+from tests.store_contract import click, order, wishlist
+
+MINUTE = 60_000
+
+
+def history(user: str, now: int, count: int) -> list[Interaction]:
+    """``count`` interactions a minute apart, cycling click, order, wishlist; newest last."""
+    makers = (click, order, wishlist)
+    return [
+        makers[n % 3](f"{user}-e{n:04d}", now - (count - n) * MINUTE, user) for n in range(count)
+    ]
+
+
+def event_ids(answer: dict[str, object]) -> list[str]:
+    return [item["event_id"] for item in answer["interactions"]]  # type: ignore[attr-defined, index]
+
+
+@pytest.fixture
+async def client(serve: Serve) -> httpx.AsyncClient:  # type: ignore[misc]
+    async with serve() as http:
+        yield http
+
+
+async def test_cold_user_newest_first_across_kinds_with_filters(
+    client: httpx.AsyncClient, tiers: Tiers
+) -> None:
+    now = wall_clock_ms()
+    items = history("cold-1", now, 30)
+    await tiers.in_cold(items)
+    newest_first = [item.event_id for item in reversed(items)]
+
+    answer = (await client.get("/v1/users/cold-1/interactions")).json()
+    assert answer["source"] == "cold"
+    assert event_ids(answer) == newest_first
+    assert answer["interactions"][0] == items[-1].to_json()
+
+    limited = (await client.get("/v1/users/cold-1/interactions?limit=5")).json()
+    assert event_ids(limited) == newest_first[:5]
+    orders = (await client.get("/v1/users/cold-1/interactions?kinds=order")).json()
+    assert event_ids(orders) == [i.event_id for i in reversed(items) if i.kind == "order"]
+
+    cutoff = items[20].ts_ms
+    iso = datetime.fromtimestamp(cutoff / 1000, UTC).isoformat()
+    for since in (str(cutoff), iso):
+        recent = (await client.get("/v1/users/cold-1/interactions", params={"since": since})).json()
+        assert event_ids(recent) == newest_first[:10]
+
+
+async def test_live_user_is_served_from_redis_with_its_session_writes(
+    client: httpx.AsyncClient, tiers: Tiers
+) -> None:
+    now = wall_clock_ms()
+    before = history("live-1", now - 60 * MINUTE, 10)
+    await tiers.in_cold(before)
+    during = [click(f"live-1-s{n}", now - 10 * MINUTE + n, "live-1") for n in range(3)]
+    await tiers.live("live-1", before, during)
+
+    answer = (await client.get("/v1/users/live-1/interactions?limit=100")).json()
+    assert answer["source"] == "hot"
+    assert event_ids(answer) == [i.event_id for i in reversed(before + during)]
+    clicks = (await client.get("/v1/users/live-1/interactions?kinds=click&limit=2")).json()
+    assert event_ids(clicks) == ["live-1-s2", "live-1-s1"]
+
+
+async def test_unknown_user_is_an_empty_cold_answer(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/v1/users/nobody-at-all/interactions")
+    assert answer.status_code == 200
+    assert answer.json() == {"user_id": "nobody-at-all", "source": "cold", "interactions": []}
+
+
+async def test_batch_get_answers_every_user_in_request_order(
+    client: httpx.AsyncClient, tiers: Tiers
+) -> None:
+    now = wall_clock_ms()
+    cold_users = [f"bc-{n}" for n in range(20)]
+    live_users = [f"bl-{n}" for n in range(20)]
+    for user in cold_users:
+        await tiers.in_cold(history(user, now, 4))
+    for user in live_users:
+        await tiers.live(user, history(user, now, 4), [])
+    users = [*live_users[:10], *cold_users, "", "never-seen", *live_users[10:], "bl-0"]
+
+    answer = await client.post(
+        "/v1/interactions:batchGet", json={"user_ids": users, "limit": 3, "kinds": ["click"]}
+    )
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert [r["user_id"] for r in results] == users
+    for result in results:
+        user = result["user_id"]
+        if user == "":
+            assert result["error"]["status"] == 400
+            continue
+        assert result["source"] == ("hot" if user.startswith("bl-") else "cold")
+        single = await client.get(f"/v1/users/{user}/interactions?limit=3&kinds=click")
+        assert result == single.json()
+
+
+async def test_health_readiness_metrics_and_docs(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "ready": True, "checks": {"kafka": "ok", "cassandra": "ok", "redis": "ok"}}  # fmt: skip
+    await client.get("/v1/users/m-1/interactions")
+    metrics = (await client.get("/metrics")).text
+    assert 'interstore_api_user_reads_total{source="cold"} 1.0' in metrics
+    assert 'interstore_api_request_seconds_count{method="GET",route="/readyz"} 1.0' in metrics
+    assert (await client.get("/docs")).status_code == 200
+    schema = (await client.get("/openapi.json")).json()
+    assert "/v1/interactions:batchGet" in schema["paths"]
+    assert "APIKeyHeader" in schema["components"]["securitySchemes"]
