@@ -150,15 +150,7 @@ class RedisHotStore(HotStore):
         wanted = check_read(kinds, limit)[: None if limit else 0]
         users = list(dict.fromkeys(user_ids))
         now = self.clock() if now_ms is None else now_ms
-        windows = [read_window(self.retention.days(kind), now, since_ms) for kind in wanted]
-        commands: list[Command] = []
-        for user in users:
-            session, _, *views = self.keys.user_keys(user)
-            commands.append(("EXISTS", session))
-            for kind, (oldest, newest) in zip(wanted, windows, strict=True):
-                view = views[KIND_SLOT[kind] - 1]
-                window = (-newest, -oldest, "WITHSCORES", "LIMIT", 0, limit)
-                commands.append(("ZRANGEBYSCORE", view, *window))
+        commands = self.recent_commands(users, wanted, limit, since_ms, now)
         what = f"recent read of {len(users)} users"
         replies = iter(await self._run(what, commands, transaction=True))
         found: dict[str, list[Interaction]] = {}
@@ -169,6 +161,23 @@ class RedisHotStore(HotStore):
                 members = newest_first_members(per_kind, limit)
                 found[user] = [decode(user, member) for member in members]
         return found
+
+    def recent_commands(
+        self, users: Sequence[str], kinds: Sequence[str], limit: int, since_ms: int | None, now: int
+    ) -> list[Command]:
+        """What ``recent_many`` sends (in one MULTI/EXEC) for checked ``kinds``: per user, EXISTS
+        of its session, then per kind one ZRANGEBYSCORE of its view over the kind's window. Public
+        so that a benchmark's raw-client floor makes exactly these reads."""
+        windows = [read_window(self.retention.days(kind), now, since_ms) for kind in kinds]
+        commands: list[Command] = []
+        for user in users:
+            session, _, *views = self.keys.user_keys(user)
+            commands.append(("EXISTS", session))
+            for kind, (oldest, newest) in zip(kinds, windows, strict=True):
+                view = views[KIND_SLOT[kind] - 1]
+                window = (-newest, -oldest, "WITHSCORES", "LIMIT", 0, limit)
+                commands.append(("ZRANGEBYSCORE", view, *window))
+        return commands
 
     async def sessions_to_flush(
         self, partition: int, *, idle_before_ms: int, started_before_ms: int, limit: int
