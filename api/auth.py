@@ -1,8 +1,9 @@
 """API keys with scopes (``INTERSTORE_API_KEYS``), checked in constant time.
 
 A key is sent in the ``X-API-Key`` header. Missing or unknown: 401; known without the route's
-scope: 403. Development mode (``INTERSTORE_API_DEV_MODE=true``) lets every request through and
-must be switched on explicitly: with neither keys nor development mode the API does not start.
+scope: 403. Development mode (``INTERSTORE_API_DEV_MODE=true``) with no keys configured lets
+every request through and must be switched on explicitly: with neither keys nor development mode
+the API does not start. Configured keys are always enforced (development mode then does nothing).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class KeyRing:
                 'scopes, e.g. \'{"<secret>": ["read:interactions"]}\', or set '
                 "INTERSTORE_API_DEV_MODE=true to serve without keys (local development only)"
             )
-        self.dev_mode = dev_mode
+        self.dev_mode = dev_mode and not keys
+        self.dev_mode_ignored = dev_mode and bool(keys)
         self._keys = [(_digest(k.get_secret_value()), frozenset(s)) for k, s in keys.items()]
 
     def scopes_of(self, presented: str) -> frozenset[str] | None:

@@ -143,7 +143,8 @@ class ApiSettings(BaseSettings):
     request is allowed, and the API says so at start-up).
     """
 
-    model_config = _config("INTERSTORE_API_")
+    # An empty variable counts as unset (docker-compose passes ${INTERSTORE_API_KEYS:-} through).
+    model_config = {**_config("INTERSTORE_API_"), "env_ignore_empty": True}
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

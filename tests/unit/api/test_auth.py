@@ -35,6 +35,13 @@ def test_development_mode_lets_everything_through() -> None:
     KeyRing({}, dev_mode=True).check(None, "read:interactions")
 
 
+def test_configured_keys_are_enforced_even_in_development_mode() -> None:
+    ring = KeyRing({SecretStr(KEY): ("read:interactions",)}, dev_mode=True)
+    assert ring.dev_mode_ignored
+    with pytest.raises(ApiError):
+        ring.check(None, "read:interactions")
+
+
 def test_no_keys_and_no_development_mode_refuses_to_start() -> None:
     with pytest.raises(NoApiKeys, match="INTERSTORE_API_DEV_MODE"):
         KeyRing({}, dev_mode=False)
