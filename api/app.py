@@ -34,6 +34,8 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if keyring.dev_mode:
             log.warning("DEVELOPMENT MODE (INTERSTORE_API_DEV_MODE=true): requests need no API key")
+        elif keyring.dev_mode_ignored:
+            log.warning("INTERSTORE_API_DEV_MODE ignored: API keys are configured and enforced")
         app.state.backends = await open_backends(settings)
         try:
             yield
