@@ -26,8 +26,11 @@ def worker_url(settings: Settings, path: str) -> str:
     return f"http://{host}:{settings.worker.web_port}{path}"
 
 
-def start_worker(settings: Settings) -> tuple[ManagedProcess, bool]:
-    """Start ``interstore worker`` in the background unless it runs; wait until it answers.
+def start_worker(
+    settings: Settings, env: dict[str, str] | None = None
+) -> tuple[ManagedProcess, bool]:
+    """Start ``interstore worker`` in the background unless it runs (``env`` added to its
+    environment); wait until it answers.
 
     Returns the process and whether this call started it.
     """
@@ -36,7 +39,7 @@ def start_worker(settings: Settings) -> tuple[ManagedProcess, bool]:
     if started:
         home = settings.stack.var_dir / "worker"
         home.mkdir(parents=True, exist_ok=True)
-        process.start([sys.executable, "-m", "interstore.cli", "worker"], {}, home)
+        process.start([sys.executable, "-m", "interstore.cli", "worker"], env or {}, home)
 
     def probe() -> None:
         httpx.get(worker_url(settings, "/healthz"), timeout=2).raise_for_status()

@@ -54,16 +54,26 @@ def api(
 
 @app.command()
 def demo(
-    events: Annotated[int, typer.Option(min=1, help="How many demo events to produce.")] = 20_000,
-    users: Annotated[int, typer.Option(min=1, help="Across how many users.")] = 2_000,
+    duration: Annotated[
+        float, typer.Option(min=1, help="Seconds of traffic, sent in real time.")
+    ] = 60.0,
+    rate: Annotated[float, typer.Option(min=1, help="Events per second, about.")] = 500.0,
+    users: Annotated[int, typer.Option(min=1, help="How many users may open the app.")] = 5_000,
+    idle: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Idle timeout of sessions for the worker the demo starts (seconds)."
+        ),
+    ] = 15,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of the generator (same seed, same event ids).")
+        int | None, typer.Option(help="Seed of the traffic (same seed, same event ids).")
     ] = None,
 ) -> None:
-    """Start the worker if needed, send demo traffic, show what the pipeline stored."""
-    from interstore.demo import run_demo
+    """The whole system at work: start the worker and the API if needed, send app traffic in
+    real time under a live view of the worker, then make a sample ranker request."""
+    from interstore.demo import DemoOptions, run_demo
 
-    run_demo(load_settings(), events=events, users=users, seed=seed)
+    run_demo(load_settings(), DemoOptions(duration, rate, users, idle, seed))
 
 
 @schema_app.command("apply")

@@ -1,145 +1,215 @@
-"""`interstore demo`: demo traffic through the running pipeline, and what it stored."""
+"""`interstore demo`: the whole system at work, watched live, then asked like a ranker would.
+
+Starts the worker and the read API if they are not running, sends app traffic paced in real
+time (``interstore.demo_traffic``) while a live view shows what the worker does
+(``interstore.demo_view``), then makes a sample ranker request to the API
+(``interstore.demo_api``). The worker and the API are left running for more requests;
+``interstore stack down`` stops them with the stack.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import random
+import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import psutil
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.live import Live
 
-from deploy.app_processes import start_worker, worker_url
+from deploy.app_processes import api_url, start_api, start_worker, worker_process, worker_url
+from interstore import demo_api
+from interstore.demo_traffic import Malformed, TrafficPlan, build_plan, outgoing
+from interstore.demo_view import DemoState, MetricsReading, plain_line, read_worker, render
 from interstore.settings import Settings
-from store.cassandra_cold import CassandraColdStore
-from store.cassandra_session import open_session
+from schemas.codec import default_codec
 from store.cold import wall_clock_ms
-from store.read_path import InteractionReader, RecentInteractions
-from store.redis_hot import RedisHotStore
-from streams.demo_events import generate_events
-from streams.outgoing import prepare_event
 from streams.producer import EventProducer
 from streams.topics import ensure_topics
 
-console = Console(stderr=True, highlight=False)
-WAIT_TIMEOUT_S = 600.0
+TICK_S = 1.0
+"""The inactivity tracker's period for a worker the demo starts."""
+VIEW_EVERY_S = 0.5
+PLAIN_EVERY_S = 5.0
+DRAIN_TIMEOUT_S = 120.0
 
 
-def worker_counters(settings: Settings) -> dict[str, float]:
-    """Sum of each interstore counter on the worker's /metrics page, over its labels."""
-    text = httpx.get(worker_url(settings, "/metrics"), timeout=5).text
-    sums: dict[str, float] = {}
-    for line in text.splitlines():
-        if line.startswith("interstore_") and "_total" in line.split(" ", 1)[0]:
-            name = line.split("{", 1)[0].split(" ", 1)[0]
-            sums[name] = sums.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
-    return sums
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    duration_s: float = 60.0
+    rate: float = 500.0
+    users: int = 5_000
+    idle_s: int = 15
+    seed: int | None = None
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console,
-    )  # fmt: skip
+class MetricsPoller:
+    """Reads the worker's /metrics in a thread of its own, so a slow answer never delays the
+    traffic; ``latest`` is the newest read."""
+
+    def __init__(self, url: str, first: MetricsReading) -> None:
+        self.url = url
+        self.latest = first
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-metrics", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(VIEW_EVERY_S):
+            with contextlib.suppress(httpx.HTTPError):
+                self.latest = read_worker(self.url)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[MetricsPoller]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join(timeout=5)
 
 
-def run_demo(settings: Settings, *, events: int, users: int, seed: int | None) -> None:
-    if seed is None:  # new event ids on every run; a fixed seed replays the same ids
-        seed = random.randrange(2**31)
-    console.print(f"demo: {events:,} events for {users:,} users (seed {seed})")
-    ensure_topics(settings.kafka, settings.topics)
-    _, started = start_worker(settings)
+def _worker_idle(settings: Settings, started: bool, idle_s: int) -> tuple[float | None, str]:
+    """The idle timeout the worker runs with, if known, and how the view says it."""
+    if started:
+        return idle_s, (
+            f"sessions end after {idle_s}s without events (the worker this demo started runs "
+            f"with INTERSTORE_SESSION_IDLE_S={idle_s}, checked every {TICK_S:.0f}s)"
+        )
+    pid = worker_process(settings).pid()
+    found: str | None = None
+    with contextlib.suppress(psutil.Error):
+        found = psutil.Process(pid).environ().get("INTERSTORE_SESSION_IDLE_S") if pid else None
+    idle = float(found) if found else float(settings.session.idle_s)
+    return idle, (
+        f"the worker was already running: sessions end after the idle timeout it was started "
+        f"with ({idle:.0f}s{'' if found else ', its default'}), not --idle"
+    )
+
+
+def run_demo(settings: Settings, options: DemoOptions) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    seed = options.seed if options.seed is not None else random.randrange(2**31)
     console.print(
-        f"worker {'started' if started else 'already running'}: {worker_url(settings, '/metrics')}"
+        f"demo: about {options.rate:,.0f} events/s for {options.duration_s:.0f}s across up to "
+        f"{options.users:,} users (seed {seed}); starting the worker and the API…"
     )
-    before = worker_counters(settings)
-    prepared = [
-        prepare_event(kind, record, now_ms=wall_clock_ms())
-        for kind, record in generate_events(users, events, seed, wall_clock_ms() - 3_600_000)
-    ]
-    sample_user = next(e.key.decode() for e in prepared if e.kind != "app_open")
-    began = time.monotonic()
-    with _progress() as progress, EventProducer(settings.kafka, settings.topics.events) as producer:
-        task = progress.add_task("producing", total=len(prepared))
-        for number, event in enumerate(prepared, 1):
-            producer.send_prepared(event)
-            if number % 1000 == 0 or number == len(prepared):
-                progress.update(task, completed=number)
+    ensure_topics(settings.kafka, settings.topics)
+    key_file = demo_api.demo_key_path(settings)
+    key = demo_api.load_or_create_key(key_file)
+    worker_env = {"INTERSTORE_SESSION_IDLE_S": str(options.idle_s),
+                  "INTERSTORE_SESSION_TICK_S": str(TICK_S)}  # fmt: skip
+    with ThreadPoolExecutor(3) as pool:  # start both while the traffic is planned
+        worker = pool.submit(start_worker, settings, worker_env)
+        api = pool.submit(start_api, settings, demo_api.api_env(key))
+        plan = pool.submit(
+            build_plan, duration_s=options.duration_s, rate=options.rate, users=options.users,
+            seed=seed,
+        )  # fmt: skip
+        _, worker_started = worker.result()
+        _, api_started = api.result()
+    console.print(
+        f"worker {'started' if worker_started else 'already running'}: "
+        f"{worker_url(settings, '/metrics')}; API {'started' if api_started else 'already running'}"
+        f": {api_url(settings, '/docs')} (local demo key in {key_file})"
+    )
+    idle_s, idle_note = _worker_idle(settings, worker_started, options.idle_s)
+    traffic = plan.result()
+    elapsed = _send(settings, traffic, idle_note, options.duration_s, console)
+    _ranker(settings, key, key_file, traffic, elapsed, idle_s, console)
+
+
+def _send(
+    settings: Settings, plan: TrafficPlan, idle_note: str, duration_s: float, console: Console
+) -> float:
+    """Send the plan in real time under the live view, then wait for the worker to catch up.
+    Returns the seconds since the traffic began."""
+    metrics_url = worker_url(settings, "/metrics")
+    first = read_worker(metrics_url)
+    state = DemoState(duration_s, idle_note, baseline=first, latest=first)
+    codec = default_codec()
+    tty = console.is_terminal
+    live = Live(render(state), console=console, refresh_per_second=2) if tty else None
+    poller = MetricsPoller(metrics_url, first)
+    began, start_ms = time.monotonic(), wall_clock_ms()
+    sent = malformed = 0
+    next_view = next_plain = 0.0
+
+    def show(elapsed: float) -> None:
+        nonlocal next_view, next_plain
+        if elapsed < next_view and state.phase == "sending":
+            return
+        next_view = elapsed + VIEW_EVERY_S
+        state.update(elapsed_s=elapsed, produced=sent, malformed=malformed, latest=poller.latest)
+        if live is not None:
+            live.update(render(state))
+        elif elapsed >= next_plain:
+            next_plain = elapsed + PLAIN_EVERY_S
+            console.print(plain_line(state))
+
+    with (
+        live or contextlib.nullcontext(),
+        poller.running(),
+        EventProducer(settings.kafka, settings.topics.events, codec=codec) as producer,
+    ):
+        for entry in plan.entries:
+            while (wait := entry.at_s - (elapsed := time.monotonic() - began)) > 0 or (
+                elapsed >= next_view
+            ):
+                show(elapsed)
+                time.sleep(min(max(wait, 0.0), 0.02))
+            now_ms = wall_clock_ms()
+            producer.send_prepared(outgoing(entry, start_ms=start_ms, now_ms=now_ms, codec=codec))
+            sent += 1
+            malformed += isinstance(entry, Malformed)
+        while time.monotonic() - began < duration_s:
+            show(time.monotonic() - began)
+            time.sleep(0.05)
         producer.flush(60)
-    produced_s = time.monotonic() - began
-    consumed = _wait_consumed(settings, before, len(prepared))
-    elapsed = time.monotonic() - began
-    after = worker_counters(settings)
-    _summary(before, after, len(prepared), produced_s, elapsed, consumed)
-    _show_user(settings, sample_user)
+        state.phase = "the worker is catching up"
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while state.consumed < sent and time.monotonic() < deadline:
+            time.sleep(VIEW_EVERY_S)
+            show(time.monotonic() - began)
+        time.sleep(VIEW_EVERY_S)  # one more read of /metrics after the last batch
+        state.phase = "done" if state.consumed >= sent else "the worker is still behind"
+        next_plain = 0.0
+        show(time.monotonic() - began)
+    return time.monotonic() - began
 
 
-def _wait_consumed(settings: Settings, before: dict[str, float], expected: int) -> float:
-    key = "interstore_events_consumed_total"
-    deadline = time.monotonic() + WAIT_TIMEOUT_S
-    with _progress() as progress:
-        task = progress.add_task("stored by the worker", total=expected)
-        while time.monotonic() < deadline:
-            done = worker_counters(settings).get(key, 0.0) - before.get(key, 0.0)
-            progress.update(task, completed=min(done, expected))
-            if done >= expected:
-                return done
-            time.sleep(0.5)
-    return worker_counters(settings).get(key, 0.0) - before.get(key, 0.0)
-
-
-def _summary(
-    before: dict[str, float], after: dict[str, float], produced: int, produced_s: float,
-    elapsed: float, consumed: float,
+def _ranker(
+    settings: Settings, key: str, key_file: Path, plan: TrafficPlan, elapsed_s: float,
+    idle_s: float | None, console: Console,
 ) -> None:  # fmt: skip
-    def delta(name: str) -> int:
-        return int(after.get(name, 0.0) - before.get(name, 0.0))
-
-    table = Table(title="demo traffic through the pipeline")
-    table.add_column("what")
-    table.add_column("figure", justify="right")
-    table.add_row("events produced", f"{produced:,} in {produced_s:.1f}s")
-    table.add_row("events consumed by the worker", f"{int(consumed):,}")
-    table.add_row("app-opens that hydrated a session", f"{delta('interstore_hydrations_total'):,}")
-    table.add_row(
-        "interactions kept in live sessions (Redis)",
-        f"{delta('interstore_interactions_absorbed_total'):,}",
+    picks = demo_api.pick_users(
+        plan.last_seen_s, plan.interactions_by_user, now_s=elapsed_s, idle_s=idle_s
     )
-    table.add_row(
-        "interactions written straight to Cassandra",
-        f"{delta('interstore_interactions_written_total'):,}",
+    if not picks:
+        console.print("no user sent anything: no sample request")
+        return
+    console.print("\n[bold]A ranker asks the API for these users' newest interactions:[/]")
+    for pick in picks:
+        console.print(f"  {pick.user_id}: {pick.why}")
+    call = demo_api.ranker_request(
+        api_url(settings, demo_api.BATCH_GET), key, [pick.user_id for pick in picks], limit=5
     )
-    table.add_row(
-        "interactions flushed from ended sessions",
-        f"{delta('interstore_interactions_flushed_total'):,}",
+    console.print(f"\n[bold]request[/] (the key is a local demo key, read from {key_file}):")
+    console.print(demo_api.curl_command(call, key_file), markup=False)
+    console.print(f"\n[bold]answer[/] (HTTP {call.status}, {call.elapsed_ms:.0f} ms; trimmed):")
+    console.print(demo_api.trimmed_json(call.answer), markup=False)
+    results = call.answer.get("results", []) if isinstance(call.answer, dict) else []
+    sources = [str(result.get("source", "error")) for result in results]
+    console.print(
+        f"\nsources: {', '.join(sources)} (hot: a live session in Redis; cold: Cassandra)"
     )
-    table.add_row("dead letters", f"{delta('interstore_dead_letters_total'):,}")
-    table.add_row("end to end", f"{consumed / elapsed:,.0f} events/s over {elapsed:.1f}s")
-    Console().print(table)
-
-
-def _show_user(settings: Settings, user_id: str) -> None:
-    answer = asyncio.run(_read_user(settings, user_id))
-    tier = "Redis: a live session" if answer.source == "hot" else "Cassandra: not in a session"
-    table = Table(title=f"recent interactions of {user_id}, newest first (from {tier})")
-    for column in ("time (UTC)", "kind", "product", "category"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("details")
-    for item in answer.interactions:
-        details = ", ".join(f"{k}={v}" for k, v in item.kind_fields().items() if v is not None)
-        when = time.strftime("%H:%M:%S", time.gmtime(item.ts_ms / 1000))
-        table.add_row(when, item.kind, item.product_id, item.category_id, details)
-    Console().print(table)
-
-
-async def _read_user(settings: Settings, user_id: str) -> RecentInteractions:
-    session = open_session(settings.cassandra, settings.cassandra.keyspace)
-    hot = RedisHotStore(settings.redis, settings.session, settings.retention)
-    try:
-        cold = CassandraColdStore(session, settings.cassandra.keyspace, settings.retention)
-        return await InteractionReader(hot, cold).recent(user_id, limit=10)
-    finally:
-        await hot.close()
-        session.cluster.shutdown()
+    console.print(f"API docs: {api_url(settings, '/docs')}")
+    console.print(
+        "The worker and the API keep running for more requests; `interstore stack down` "
+        "(make down) stops them with the stack."
+    )
