@@ -26,6 +26,9 @@ STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: 
                 422: "invalid_request", 503: "unavailable"}  # fmt: skip
 
 
+RETRY_AFTER_S = "1"
+
+
 class ApiError(InterstoreError):
     """A request the API answers with an error status and a message."""
 
@@ -53,6 +56,8 @@ def error_response(
     details: list[Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    if status == 503:  # transient: worth a retry, soon
+        headers = {"Retry-After": RETRY_AFTER_S, **(headers or {})}
     return OrjsonResponse(error_body(status, message, details), status_code=status, headers=headers)
 
 
@@ -83,10 +88,14 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, ApiError)
         return error_response(exc.status, exc.message, exc.details)
 
-    async def invalid_request(_: Request, exc: Exception) -> Response:
+    async def invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = list(exc.errors())
-        return error_response(422, _validation_message(errors), _plain(errors))
+        message = _validation_message(errors)
+        content_type = request.headers.get("content-type", "")
+        if request.method == "POST" and "json" not in content_type:
+            message = f"send the body as JSON with Content-Type: application/json ({message})"
+        return error_response(422, message, _plain(errors))
 
     async def http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

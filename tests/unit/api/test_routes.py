@@ -166,6 +166,7 @@ async def test_a_hot_tier_outage_is_503_never_an_empty_200(
     one = await client.get("/v1/users/cold-user/interactions")
     assert one.status_code == 503
     assert "unavailable" in one.json()["error"]["message"]
+    assert one.headers["Retry-After"] == "1"
     batch = await client.post("/v1/interactions:batchGet", json={"user_ids": ["a", "b"]})
     assert batch.status_code == 503
     backends.hot.available = True
@@ -201,3 +202,9 @@ async def test_readiness_and_metrics(client: httpx.AsyncClient, backends: Memory
     route = 'route="/v1/users/{user_id:anyid}/interactions"'
     assert f'interstore_api_requests_total{{method="GET",{route},status="200"}} 1.0' in text
     assert "interstore_api_request_seconds_bucket" in text
+
+
+async def test_a_body_that_is_not_json_says_so(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/v1/interactions:batchGet", content=b"user_ids=u1")
+    assert answer.status_code == 422
+    assert "Content-Type: application/json" in answer.json()["error"]["message"]
