@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -115,4 +116,62 @@ def hydrate(
     status.print(f"wrote {path}")
     if not verified:
         status.print("[bold red]a hydrated view or a row count did not match what was produced[/]")
+        raise typer.Exit(1)
+
+
+@bench_app.command("api")
+def api(
+    ingest_rate: Annotated[
+        float, typer.Option(min=1, help="Events/s of other users' traffic meanwhile.")
+    ] = 1_000.0,
+    rate: Annotated[float, typer.Option(min=1, help="Requests/s for one hot user.")] = 1_000.0,
+    batch_rate: Annotated[
+        float, typer.Option(min=0.1, help="Requests/s of batches (50 users each).")
+    ] = 20.0,
+    batch_size: Annotated[int, typer.Option(min=1, max=500, help="Users per batch.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Interactions per user.")] = 100,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of each measured phase.")] = 20.0,
+    step_duration: Annotated[float, typer.Option(min=1, help="Seconds of each ladder step.")] = 8.0,
+    api_processes: Annotated[
+        int, typer.Option(min=1, help="`interstore api` daemons (vegeta alternates between them).")
+    ] = 1,
+    profile_dir: Annotated[
+        Path | None, typer.Option(help="Also py-spy the API during one more attack; stacks here.")
+    ] = None,
+    profile_rate: Annotated[
+        float, typer.Option(min=1, help="Requests/s of the profiled attack.")
+    ] = 300.0,
+    seed: Annotated[int, typer.Option(help="Seed of the generated traffic.")] = 42,
+) -> None:
+    """Read API p50/p99 and max sustainable requests/s under ingest, vs a redis-py floor."""
+    from benchmarks.api import run_api_bench
+    from benchmarks.api_plan import ApiParams
+    from benchmarks.common import write_result
+
+    try:
+        params = ApiParams(
+            ingest_rate=ingest_rate,
+            rate=rate,
+            batch_rate=batch_rate,
+            batch_size=batch_size,
+            limit=limit,
+            interactions_per_user=max(150, limit),
+            duration_s=duration,
+            step_s=step_duration,
+            api_processes=api_processes,
+            profile_rate=profile_rate,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    status = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 140)
+    result = run_api_bench(params, status, out, profile_dir)
+    path = write_result(result)
+    status.print(f"wrote {path}")
+    failed = [t for t in result.figures["targets"] if t["name"] == "requests answered 2xx"]
+    if failed and not failed[0]["met"]:
+        status.print("[bold red]some requests were not answered 2xx[/]")
         raise typer.Exit(1)
