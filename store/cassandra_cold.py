@@ -36,7 +36,7 @@ from interstore.settings import RetentionSettings
 from store import cold
 from store.buckets import bucket_of, buckets_between, span_days
 from store.errors import ColdReadError, ColdStoreError, ColdStoreUnavailable, ColdWriteError
-from store.interactions import INTERACTION_KINDS, KIND_FIELDS, Interaction
+from store.interactions import INTERACTION_KINDS, KIND_FIELDS, ColdRow, Interaction
 
 TUPLE_ROWS = "interstore-cold-tuple-rows"
 """An execution profile with plain tuple rows: the default row factory builds a namedtuple
@@ -243,8 +243,39 @@ class CassandraColdStore(cold.ColdStore):
     async def _recent_kind(
         self, user_id: str, kind: str, limit: int, since_ms: int | None, now_ms: int
     ) -> list[Interaction]:
+        names = KIND_FIELDS[kind]
+        found = [
+            Interaction(kind, row[0], user_id, *row[1:4], **dict(zip(names, row[4:], strict=True)))
+            for row in await self._rows(user_id, kind, limit, since_ms, now_ms)
+        ]
+        found.sort(key=cold.newest_first_key)
+        return found[:limit]
+
+    async def recent_rows(
+        self, user_id: str, kind: str, *, limit: int, now_ms: int | None = None
+    ) -> list[ColdRow]:
+        """The driver's tuple rows as they come (their columns are a ``ColdRow``'s): no
+        ``Interaction`` per row, and a sort only when more than ``limit`` came back."""
+        cold.check_read((kind,), limit)
+        what = f"read of recent {kind} of user {user_id!r}"
+        self._check_open(what)
+        if limit == 0:
+            return []
+        now = self._clock() if now_ms is None else now_ms
+        try:
+            rows = await self._rows(user_id, kind, limit, None, now)
+        except DRIVER_ERRORS as exc:
+            raise _mapped(exc, what, ColdReadError) from exc
+        if len(rows) > limit:
+            rows.sort(key=_newest_first_row)
+            del rows[limit:]
+        return rows
+
+    async def _rows(
+        self, user_id: str, kind: str, limit: int, since_ms: int | None, now_ms: int
+    ) -> list[ColdRow]:
         """Every bucket of the kind's read window in ONE request (``bucket IN ?``, at most
-        ``limit`` rows per bucket), newest first after a merge here.
+        ``limit`` rows per bucket); the selected columns are a ``ColdRow``'s.
 
         One round trip whatever the user's history: a hydration of a new user (most app-opens)
         costs three requests, not one per bucket of a year's retention. The rows returned are
@@ -254,13 +285,12 @@ class CassandraColdStore(cold.ColdStore):
         buckets = buckets_between(newest, oldest, span_days(kind))
         statement = self._selects[kind].bind([user_id, kind, buckets, oldest, newest, limit])
         statement.fetch_size = None  # bounded above; one page, no paging state to follow
-        names = KIND_FIELDS[kind]
-        found = [
-            Interaction(kind, row[0], user_id, *row[1:4], **dict(zip(names, row[4:], strict=True)))
-            for row in await self._execute(statement) or ()
-        ]
-        found.sort(key=cold.newest_first_key)
-        return found[:limit]
+        return list(await self._execute(statement) or ())
+
+
+def _newest_first_row(row: ColdRow) -> tuple[int, str]:
+    """``cold.newest_first_key`` of a row of one kind."""
+    return -row[3], row[0]
 
 
 def _note_failure(

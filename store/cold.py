@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from store.buckets import DAY_MS
 from store.errors import ColdStoreError
-from store.interactions import INTERACTION_KINDS, Interaction
+from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
 
 T = TypeVar("T")
 Clock = Callable[[], int]
@@ -120,6 +120,15 @@ class ColdStore(ABC):
         ColdReadError on failure: an error is never an empty list. ValueError for unknown kinds
         or a limit outside 0..MAX_LIMIT.
         """
+
+    async def recent_rows(
+        self, user_id: str, kind: str, *, limit: int, now_ms: int | None = None
+    ) -> list[ColdRow]:
+        """What a hydration loads: the user's newest ``limit`` interactions of ``kind`` as
+        ``ColdRow``s, in no particular order (the hot tier orders them). The window and the
+        errors are those of ``recent``. Stores override this to skip building interactions."""
+        items = await self.recent(user_id, kinds=(kind,), limit=limit, now_ms=now_ms)
+        return [item.row() for item in items]
 
     async def ping(self) -> None:
         """Raise ColdStoreUnavailable unless the backend answers (a readiness check)."""

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple, TypeVar
 
 from store.errors import StoreError
-from store.interactions import INTERACTION_KINDS, Interaction
+from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
 
 
 class HotStoreError(StoreError):
@@ -89,6 +89,18 @@ class HotStore(ABC):
         per kind (from the cold tier: not dirty). Atomic. Idempotent: hydrating a live session
         again merges into its views and keeps its start time, dirty set and offsets.
         ValueError for an interaction of another user or kind."""
+
+    async def hydrate_rows(
+        self, user_id: str, rows: Mapping[str, Sequence[ColdRow]], *, partition: int, now_ms: int
+    ) -> None:
+        """``hydrate`` from the user's cold-tier rows per kind (``ColdStore.recent_rows``).
+        Stores override this to skip building an interaction per row."""
+        if unknown := [kind for kind in rows if kind not in INTERACTION_KINDS]:
+            raise ValueError(f"kind {unknown[0]!r} is not an interaction kind")
+        items = [
+            Interaction.from_row(kind, user_id, row) for kind, of in rows.items() for row in of
+        ]
+        await self.hydrate(user_id, items, partition=partition, now_ms=now_ms)
 
     @abstractmethod
     async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from store.interactions import INTERACTION_KINDS, KIND_FIELDS, Interaction
+from store.interactions import INTERACTION_KINDS, KIND_FIELDS, ColdRow, Interaction
 
 SEPARATOR = b"\x00"
 """orjson escapes control characters, so the payload never holds a raw NUL: decoding splits at
@@ -31,11 +31,20 @@ def check_interaction(item: Interaction, user_id: str | None = None) -> None:
 
 
 def encode(item: Interaction) -> bytes:
-    fields: list[Any] = [item.kind, item.product_id, item.category_id, item.ts_ms]
-    for name in KIND_FIELDS[item.kind]:
-        value = getattr(item, name)
-        fields.append(str(value) if isinstance(value, Decimal) else value)
-    return item.event_id.encode() + SEPARATOR + orjson.dumps(fields)
+    return encode_row(item.kind, item.row())
+
+
+def encode_row(kind: str, row: ColdRow) -> bytes:
+    """``encode`` of the interaction this ``ColdRow`` of ``kind`` holds (the same bytes)."""
+    event_id: str = row[0]
+    return event_id.encode() + SEPARATOR + orjson.dumps([kind, *row[1:]], default=_decimal_text)
+
+
+def _decimal_text(value: Any) -> str:
+    """orjson calls this for what it cannot serialize itself: only prices (``Decimal``)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot encode {type(value).__name__} in a hot-tier member")
 
 
 def decode(user_id: str, member: bytes) -> Interaction:

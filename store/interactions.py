@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,6 +13,11 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "order": ("order_id", "quantity", "price", "currency"),
     "wishlist": ("action",),
 }
+
+ColdRow = tuple[Any, ...]
+"""One interaction of a known user and kind as plain values, in the order
+(event_id, product_id, category_id, ts_ms, *KIND_FIELDS[kind]): what hydration moves from the
+cold tier to the hot one without building an ``Interaction`` per row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,18 @@ class Interaction:
             ts_ms=int(record["ts"]),
             **fields,
         )
+
+    @classmethod
+    def from_row(cls, kind: str, user_id: str, row: Sequence[Any]) -> Interaction:
+        """From a ``ColdRow``: (event_id, product_id, category_id, ts_ms, *kind fields)."""
+        event_id, product_id, category_id, ts_ms, *values = row
+        fields = dict(zip(KIND_FIELDS[kind], values, strict=True))
+        return cls(kind, event_id, user_id, product_id, category_id, ts_ms, **fields)
+
+    def row(self) -> ColdRow:
+        """The ``ColdRow`` of this interaction (``from_row``'s inverse)."""
+        common = (self.event_id, self.product_id, self.category_id, self.ts_ms)
+        return (*common, *(getattr(self, name) for name in KIND_FIELDS[self.kind]))
 
     def kind_fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in KIND_FIELDS[self.kind]}

@@ -34,9 +34,10 @@ from store.hot import (
     Item,
     check_partition,
 )
-from store.hot_codec import check_interaction, decode, encode, newest_first_members
-from store.interactions import INTERACTION_KINDS, Interaction
+from store.hot_codec import check_interaction, decode, encode, encode_row, newest_first_members
+from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
 from store.redis_hot_scripts import KIND_SLOT, SCRIPTS, SHAS, KeyLayout
+from store.redis_pack import packed_connection
 
 Command = tuple[Any, ...]
 
@@ -63,6 +64,7 @@ class RedisHotStore(HotStore):
             socket_timeout=redis.socket_timeout_s,
             socket_connect_timeout=redis.connect_timeout_s,
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), redis.retries),
+            **packed_connection(redis.url),
         )
         self.client = Redis.from_pool(pool)
         self._ttl = str(session.key_ttl_s)
@@ -106,11 +108,24 @@ class RedisHotStore(HotStore):
     async def hydrate(
         self, user_id: str, interactions: Sequence[Interaction], *, partition: int, now_ms: int
     ) -> None:
-        check_partition(partition)
-        args: list[Any] = [user_id, now_ms, self._ttl, self._keep, partition]
         for item in interactions:
             check_interaction(item, user_id)
-            args += (KIND_SLOT[item.kind], -item.ts_ms, encode(item))
+        rows: dict[str, list[ColdRow]] = {}
+        for item in interactions:
+            rows.setdefault(item.kind, []).append(item.row())
+        await self.hydrate_rows(user_id, rows, partition=partition, now_ms=now_ms)
+
+    async def hydrate_rows(
+        self, user_id: str, rows: Mapping[str, Sequence[ColdRow]], *, partition: int, now_ms: int
+    ) -> None:
+        check_partition(partition)
+        args: list[Any] = [user_id, now_ms, self._ttl, self._keep, partition]
+        for kind, of in rows.items():
+            slot = KIND_SLOT.get(kind)
+            if slot is None:
+                raise ValueError(f"kind {kind!r} is not an interaction kind")
+            for row in of:
+                args += (slot, -row[3], encode_row(kind, row))
         command = self._script("hydrate", user_id, partition, args)
         await self._run(f"hydration of user {user_id!r}", [command])
 

@@ -134,13 +134,10 @@ class SessionRouter:
     async def hydrate(self, user: str, partition: int) -> None:
         started = time.perf_counter()
         per_kind = await asyncio.gather(
-            *(
-                self.cold.recent(user, kinds=(kind,), limit=self.last_n)
-                for kind in INTERACTION_KINDS
-            )
+            *(self.cold.recent_rows(user, kind, limit=self.last_n) for kind in INTERACTION_KINDS)
         )
-        loaded = [item for items in per_kind for item in items]
-        await self.hot.hydrate(user, loaded, partition=partition, now_ms=self.clock_ms())
+        rows = dict(zip(INTERACTION_KINDS, per_kind, strict=True))
+        await self.hot.hydrate_rows(user, rows, partition=partition, now_ms=self.clock_ms())
         self.metrics.hydrations.inc()
         self.metrics.hydration_seconds.observe(time.perf_counter() - started)
 

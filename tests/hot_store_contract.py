@@ -32,6 +32,13 @@ def hot(item: Interaction, offset: int, partition: int = P) -> HotItem:
     return HotItem(item, partition, offset)
 
 
+AT: dict[str, Any] = {"partition": P, "now_ms": NOW_MS}
+
+
+def replace_user(item: Interaction, user_id: str) -> Interaction:
+    return dataclasses.replace(item, user_id=user_id)
+
+
 def by_id(items: list[Interaction]) -> list[Interaction]:
     return sorted(items, key=lambda item: item.event_id)
 
@@ -64,6 +71,22 @@ class HotStoreContract:
         assert await dirty_of(hot_store, "user-1") == []  # hydrated: already cold
         await hot_store.hydrate("user-2", [], partition=P, now_ms=NOW_MS)
         assert await hot_store.recent("user-2") == []
+
+    async def test_hydrate_rows_is_hydrate_from_cold_rows(self, hot_store: HotStore) -> None:
+        history = [
+            click("c1", NOW_MS - 1_000),
+            order("o1", NOW_MS - 2_000, price=Decimal("1234567.0500")),
+            wishlist("w1", NOW_MS - 3_000),
+        ]
+        rows = {item.kind: [item.row()] for item in history}
+        await hot_store.hydrate_rows("user-1", rows, partition=P, now_ms=NOW_MS)
+        await hot_store.hydrate("user-2", [replace_user(i, "user-2") for i in history], **AT)
+        found = await hot_store.recent("user-1")
+        assert found == history
+        assert [replace_user(i, "user-1") for i in await hot_store.recent("user-2") or []] == found
+        assert await dirty_of(hot_store, "user-1") == []
+        with pytest.raises(ValueError, match="app_open"):
+            await hot_store.hydrate_rows("user-3", {"app_open": []}, partition=P, now_ms=NOW_MS)
 
     async def test_hydrate_keeps_the_newest_n_per_kind(self, hot_store: HotStore) -> None:
         clicks = [click(f"c{i}", NOW_MS - i * HOUR_MS) for i in range(8)]

@@ -171,6 +171,23 @@ class ColdStoreContract:
             await cold_store.write_many([click("c1", NOW_MS), bad])
         assert await cold_store.recent("user-1") == []
 
+    async def test_recent_rows_are_the_newest_of_one_kind(self, cold_store: ColdStore) -> None:
+        written = [
+            order("o1", NOW_MS - 1, price=Decimal("12.5000"), quantity=2, currency="EUR"),
+            *(click(f"c{n}", NOW_MS - n * DAY_MS) for n in range(12)),  # two click buckets
+            click("c-tie", NOW_MS - 3 * DAY_MS),
+        ]
+        await cold_store.write_many(written)
+        newest = await cold_store.recent("user-1", kinds=["click"], limit=5)
+        rows = await cold_store.recent_rows("user-1", "click", limit=5)
+        assert sorted(rows) == sorted(item.row() for item in newest)  # any order
+        assert await cold_store.recent_rows("user-1", "order", limit=5) == [written[0].row()]
+        assert rows[0][4:] == ("search", 3)  # (event_id, product_id, category_id, ts, *fields)
+        assert await cold_store.recent_rows("user-1", "wishlist", limit=5) == []
+        assert await cold_store.recent_rows("user-1", "click", limit=0) == []
+        with pytest.raises(ValueError, match="unknown interaction kinds"):
+            await cold_store.recent_rows("user-1", "app_open", limit=5)
+
     async def test_empty_write(self, cold_store: ColdStore) -> None:
         await cold_store.write_many([])
         assert await cold_store.recent("user-1") == []
