@@ -159,7 +159,7 @@ class Phases:
             steps.append(step)
             verdict = "pass" if step.passed else "FAIL"
             console.print(f"{label} {rate:,.0f} req/s: p99 {step.p99_ms:.2f} ms, {verdict}")
-            if not step.passed:
+            if not step.keeping_up:
                 break
         return steps
 

@@ -129,6 +129,19 @@ def test_max_sustainable_is_the_last_rate_passed_before_the_first_failure() -> N
     assert [s["passed"] for s in ladder["steps"]] == [True, True, False]
 
 
+def test_the_ladder_also_says_up_to_which_rate_the_api_kept_up() -> None:
+    rates = (100.0, 120.0, 160.0, 200.0)
+    p99s = (3.0, 7.0, 40.0, 150.0)
+    steps = [
+        Step(VegetaReport.parse(report_json(p99), rate), 5.0)
+        for p99, rate in zip(p99s, rates, strict=True)
+    ]
+    ladder = ladder_json(steps, 1, 2)
+    assert ladder["max_sustainable_rps"] == 100.0
+    assert ladder["max_keeping_up_rps"] == 160.0
+    assert [step.keeping_up for step in steps] == [True, True, True, False]
+
+
 def test_nothing_passed_is_zero_and_everything_passed_says_so() -> None:
     assert ladder_json([step(8.0)], 1, 2)["max_sustainable_rps"] == 0.0
     assert ladder_json([step(1.0)], 1, 2)["limited_by"].startswith("not reached")
