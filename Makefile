@@ -17,12 +17,12 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 	$(BIN)/interstore stack fetch
 
-## run: the main job: the stack, the schema, the worker, demo traffic and what it stored
+## run: the main job: the stack, the schema, the worker and the API, a minute of app traffic
+## under a live view, then a sample ranker request (the worker and the API keep running)
 run: install
 	$(BIN)/interstore stack up
 	$(BIN)/interstore schema apply
 	$(BIN)/interstore demo
-	$(BIN)/interstore stack status
 
 ## test: lint, type-check, unit tests, integration tests against the real stack
 test: install lint typecheck
@@ -54,6 +54,7 @@ status: $(INSTALLED)
 bench: up
 	$(BIN)/interstore bench ingest
 	$(BIN)/interstore bench hydrate
+	$(BIN)/interstore bench api
 
 clean: down
 	rm -rf var

@@ -116,7 +116,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> None:
     console.print(
         f"worker {'started' if worker_started else 'already running'}: "
         f"{worker_url(settings, '/metrics')}; API {'started' if api_started else 'already running'}"
-        f": {api_url(settings, '/docs')} (local demo key in {key_file})"
+        f": {api_url(settings, '/docs')} (local demo key in {demo_api.shown_path(key_file)})"
     )
     idle_s, idle_note = _worker_idle(settings, worker_started, options.idle_s)
     traffic = plan.result()
@@ -199,7 +199,8 @@ def _ranker(
     call = demo_api.ranker_request(
         api_url(settings, demo_api.BATCH_GET), key, [pick.user_id for pick in picks], limit=5
     )
-    console.print(f"\n[bold]request[/] (the key is a local demo key, read from {key_file}):")
+    shown = demo_api.shown_path(key_file)
+    console.print(f"\n[bold]request[/] (the key is a local demo key, read from {shown}):")
     console.print(demo_api.curl_command(call, key_file), markup=False)
     console.print(f"\n[bold]answer[/] (HTTP {call.status}, {call.elapsed_ms:.0f} ms; trimmed):")
     console.print(demo_api.trimmed_json(call.answer), markup=False)

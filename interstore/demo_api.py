@@ -126,7 +126,7 @@ def ranker_request(api_url: str, key: str, user_ids: list[str], limit: int = 5) 
 
 def curl_command(call: RankerCall, key_file: Path) -> str:
     """The same request as a curl command; the key is read from its file, not shown."""
-    key = f"$(cat {shlex.quote(_shown_path(key_file))})"
+    key = f"$(cat {shlex.quote(shown_path(key_file))})"
     return (
         f"curl -s -X POST '{call.url}' \\\n"
         f'  -H "{API_KEY_HEADER}: {key}" -H "Content-Type: application/json" \\\n'
@@ -134,7 +134,8 @@ def curl_command(call: RankerCall, key_file: Path) -> str:
     )
 
 
-def _shown_path(path: Path) -> str:
+def shown_path(path: Path) -> str:
+    """``path`` relative to the current folder when it is below it."""
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:

@@ -23,6 +23,8 @@ ABSORBED = "interstore_interactions_absorbed_total"
 WRITTEN = "interstore_interactions_written_total"
 """Every interaction written to Cassandra, session flushes included."""
 FLUSHED = "interstore_interactions_flushed_total"
+RECOVERIES = "interstore_hot_recoveries_total"
+COLD_RETRIES = "interstore_cold_write_retries_total"
 RATE_WINDOW_S = 2.0
 
 
@@ -153,7 +155,19 @@ def rows(state: DemoState) -> list[tuple[str, str]]:
             f"{_count(max(written - flushed, 0))} of users not in a session",
         ),
         ("dead letters", _count(dead) + (f" ({reasons})" if reasons else "")),
+        ("incidents", _incidents(state)),
     ]
+
+
+def _incidents(state: DemoState) -> str:
+    """What the worker waited out or repaired (a shared stack may restart under it)."""
+    found = []
+    if retries := state.delta(COLD_RETRIES):
+        found.append(f"{_count(retries)} cold writes retried (Cassandra unavailable)")
+    if recoveries := state.delta(RECOVERIES):
+        plural = "" if recoveries == 1 else "s"
+        found.append(f"{_count(recoveries)} partition{plural} replayed (Redis lost its data)")
+    return "; ".join(found) or "none"
 
 
 def render(state: DemoState) -> Table:

@@ -35,6 +35,8 @@ def worker_page(consumed: int, dead: int, live: int, flushes: int) -> str:
     metrics.absorbed.inc(consumed - 20)
     metrics.written.labels("click").inc(30)
     metrics.flushed.inc(25)
+    metrics.recoveries.inc(flushes // 7)
+    metrics.cold_write_retries.inc(flushes // 7 * 2)
     metrics.batch_size.observe(100)
     metrics.consumer_lag.labels("events", "0").set(3)
     return metrics.exposition().decode()
@@ -93,14 +95,18 @@ def test_the_view_renders_every_figure() -> None:
         "1,000 interactions of live sessions",
         "dead letters",
         "2 (bad_magic 2)",
+        "1 partition replayed (Redis lost its data)",
         "sessions end after 15s without events",
     ):
         assert expected in text, expected
+    assert "2 cold writes retried (Cassandra unavailable)" in text
     line = plain_line(state)
     assert "\n" not in line
     assert "live sessions: 90 in Redis now" in line
     state.phase = "done"
     assert "12s: done" in plain_line(state)
+    calm = state_after([1.0], [worker_page(consumed=200, dead=1, live=5, flushes=0)], [100])
+    assert "incidents: none" in plain_line(calm)
 
 
 def test_an_empty_page_reads_as_zeros() -> None:
