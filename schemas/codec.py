@@ -138,6 +138,11 @@ class Codec:
             raise UnencodableEvent(f"{kind} v{sv.version}: {exc}") from exc
         return out.getvalue()
 
+    def kind_of(self, data: bytes) -> str | None:
+        """The kind a message's header names, without decoding it (None: no known header)."""
+        plan = self._plans.get(data[2:HEADER_SIZE]) if data[:2] == MAGIC else None
+        return None if plan is None else plan.kind
+
     def decode(self, data: bytes) -> DecodedEvent:
         """Decode one message into the reader shape of its kind, or raise a ``SchemaError``."""
         if len(data) < HEADER_SIZE or data[:2] != MAGIC:

@@ -20,6 +20,7 @@ from store.errors import ColdStoreUnavailable
 from store.hot import HotStore, HotStoreUnavailable
 from store.watermarks import WatermarkStore
 from streams.dead_letters import FaustDeadLetterSink
+from streams.early_hydration import EarlyHydration
 from streams.ingest import IngestPipeline, RetryPolicy
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
@@ -76,6 +77,7 @@ def build_app(
     # Batches, tracker ticks and rebalance hand-overs never interleave: a flush cannot race
     # with an append for the same user.
     lock = asyncio.Lock()
+    early = EarlyHydration(pipeline, sessions.router, sessions.recovery.ensure_intact, lock)
 
     def owned_partitions() -> set[int]:
         return {tp.partition for tp in app.consumer.assignment() if tp.topic == events_name}
@@ -92,6 +94,7 @@ def build_app(
                 async with lock:
                     await sessions.recovery.ensure_intact({m.partition for m in messages})
                     await pipeline.process(messages)
+                    early.handled(messages)
                 return
             except (HotStoreUnavailable, ColdStoreUnavailable) as exc:
                 log.warning("store unavailable, retrying the batch in %.1fs: %s", delay, exc)
@@ -100,20 +103,24 @@ def build_app(
 
     @app.agent(events, name="ingest")
     async def ingest(stream: Any) -> AsyncIterator[None]:  # a faust.Stream; noack_take is untyped
-        async for batch in stream.noack_take(worker.batch_max, within=worker.batch_within_s):
-            try:
-                messages = [RawMessage.from_faust(event.message) for event in batch]
-                await process_until_done(messages)
-            except Exception as exc:
-                # Faust would restart the agent on the same stream and never redeliver the
-                # held (unacked) batch: stop the worker instead, so that the next start
-                # resumes from the last committed offset.
-                log.critical("ingest failed, stopping the worker: %r", exc)
-                await app.crash(exc)
-                raise
-            for event in batch:  # in offset order, after the batch is safe: no gaps
-                await stream.ack(event)
-            yield None
+        stream.add_processor(early.processor(stream))  # sees each message before the batching
+        try:
+            async for batch in stream.noack_take(worker.batch_max, within=worker.batch_within_s):
+                try:
+                    messages = [RawMessage.from_faust(event.message) for event in batch]
+                    await process_until_done(messages)
+                except Exception as exc:
+                    # Faust would restart the agent on the same stream and never redeliver the
+                    # held (unacked) batch: stop the worker instead, so that the next start
+                    # resumes from the last committed offset.
+                    log.critical("ingest failed, stopping the worker: %r", exc)
+                    await app.crash(exc)
+                    raise
+                for event in batch:  # in offset order, after the batch is safe: no gaps
+                    await stream.ack(event)
+                yield None
+        finally:
+            await early.close()
 
     @app.timer(settings.session.tick_s)  # type: ignore[untyped-decorator]
     async def track_inactivity() -> None:
@@ -135,6 +142,7 @@ def build_app(
         mine = {tp.partition for tp in revoked if tp.topic == events_name}
         if mine:
             async with lock:
+                early.forget(mine)
                 await sessions.tracker.hand_over(mine)
 
     @app.page("/metrics")

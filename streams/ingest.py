@@ -91,23 +91,26 @@ class IngestPipeline:
         kinds: Counter[str] = Counter()
         for message in messages:
             try:
-                check_payload_size(message.value, self.limits)
-                event = self.codec.decode(message.value)
-                validate(event.kind, event.record, now_ms=now_ms, limits=self.limits)
+                accepted = self.check(message, now_ms)
             except SchemaError as exc:
                 log.warning("dead letter %s key=%r: %s", message.where, message.key, exc)
                 out.dead.append(DeadLetter(message, exc.reason or "invalid", str(exc)))
                 continue
-            kinds[event.kind] += 1
-            interaction = (
-                None
-                if event.kind == "app_open"
-                else Interaction.from_record(event.kind, event.record)
-            )
-            out.accepted.append(Accepted(message, event.kind, event.record["user_id"], interaction))
+            kinds[accepted.kind] += 1
+            out.accepted.append(accepted)
         for kind, count in kinds.items():
             self.metrics.consumed.labels(kind).inc(count)
         return out
+
+    def check(self, message: RawMessage, now_ms: int) -> Accepted:
+        """Decode and validate one message; SchemaError (with its reason) if it is bad."""
+        check_payload_size(message.value, self.limits)
+        event = self.codec.decode(message.value)
+        validate(event.kind, event.record, now_ms=now_ms, limits=self.limits)
+        interaction = (
+            None if event.kind == "app_open" else Interaction.from_record(event.kind, event.record)
+        )
+        return Accepted(message, event.kind, event.record["user_id"], interaction)
 
     async def process(self, messages: Sequence[RawMessage]) -> Sorted:
         """Handle one batch completely; afterwards its offsets are safe to commit."""

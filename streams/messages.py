@@ -1,4 +1,4 @@
-"""A consumed Kafka message as the pipeline sees it: bytes and where they came from."""
+"""A consumed Kafka message as the pipeline sees it: bytes, where and when they came in."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ class RawMessage:
     offset: int
     key: bytes | None
     value: bytes
+    consumed_s: float | None = None
+    """When the worker's agent took it from Faust (``time.monotonic``; Faust's "message in")."""
 
     @property
     def where(self) -> str:
@@ -29,4 +31,5 @@ class RawMessage:
             offset=message.offset,
             key=message.key,
             value=value if isinstance(value, bytes) else bytes(value or b""),
+            consumed_s=getattr(message, "time_in", None),
         )

@@ -67,8 +67,22 @@ class WorkerMetrics:
         )  # fmt: skip
         self.hydration_seconds = Histogram(
             "interstore_hydration_seconds",
-            "From reading the cold tier to the hot view being complete, per hydration.",
+            "From the worker consuming the app_open (Faust's message in) to the hot view being"
+            " complete, per hydration.",
             buckets=HYDRATION_BUCKETS,
+            registry=r,
+        )
+        self.hydration_work_seconds = Histogram(
+            "interstore_hydration_work_seconds",
+            "From the hydration's cold read to the hot view being complete.",
+            buckets=HYDRATION_BUCKETS,
+            registry=r,
+        )
+        self.early_hydrations = Counter(
+            "interstore_early_hydrations",
+            "App-opens handled as consumed, ahead of their batch, by outcome (hydrated, live:"
+            " already live, failed: left to the batch).",
+            ["outcome"],
             registry=r,
         )
         self.flushes = Counter(

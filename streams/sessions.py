@@ -24,6 +24,7 @@ from store.hot import HotItem, HotStore
 from store.interactions import INTERACTION_KINDS, Interaction
 from store.watermarks import WatermarkStore
 from streams.ingest import Accepted
+from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 
 HYDRATION_CONCURRENCY = 16
@@ -32,7 +33,7 @@ Writer = Callable[[Sequence[Interaction]], Awaitable[None]]
 
 @dataclass(slots=True)
 class SessionPlan:
-    hydrate: dict[str, int] = field(default_factory=dict)  # user -> partition
+    hydrate: dict[str, RawMessage] = field(default_factory=dict)  # user -> its app_open
     append: list[HotItem] = field(default_factory=list)
     touch: dict[int, set[str]] = field(default_factory=dict)  # partition -> users
 
@@ -96,7 +97,7 @@ class SessionRouter:
                 if user in live:
                     plan.touch.setdefault(partition, set()).add(user)
                 else:
-                    plan.hydrate[user] = partition
+                    plan.hydrate[user] = item.message
                     live.add(user)
             elif user in live:
                 plan.append.append(HotItem(item.interaction, partition, item.message.offset))
@@ -113,11 +114,11 @@ class SessionRouter:
             await self.watermarks.cover(partition, offset)
         limiter = asyncio.Semaphore(HYDRATION_CONCURRENCY)
 
-        async def hydrate(user: str, partition: int) -> None:
+        async def hydrate(user: str, app_open: RawMessage) -> None:
             async with limiter:
-                await self.hydrate(user, partition)
+                await self.hydrate(user, app_open.partition, consumed_s=app_open.consumed_s)
 
-        await asyncio.gather(*(hydrate(u, p) for u, p in plan.hydrate.items()))
+        await asyncio.gather(*(hydrate(u, m) for u, m in plan.hydrate.items()))
         now_ms = self.clock_ms()
         if plan.append:
             # A session can only vanish under us if its keys expired or the hot tier lost its
@@ -131,15 +132,30 @@ class SessionRouter:
         for partition, users in plan.touch.items():
             await self.hot.touch(users, partition=partition, now_ms=now_ms)
 
-    async def hydrate(self, user: str, partition: int) -> None:
-        started = time.perf_counter()
+    async def hydrate(
+        self,
+        user: str,
+        partition: int,
+        in_flight: Sequence[Interaction] = (),
+        *,
+        consumed_s: float | None = None,
+    ) -> None:
+        """The cold tier's newest ``last_n`` per kind, and ``in_flight``, into a live session.
+        Timed from ``consumed_s`` (when the worker consumed the app_open), and on its own."""
+        started = time.monotonic()
         per_kind = await asyncio.gather(
             *(self.cold.recent_rows(user, kind, limit=self.last_n) for kind in INTERACTION_KINDS)
         )
         rows = dict(zip(INTERACTION_KINDS, per_kind, strict=True))
+        for item in in_flight:
+            rows[item.kind].append(item.row())
         await self.hot.hydrate_rows(user, rows, partition=partition, now_ms=self.clock_ms())
+        done = time.monotonic()
         self.metrics.hydrations.inc()
-        self.metrics.hydration_seconds.observe(time.perf_counter() - started)
+        self.metrics.hydration_seconds.observe(
+            done - (started if consumed_s is None else consumed_s)
+        )
+        self.metrics.hydration_work_seconds.observe(done - started)
 
 
 def statements_sent(cold: ColdStore) -> int:

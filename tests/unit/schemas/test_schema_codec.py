@@ -190,3 +190,14 @@ def test_hundreds_of_random_events_round_trip() -> None:
     events = [_random_event(rnd) for _ in range(500)]
     results = decode_many([encode(kind, record) for kind, record in events])
     assert results == [DecodedEvent(kind, record, 1) for kind, record in events]
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_kind_of_reads_the_header_only(kind: str) -> None:
+    codec = Codec()
+    data = encode(kind, sample(kind))
+    assert codec.kind_of(data) == kind
+    assert codec.kind_of(data[:HEADER_SIZE]) == kind  # the body is not looked at
+    assert codec.kind_of(b"\x00\x01" + data[2:]) is None
+    assert codec.kind_of(MAGIC + b"\xff" * 8) is None
+    assert codec.kind_of(b"") is None

@@ -1,0 +1,187 @@
+"""Early hydration: an app_open's hydration starts when the worker consumes it, not with its batch.
+
+The agent handles messages in batches (up to ``BATCH_MAX``, or what came within
+``BATCH_WITHIN_S``): an app_open handled with its batch waits for the batch window to close,
+then for the batch's cold writes, then for the other hydrations of the batch. Instead, ``seen``
+(a processor on the agent's stream) sees every message when Faust hands it to the agent, and
+queues a valid app_open for a runner task. The runner takes the worker's batch lock (so it never
+runs during a batch, a tracker tick, a rebalance hand-over or a hot-tier recovery) and, for every
+app_open queued by then, concurrently (as a batch hydrates its app_opens):
+
+1. makes sure the partition's hot data is intact (the recovery every batch runs first);
+2. leaves a live user alone (the app_open's batch refreshes its last-seen time);
+3. hydrates the user from the cold tier's newest N per kind plus the user's interactions
+   consumed before the app_open and not handled yet, which are in neither tier.
+
+Every batch before the app_open's is done by then (it held the lock), so the cold tier holds
+the user's earlier interactions and step 3 adds those still in flight: the view is complete as
+of the app_open. The app_open's batch then finds the user live, as for any live user: the
+app_open refreshes last-seen and the user's interactions of the batch, before and after the
+app_open, go to the session (dirty, covered by the partition's watermark, flushed later); those
+step 3 put in the view are the same members, so nothing is doubled. An early hydration that
+fails leaves nothing a batch relies on: the batch finds the user not live and hydrates it
+itself, with its retries.
+
+Messages are matched to the app_open's user by their Kafka key: the user id, which
+``EventProducer`` sends and the topic's per-user order relies on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, NamedTuple
+
+from schemas.errors import SchemaError
+from store.errors import StoreError
+from store.interactions import Interaction
+from streams.ingest import IngestPipeline
+from streams.messages import RawMessage
+from streams.sessions import HYDRATION_CONCURRENCY, SessionRouter
+
+log = logging.getLogger(__name__)
+EnsureIntact = Callable[[Iterable[int]], Awaitable[None]]
+
+
+class EarlyHydration:
+    def __init__(
+        self,
+        pipeline: IngestPipeline,
+        router: SessionRouter,
+        ensure_intact: EnsureIntact,
+        lock: asyncio.Lock,
+    ) -> None:
+        self.pipeline = pipeline
+        self.router = router
+        self.ensure_intact = ensure_intact
+        self.lock = lock
+        self._pending: dict[tuple[int, int], RawMessage] = {}
+        """Messages seen and not handled yet, in consumption order, by (partition, offset)."""
+        self._queued: dict[str, Queued] = {}
+        self._running: dict[str, Queued] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._runner: asyncio.Task[None] | None = None
+        outcomes = router.metrics.early_hydrations
+        self._outcome = {name: outcomes.labels(name) for name in ("hydrated", "live", "failed")}
+
+    def processor(self, stream: Any) -> Callable[[Any], Any]:
+        """A processor for the agent's Faust stream (add it before ``noack_take``)."""
+
+        def see(value: Any) -> Any:
+            event = stream.current_event
+            if event is not None:
+                self.seen(RawMessage.from_faust(event.message))
+            return value
+
+        return see
+
+    def seen(self, message: RawMessage) -> None:
+        self._pending[message.partition, message.offset] = message
+        if self.pipeline.codec.kind_of(message.value) != "app_open" or message.key is None:
+            return
+        try:
+            user = self.pipeline.check(message, self.pipeline.clock_ms()).user_id
+        except SchemaError:
+            return  # its batch dead-letters it
+        if user in self._queued or user in self._running or user.encode() != message.key:
+            return  # already on its way; a key that is not the user id is left to the batch
+        self._queued[user] = Queued(message, self._in_flight(message))
+        self._idle.clear()
+        self._wake.set()
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name="early-hydration")
+
+    def _in_flight(self, app_open: RawMessage) -> list[Interaction]:
+        """The valid interactions of the app_open's key consumed before it, not handled yet."""
+        now_ms = self.pipeline.clock_ms()
+        found = []
+        for message in self._pending.values():
+            if message is app_open:
+                break
+            if message.key != app_open.key or message.partition != app_open.partition:
+                continue
+            try:
+                interaction = self.pipeline.check(message, now_ms).interaction
+            except SchemaError:
+                continue
+            if interaction is not None:
+                found.append(interaction)
+        return found
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            async with self.lock:
+                self._wake.clear()
+                self._running, self._queued = self._queued, {}
+                try:
+                    if self._running:
+                        await self._hydrate_all(self._running)
+                finally:
+                    self._running = {}
+                    if not self._queued:
+                        self._idle.set()
+
+    async def _hydrate_all(self, queued: dict[str, Queued]) -> None:
+        try:
+            await self.ensure_intact({app_open.partition for app_open, _ in queued.values()})
+            live = await self.router.hot.live_users(list(queued))
+        except StoreError as exc:
+            self._failed(len(queued), exc)
+            return
+        self._outcome["live"].inc(len(live))
+        limiter = asyncio.Semaphore(HYDRATION_CONCURRENCY)
+
+        async def hydrate(user: str, app_open: RawMessage, in_flight: list[Interaction]) -> None:
+            async with limiter:
+                try:
+                    await self.router.hydrate(
+                        user, app_open.partition, in_flight, consumed_s=app_open.consumed_s
+                    )
+                except StoreError as exc:
+                    self._failed(1, exc)
+                    return
+            self._outcome["hydrated"].inc()
+
+        await asyncio.gather(
+            *(hydrate(user, *entry) for user, entry in queued.items() if user not in live)
+        )
+
+    def _failed(self, count: int, exc: StoreError) -> None:
+        self._outcome["failed"].inc(count)
+        log.warning("early hydration of %d users failed (their batch hydrates): %s", count, exc)
+
+    def handled(self, messages: Sequence[RawMessage]) -> None:
+        """After a batch is done: its messages are in a tier now (or dead-lettered)."""
+        pending = self._pending
+        for message in messages:
+            pending.pop((message.partition, message.offset), None)
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """On a rebalance, holding the batch lock, for the partitions taken away: drop what was
+        seen of them (the next owner consumes their app_opens again)."""
+        lost = set(partitions)
+        for key in [key for key in self._pending if key[0] in lost]:
+            del self._pending[key]
+        for user in [u for u, (app_open, _) in self._queued.items() if app_open.partition in lost]:
+            del self._queued[user]
+        if not self._queued and not self._running:
+            self._idle.set()
+
+    async def wait(self) -> None:
+        """Until every app_open queued is done."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+            self._runner = None
+
+
+class Queued(NamedTuple):
+    app_open: RawMessage
+    in_flight: list[Interaction]

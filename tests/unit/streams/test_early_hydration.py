@@ -1,0 +1,145 @@
+"""Early hydration on in-memory stores: an app_open hydrates as it is consumed, before its
+batch, which then finds a live user; nothing is lost or doubled, failures fall back to the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from schemas.codec import encode
+from streams.early_hydration import EarlyHydration
+from streams.messages import RawMessage
+from streams.sessions import SessionRouter
+from tests.unit.streams.test_sessions import IDLE_MS, NOW_MS, TOPIC, World, app_open, click
+
+Event = tuple[str, dict[str, Any]]
+
+
+class Early:
+    """A World whose messages are seen one by one (as the agent's processor sees them) before
+    their batch is processed."""
+
+    def __init__(self) -> None:
+        self.world = World()
+        self.lock = asyncio.Lock()
+        router = self.world.pipeline.sessions
+        assert isinstance(router, SessionRouter)
+        self.early = EarlyHydration(
+            self.world.pipeline, router, self.world.recovery.ensure_intact, self.lock
+        )
+        self.metrics = self.world.pipeline.metrics
+        self.offset = 0
+
+    def messages(
+        self, events: Sequence[Event], *, consumed_s: float | None = None
+    ) -> list[RawMessage]:
+        out = []
+        for kind, record in events:
+            key = record["user_id"].encode()
+            out.append(RawMessage(TOPIC, 0, self.offset, key, encode(kind, record), consumed_s))
+            self.offset += 1
+        return out
+
+    def see(self, messages: Sequence[RawMessage]) -> None:
+        for message in messages:
+            self.early.seen(message)
+
+    async def process(self, messages: Sequence[RawMessage]) -> None:
+        async with self.lock:
+            await self.world.recovery.ensure_intact({0})
+            await self.world.pipeline.process(messages)
+            self.early.handled(messages)
+
+    async def view(self, user: str = "u1") -> list[str] | None:
+        found = await self.world.hot.recent(user, limit=100, now_ms=NOW_MS)
+        return None if found is None else [item.event_id for item in found]
+
+    async def cold(self, user: str = "u1") -> list[str]:
+        found = await self.world.cold.recent(user, limit=100, now_ms=NOW_MS)
+        return [item.event_id for item in found]
+
+    def count(self, outcome: str) -> float:
+        return self.metrics.early_hydrations.labels(outcome)._value.get()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def e() -> Early:
+    return Early()
+
+
+async def test_the_app_open_hydrates_before_its_batch_with_what_is_in_flight(e: Early) -> None:
+    await e.process(e.messages([click(0)]))  # an earlier batch: in cold
+    batch = e.messages([click(1), app_open(2), click(3), click(4, "u2")])
+    e.see(batch)
+    await e.early.wait()
+    assert await e.view() == ["c1", "c0"]  # live before its batch: cold + in flight (c1)
+    assert await e.cold() == ["c0"]
+    await e.process(batch)
+    assert await e.view() == ["c3", "c1", "c0"]
+    assert e.count("hydrated") == 1
+    assert e.metrics.hydrations._value.get() == 1  # the batch did not hydrate again
+    e.world.clock.now += IDLE_MS + 1
+    await e.world.tracker.tick({0})
+    assert await e.cold() == ["c3", "c1", "c0"]  # each once, c1 and c3 by the flush
+    assert await e.cold("u2") == ["c4"]
+    assert e.world.marks.marks == {}
+
+
+async def test_a_live_users_app_open_only_refreshes(e: Early) -> None:
+    first = e.messages([app_open(1), click(2)])
+    await e.process(first)
+    e.see(first)  # seen after its batch (a redelivery, say): the user is live by then
+    await e.early.wait()
+    again = e.messages([app_open(3), click(4)])
+    e.see(again)
+    await e.early.wait()
+    await e.process(again)
+    assert e.count("live") == 2
+    assert e.count("hydrated") == 0
+    assert await e.view() == ["c4", "c2"]
+
+
+async def test_an_invalid_app_open_starts_nothing(e: Early) -> None:
+    kind, record = app_open(1)
+    bad = e.messages([(kind, {**record, "ts": 1})])  # before 2000: dead-lettered by its batch
+    e.see(bad)
+    await e.early.wait()
+    assert await e.view() is None
+    await e.process(bad)
+    assert await e.view() is None
+    assert e.count("hydrated") + e.count("live") + e.count("failed") == 0
+
+
+async def test_a_failed_early_hydration_is_left_to_the_batch(e: Early) -> None:
+    batch = e.messages([click(1), app_open(2), click(3)])
+    e.world.hot.available = False
+    e.see(batch)
+    await e.early.wait()
+    assert e.count("failed") == 1
+    e.world.hot.available = True
+    await e.process(batch)
+    assert await e.view() == ["c3", "c1"]
+    assert await e.cold() == ["c1"]  # the batch path: before the app_open, straight to cold
+
+
+async def test_hydration_is_timed_from_consumption(e: Early) -> None:
+    batch = e.messages([app_open(1)], consumed_s=time.monotonic() - 0.5)
+    e.see(batch)
+    await e.early.wait()
+    assert e.metrics.hydration_seconds._sum.get() >= 0.5
+    assert e.metrics.hydration_work_seconds._sum.get() < 0.5
+
+
+async def test_a_rebalance_forgets_the_partitions_taken_away(e: Early) -> None:
+    async with e.lock:  # a batch is running: the early hydration waits
+        e.see(e.messages([click(1), app_open(2)]))
+        e.early.forget({0})
+    await e.early.wait()
+    assert await e.view() is None
+    assert e.early._pending == {}
+    assert e.count("hydrated") + e.count("live") + e.count("failed") == 0
