@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from store.errors import StoreError
 from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
@@ -128,6 +128,22 @@ class HotStore(ABC):
         now_ms: int | None = None,
     ) -> dict[str, list[Interaction]]:
         """``recent`` for many users in one round trip; only live users are in the result."""
+
+    async def recent_json_many(
+        self,
+        user_ids: Iterable[str],
+        *,
+        kinds: Sequence[str] = INTERACTION_KINDS,
+        limit: int = 100,
+        since_ms: int | None = None,
+        now_ms: int | None = None,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """``recent_many`` with each interaction as ``Interaction.to_json`` gives it (the read
+        API's shape). Stores override it to skip building the interactions."""
+        found = await self.recent_many(
+            user_ids, kinds=kinds, limit=limit, since_ms=since_ms, now_ms=now_ms
+        )
+        return {user: [item.to_json() for item in items] for user, items in found.items()}
 
     async def recent(
         self,

@@ -9,7 +9,6 @@ byte order is code point order): ascending ranks are exactly ``newest_first_key`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -58,15 +57,17 @@ def decode(user_id: str, member: bytes) -> Interaction:
     )
 
 
-def newest_first_members(
-    per_kind: Iterable[tuple[str, Iterable[tuple[bytes, float]]]], limit: int
-) -> list[bytes]:
-    """``merge_newest_first`` on encoded members scored ``-ts``, without decoding them: the same
-    (-ts, event id, kind) order, so only the ``limit`` survivors need decoding (a read of
-    several kinds fetches up to ``limit`` of each; decoding is most of a read's CPU)."""
-    ranked = sorted(
-        (score, member.rpartition(SEPARATOR)[0], kind, member)
-        for kind, scored in per_kind
-        for member, score in scored
-    )
-    return [member for *_, member in ranked[:limit]]
+def decode_json(member: bytes) -> dict[str, Any]:
+    """``decode(...).to_json()`` without the Interaction in between (the read API's hot path):
+    the payload already holds the price as its decimal string."""
+    event_id, _, payload = member.rpartition(SEPARATOR)
+    kind, product_id, category_id, ts_ms, *values = orjson.loads(payload)
+    out: dict[str, Any] = {
+        "kind": kind,
+        "event_id": event_id.decode(),
+        "product_id": product_id,
+        "category_id": category_id,
+        "ts": ts_ms,
+    }
+    out.update(zip(KIND_FIELDS[kind], values, strict=True))
+    return out

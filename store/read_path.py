@@ -5,9 +5,9 @@ that user a ``ReadFailed``), it never answers "empty"."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from store.cold import ColdStore
 from store.errors import ReadTimedOut, StoreError
@@ -16,13 +16,16 @@ from store.interactions import INTERACTION_KINDS, Interaction
 
 Source = Literal["hot", "cold"]
 T = TypeVar("T")
+Row = TypeVar("Row")
+JsonRow = dict[str, Any]
+"""An interaction as ``Interaction.to_json`` gives it: the read API's shape."""
 
 
 @dataclass(frozen=True, slots=True)
-class RecentInteractions:
+class RecentInteractions(Generic[Row]):
     user_id: str
     source: Source
-    interactions: list[Interaction]
+    interactions: list[Row]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +36,7 @@ class ReadFailed:
     error: StoreError
 
 
-ReadOutcome = RecentInteractions | ReadFailed
+ReadOutcome = RecentInteractions[Row] | ReadFailed
 
 
 class InteractionReader:
@@ -52,7 +55,7 @@ class InteractionReader:
         kinds: Sequence[str] = INTERACTION_KINDS,
         limit: int = 100,
         since_ms: int | None = None,
-    ) -> RecentInteractions:
+    ) -> RecentInteractions[Interaction]:
         """Raises the StoreError of a failed read."""
         [outcome] = await self.recent_many([user_id], kinds=kinds, limit=limit, since_ms=since_ms)
         if isinstance(outcome, ReadFailed):
@@ -66,31 +69,48 @@ class InteractionReader:
         kinds: Sequence[str] = INTERACTION_KINDS,
         limit: int = 100,
         since_ms: int | None = None,
-    ) -> list[ReadOutcome]:
+    ) -> list[ReadOutcome[Interaction]]:
         """In request order (repeats read once): live users from one pipelined hot read, the
         others concurrently from the cold tier. A failed hot read fails every user (which of
         them are live is unknown, and a live user's cold rows are not the whole truth); a failed
         cold read fails its user only. ValueError for unknown kinds or a bad limit."""
+        read = {"kinds": kinds, "limit": limit, "since_ms": since_ms}
+        return await self._read(user_ids, self.hot.recent_many, self.cold.recent, read)
+
+    async def recent_json_many(
+        self,
+        user_ids: Sequence[str],
+        *,
+        kinds: Sequence[str] = INTERACTION_KINDS,
+        limit: int = 100,
+        since_ms: int | None = None,
+    ) -> list[ReadOutcome[JsonRow]]:
+        """``recent_many`` with interactions in the API's shape; live users' come straight
+        from the hot tier's encoding, without building Interaction objects."""
+        read = {"kinds": kinds, "limit": limit, "since_ms": since_ms}
+        return await self._read(user_ids, self.hot.recent_json_many, self._cold_json, read)
+
+    async def _cold_json(self, user_id: str, **read: Any) -> list[JsonRow]:
+        return [item.to_json() for item in await self.cold.recent(user_id, **read)]
+
+    async def _read(
+        self,
+        user_ids: Sequence[str],
+        hot_read: Callable[..., Awaitable[dict[str, list[Row]]]],
+        cold_read: Callable[..., Awaitable[list[Row]]],
+        read: dict[str, Any],
+    ) -> list[ReadOutcome[Row]]:
         wanted = list(dict.fromkeys(user_ids))
         try:
-            hot = await self._bounded(
-                f"hot read of {len(wanted)} users",
-                self.hot.recent_many(wanted, kinds=kinds, limit=limit, since_ms=since_ms),
-            )
+            hot = await self._bounded(f"hot read of {len(wanted)} users", hot_read(wanted, **read))
         except StoreError as error:
             return [ReadFailed(user, error) for user in user_ids]
         cold_users = [user for user in wanted if user not in hot]
         cold_answers = await asyncio.gather(
-            *(
-                self._bounded(
-                    f"cold read of user {user!r}",
-                    self.cold.recent(user, kinds=kinds, limit=limit, since_ms=since_ms),
-                )
-                for user in cold_users
-            ),
+            *(self._bounded(f"cold read of user {u!r}", cold_read(u, **read)) for u in cold_users),
             return_exceptions=True,
         )
-        outcomes: dict[str, ReadOutcome] = {
+        outcomes: dict[str, ReadOutcome[Row]] = {
             user: RecentInteractions(user, "hot", found) for user, found in hot.items()
         }
         for user, answer in zip(cold_users, cold_answers, strict=True):

@@ -34,7 +34,7 @@ from store.hot import (
     Item,
     check_partition,
 )
-from store.hot_codec import check_interaction, decode, encode, encode_row, newest_first_members
+from store.hot_codec import check_interaction, decode, decode_json, encode, encode_row
 from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
 from store.redis_hot_scripts import KIND_SLOT, SCRIPTS, SHAS, KeyLayout
 from store.redis_pack import packed_connection
@@ -162,36 +162,57 @@ class RedisHotStore(HotStore):
         since_ms: int | None = None,
         now_ms: int | None = None,
     ) -> dict[str, list[Interaction]]:
+        found = await self._recent_members(user_ids, kinds, limit, since_ms, now_ms)
+        return {user: [decode(user, m) for m in members] for user, members in found.items()}
+
+    async def recent_json_many(
+        self,
+        user_ids: Iterable[str],
+        *,
+        kinds: Sequence[str] = INTERACTION_KINDS,
+        limit: int = 100,
+        since_ms: int | None = None,
+        now_ms: int | None = None,
+    ) -> dict[str, list[dict[str, Any]]]:
+        found = await self._recent_members(user_ids, kinds, limit, since_ms, now_ms)
+        return {user: [decode_json(m) for m in members] for user, members in found.items()}
+
+    async def _recent_members(
+        self,
+        user_ids: Iterable[str],
+        kinds: Sequence[str],
+        limit: int,
+        since_ms: int | None,
+        now_ms: int | None,
+    ) -> dict[str, list[bytes]]:
+        """Each live user's newest members across ``kinds``: one ``recent`` script per user
+        (atomic, merged in Redis), all in one pipeline."""
         wanted = check_read(kinds, limit)[: None if limit else 0]
         users = list(dict.fromkeys(user_ids))
         now = self.clock() if now_ms is None else now_ms
         commands = self.recent_commands(users, wanted, limit, since_ms, now)
-        what = f"recent read of {len(users)} users"
-        replies = iter(await self._run(what, commands, transaction=True))
-        found: dict[str, list[Interaction]] = {}
-        for user in users:
-            live = next(replies)
-            per_kind = [(kind, next(replies)) for kind in wanted]  # [[member, score], ...]
-            if live:
-                members = newest_first_members(per_kind, limit)
-                found[user] = [decode(user, member) for member in members]
-        return found
+        replies = await self._run(f"recent read of {len(users)} users", commands)
+        return {
+            user: members
+            for user, members in zip(users, replies, strict=True)
+            if members is not None
+        }
 
     def recent_commands(
         self, users: Sequence[str], kinds: Sequence[str], limit: int, since_ms: int | None, now: int
     ) -> list[Command]:
-        """What ``recent_many`` sends (in one MULTI/EXEC) for checked ``kinds``: per user, EXISTS
-        of its session, then per kind one ZRANGEBYSCORE of its view over the kind's window. Public
-        so that a benchmark's raw-client floor makes exactly these reads."""
+        """What a recent read sends (one pipeline) for checked ``kinds``: per user, the
+        ``recent`` script over its session and the kinds' views, each with the kind's window.
+        Public so that a benchmark's raw-client floor makes exactly these reads."""
         windows = [read_window(self.retention.days(kind), now, since_ms) for kind in kinds]
         commands: list[Command] = []
         for user in users:
             session, _, *views = self.keys.user_keys(user)
-            commands.append(("EXISTS", session))
-            for kind, (oldest, newest) in zip(kinds, windows, strict=True):
-                view = views[KIND_SLOT[kind] - 1]
-                window = (-newest, -oldest, "WITHSCORES", "LIMIT", 0, limit)
-                commands.append(("ZRANGEBYSCORE", view, *window))
+            keys = [session, *(views[KIND_SLOT[kind] - 1] for kind in kinds)]
+            args: list[Any] = [limit]
+            for oldest, newest in windows:
+                args += (-newest, -oldest)
+            commands.append(("EVALSHA", SHAS["recent"], len(keys), *keys, *args))
         return commands
 
     async def sessions_to_flush(

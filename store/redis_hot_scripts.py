@@ -143,7 +143,50 @@ return result
 """
 )
 
-SCRIPTS = {"hydrate": HYDRATE, "append": APPEND, "evict": EVICT}
+RECENT = """
+-- One user's newest interactions across kinds, read atomically (never half a hydration or
+-- eviction) and merged here, so only the answer crosses the wire.
+-- KEYS[1]: the session; KEYS[2..]: the views of the kinds read. ARGV[1]: the limit; then per
+-- view its score window (min, max). Not live: false. Each view is already in (score, member
+-- bytes) order; the merge keeps that order across views, comparing members byte by byte on
+-- equal scores (Lua's < on strings follows the server's locale).
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local limit = tonumber(ARGV[1])
+local views, heads = {}, {}
+for i = 2, #KEYS do
+  views[i - 1] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[2 * i - 2], ARGV[2 * i - 1],
+    'WITHSCORES', 'LIMIT', 0, limit)
+  heads[i - 1] = 1
+end
+local function bytes_before(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local out, n = {}, 0
+while n < limit do
+  local best, best_score, best_member = nil, nil, nil
+  for v = 1, #views do
+    local member = views[v][heads[v]]
+    if member then
+      local score = tonumber(views[v][heads[v] + 1])
+      if best == nil or score < best_score
+          or (score == best_score and bytes_before(member, best_member)) then
+        best, best_score, best_member = v, score, member
+      end
+    end
+  end
+  if best == nil then break end
+  n = n + 1
+  out[n] = best_member
+  heads[best] = heads[best] + 2
+end
+return out
+"""
+
+SCRIPTS = {"hydrate": HYDRATE, "append": APPEND, "evict": EVICT, "recent": RECENT}
 SHAS = {
     name: hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
     for name, source in SCRIPTS.items()

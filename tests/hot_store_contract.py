@@ -18,6 +18,7 @@ import pytest
 
 from interstore.settings import SessionSettings
 from store.buckets import DAY_MS
+from store.cold import newest_first_key
 from store.hot import HotDataLost, HotItem, HotStore, HotStoreError
 from store.interactions import Interaction
 from tests.store_contract import HOUR_MS, NOW_MS, click, ids, order, wishlist
@@ -175,6 +176,42 @@ class HotStoreContract:
             await hot_store.recent("user-1", kinds=["app_open"])
         with pytest.raises(ValueError, match="limit"):
             await hot_store.recent_many(["user-1"], limit=-1)
+
+    async def test_recent_merges_kinds_newest_first_ties_by_event_id_then_kind(
+        self, hot_store: HotStore
+    ) -> None:
+        items = [click(f"c{n}", NOW_MS - n * 10) for n in range(6)]
+        items += [order(f"o{n}", NOW_MS - n * 15) for n in range(4)]
+        items += [wishlist("c0", NOW_MS), wishlist("b", NOW_MS), order("c0", NOW_MS)]
+        await hot_store.hydrate("user-1", items, partition=P, now_ms=NOW_MS)
+        order_key = newest_first_key
+        kept = [  # the views hold the newest last_n_per_kind (5) of each kind
+            item
+            for kind in ("click", "order", "wishlist")
+            for item in sorted((i for i in items if i.kind == kind), key=order_key)[:5]
+        ]
+        expected = sorted(kept, key=order_key)
+        found = await hot_store.recent("user-1", limit=100)
+        assert [(i.event_id, i.kind) for i in found or []] == [
+            (i.event_id, i.kind) for i in expected]  # fmt: skip
+        top = await hot_store.recent("user-1", limit=4)
+        assert [(i.event_id, i.kind) for i in top or []] == [
+            ("b", "wishlist"), ("c0", "click"), ("c0", "order"), ("c0", "wishlist")]  # fmt: skip
+
+    async def test_recent_json_many_is_recent_many_in_the_api_shape(
+        self, hot_store: HotStore
+    ) -> None:
+        items = [click("c", NOW_MS - 3), order("o", NOW_MS - 2), wishlist("w", NOW_MS - 1)]
+        items.append(order("free", NOW_MS - 4, price=None, currency=None))
+        await hot_store.hydrate("user-1", items, partition=P, now_ms=NOW_MS)
+        await hot_store.hydrate("user-2", [], partition=P, now_ms=NOW_MS)
+        read: dict[str, Any] = {"kinds": ("order", "click", "wishlist"), "limit": 3}
+        as_json = await hot_store.recent_json_many(["user-1", "user-2", "u3"], **read)
+        found = await hot_store.recent_many(["user-1", "user-2", "u3"], **read)
+        assert as_json == {u: [i.to_json() for i in items] for u, items in found.items()}
+        assert list(as_json) == ["user-1", "user-2"]
+        assert as_json["user-1"][1]["price"] == "19.9900"
+        assert as_json["user-2"] == []
 
     async def test_sessions_to_flush(self, hot_store: HotStore) -> None:
         for minute, user in enumerate(["a", "b", "c"]):

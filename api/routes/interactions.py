@@ -25,7 +25,13 @@ from api.params import check_kinds, check_user_id, id_problem, parse_kinds, pars
 from api.responses import OrjsonResponse
 from store.errors import ReadTimedOut, StoreError
 from store.interactions import INTERACTION_KINDS
-from store.read_path import InteractionReader, ReadFailed, ReadOutcome, RecentInteractions
+from store.read_path import (
+    InteractionReader,
+    JsonRow,
+    ReadFailed,
+    ReadOutcome,
+    RecentInteractions,
+)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
@@ -37,6 +43,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         503: "A backend (Redis or Cassandra) failed or timed out for this request: retry.",
     }.items()
 }
+
 
 class AnyIdConvertor(PathConvertor):
     """A user id in a path: any characters, slashes and newlines included (Starlette's own
@@ -64,12 +71,8 @@ def _metrics(request: Request) -> ApiMetrics:
     return metrics
 
 
-def _answer_json(answer: RecentInteractions) -> dict[str, Any]:
-    return {
-        "user_id": answer.user_id,
-        "source": answer.source,
-        "interactions": [item.to_json() for item in answer.interactions],
-    }
+def _answer_json(answer: RecentInteractions[JsonRow]) -> dict[str, Any]:
+    return {"user_id": answer.user_id, "source": answer.source, "interactions": answer.interactions}
 
 
 def _failure_reason(error: StoreError) -> str:
@@ -78,7 +81,7 @@ def _failure_reason(error: StoreError) -> str:
     return "unavailable" if backend_status(error) == 503 else "refused"
 
 
-def _count(metrics: ApiMetrics, outcomes: list[ReadOutcome]) -> None:
+def _count(metrics: ApiMetrics, outcomes: list[ReadOutcome[JsonRow]]) -> None:
     for outcome in outcomes:
         if isinstance(outcome, ReadFailed):
             metrics.read_errors.labels(_failure_reason(outcome.error)).inc()
@@ -111,7 +114,7 @@ async def user_interactions(
     check_user_id(user_id)
     wanted = parse_kinds(kinds)
     since_ms = parse_since(since)
-    outcomes = await _reader(request).recent_many(
+    outcomes = await _reader(request).recent_json_many(
         [user_id], kinds=wanted, limit=limit, since_ms=since_ms
     )
     _count(_metrics(request), outcomes)
@@ -136,9 +139,9 @@ async def batch_get(request: Request, body: BatchGetRequest) -> Response:
     since_ms = parse_since(body.since)
     problems = {user: problem for user in body.user_ids if (problem := id_problem(user))}
     valid = [user for user in body.user_ids if user not in problems]
-    outcomes: dict[str, ReadOutcome] = {}
+    outcomes: dict[str, ReadOutcome[JsonRow]] = {}
     if valid:
-        found = await _reader(request).recent_many(
+        found = await _reader(request).recent_json_many(
             valid, kinds=wanted, limit=body.limit, since_ms=since_ms
         )
         _count(_metrics(request), found)
