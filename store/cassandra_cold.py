@@ -1,7 +1,8 @@
 """The cold tier on Cassandra or Scylla (one driver, CQL protocol v4), async on the hot path.
 
-Each request's driver ResponseFuture is bridged to an asyncio future (``add_callbacks`` +
-``loop.call_soon_threadsafe``); one semaphore bounds the requests in flight across the store.
+Each request's driver ResponseFuture is bridged to an asyncio future (``add_callbacks`` and
+``store.driver_relay``: one loop wake-up per burst of responses); one semaphore bounds the
+requests in flight across the store.
 
 Writes: one prepared INSERT per kind naming only the common and that kind's columns, None bound
 as UNSET (no nulls, no tombstones), ``USING TTL`` what the event has left of retention. Rows that
@@ -35,6 +36,7 @@ from cassandra.query import (
 from interstore.settings import RetentionSettings
 from store import cold
 from store.buckets import bucket_of, buckets_between, span_days
+from store.driver_relay import relay_for
 from store.errors import ColdReadError, ColdStoreError, ColdStoreUnavailable, ColdWriteError
 from store.interactions import INTERACTION_KINDS, KIND_FIELDS, ColdRow, Interaction
 
@@ -60,23 +62,6 @@ Request = tuple[Statement, Interaction]  # and the (first) interaction it writes
 def _mapped(exc: BaseException, what: str, permanent: type[ColdStoreError]) -> ColdStoreError:
     cls = ColdStoreUnavailable if isinstance(exc, TRANSIENT_ERRORS) else permanent
     return cls(f"{what}: {type(exc).__name__}: {exc}")
-
-
-def _relay(
-    outcome: Any, loop: asyncio.AbstractEventLoop, done: asyncio.Future[Any], failed: bool
-) -> None:
-    """Runs on the driver's I/O thread: hand the outcome to the event loop."""
-    if not loop.is_closed():
-        loop.call_soon_threadsafe(_settle, done, outcome, failed)
-
-
-def _settle(done: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
-    if done.done():  # the waiter was cancelled
-        pass
-    elif failed:
-        done.set_exception(outcome)
-    else:
-        done.set_result(outcome)
 
 
 class CassandraColdStore(cold.ColdStore):
@@ -143,9 +128,8 @@ class CassandraColdStore(cold.ColdStore):
         except Exception as exc:  # noqa: BLE001 - raised to the waiter, and the slot freed
             done.set_exception(exc)
             return done
-        future.add_callbacks(
-            _relay, _relay, callback_args=(loop, done, False), errback_args=(loop, done, True)
-        )
+        relay = relay_for(loop)
+        future.add_callbacks(relay, relay, callback_args=(done, False), errback_args=(done, True))
         return done
 
     async def _execute(self, statement: Statement) -> Any:
