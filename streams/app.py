@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from interstore.settings import Settings
 from schemas.codec import default_codec
@@ -77,7 +78,16 @@ def build_app(
     # Batches, tracker ticks and rebalance hand-overs never interleave: a flush cannot race
     # with an append for the same user.
     lock = asyncio.Lock()
-    early = EarlyHydration(pipeline, sessions.router, sessions.recovery.ensure_intact, lock)
+
+    def behind(message: RawMessage) -> bool:
+        """Whether the partition's backlog alone would fill the next batch at once."""
+        highwater = app.consumer.highwater(TP(events_name, message.partition))
+        share = worker.batch_max / max(1, len(owned_partitions()))
+        return highwater is not None and highwater - message.offset > share
+
+    early = EarlyHydration(
+        pipeline, sessions.router, sessions.recovery.ensure_intact, lock, behind=behind
+    )
 
     def owned_partitions() -> set[int]:
         return {tp.partition for tp in app.consumer.assignment() if tp.topic == events_name}

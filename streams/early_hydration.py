@@ -24,6 +24,9 @@ itself, with its retries.
 
 Messages are matched to the app_open's user by their Kafka key: the user id, which
 ``EventProducer`` sends and the topic's per-user order relies on.
+
+When the worker is behind (a backlog: ``behind``), the app_open's batch fills and runs at once,
+and hydrates its app_opens together at less cost: the app_open is left to it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from schemas.errors import SchemaError
 from store.errors import StoreError
@@ -51,12 +54,15 @@ class EarlyHydration:
         router: SessionRouter,
         ensure_intact: EnsureIntact,
         lock: asyncio.Lock,
+        *,
+        behind: Callable[[RawMessage], bool] = lambda _: False,
     ) -> None:
+        self.behind = behind
         self.pipeline = pipeline
         self.router = router
         self.ensure_intact = ensure_intact
         self.lock = lock
-        self._pending: dict[tuple[int, int], RawMessage] = {}
+        self._pending: dict[tuple[int, int], Consumed] = {}
         """Messages seen and not handled yet, in consumption order, by (partition, offset)."""
         self._queued: dict[str, Queued] = {}
         self._running: dict[str, Queued] = {}
@@ -65,7 +71,8 @@ class EarlyHydration:
         self._idle.set()
         self._runner: asyncio.Task[None] | None = None
         outcomes = router.metrics.early_hydrations
-        self._outcome = {name: outcomes.labels(name) for name in ("hydrated", "live", "failed")}
+        names = ("hydrated", "live", "failed", "behind")
+        self._outcome = {name: outcomes.labels(name) for name in names}
 
     def processor(self, stream: Any) -> Callable[[Any], Any]:
         """A processor for the agent's Faust stream (add it before ``noack_take``)."""
@@ -73,28 +80,34 @@ class EarlyHydration:
         def see(value: Any) -> Any:
             event = stream.current_event
             if event is not None:
-                self.seen(RawMessage.from_faust(event.message))
+                self.seen(event.message)
             return value
 
         return see
 
-    def seen(self, message: RawMessage) -> None:
+    def seen(self, message: Consumed) -> None:
+        """A message the agent was handed (a Faust message or a RawMessage): kept until its
+        batch is handled; an app_open is queued for hydration."""
         self._pending[message.partition, message.offset] = message
         if self.pipeline.codec.kind_of(message.value) != "app_open" or message.key is None:
             return
+        app_open = raw(message)
         try:
-            user = self.pipeline.check(message, self.pipeline.clock_ms()).user_id
+            user = self.pipeline.check(app_open, self.pipeline.clock_ms()).user_id
         except SchemaError:
             return  # its batch dead-letters it
         if user in self._queued or user in self._running or user.encode() != message.key:
             return  # already on its way; a key that is not the user id is left to the batch
-        self._queued[user] = Queued(message, self._in_flight(message))
+        if self.behind(app_open):
+            self._outcome["behind"].inc()
+            return
+        self._queued[user] = Queued(app_open, self._in_flight(message))
         self._idle.clear()
         self._wake.set()
         if self._runner is None:
             self._runner = asyncio.create_task(self._run(), name="early-hydration")
 
-    def _in_flight(self, app_open: RawMessage) -> list[Interaction]:
+    def _in_flight(self, app_open: Consumed) -> list[Interaction]:
         """The valid interactions of the app_open's key consumed before it, not handled yet."""
         now_ms = self.pipeline.clock_ms()
         found = []
@@ -104,7 +117,7 @@ class EarlyHydration:
             if message.key != app_open.key or message.partition != app_open.partition:
                 continue
             try:
-                interaction = self.pipeline.check(message, now_ms).interaction
+                interaction = self.pipeline.check(raw(message), now_ms).interaction
             except SchemaError:
                 continue
             if interaction is not None:
@@ -180,6 +193,23 @@ class EarlyHydration:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
+
+
+class Consumed(Protocol):
+    """What ``seen`` needs of a message: a Faust message or a RawMessage."""
+
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes: ...
+
+
+def raw(message: Consumed) -> RawMessage:
+    return message if isinstance(message, RawMessage) else RawMessage.from_faust(message)
 
 
 class Queued(NamedTuple):

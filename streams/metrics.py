@@ -80,8 +80,8 @@ class WorkerMetrics:
         )
         self.early_hydrations = Counter(
             "interstore_early_hydrations",
-            "App-opens handled as consumed, ahead of their batch, by outcome (hydrated, live:"
-            " already live, failed: left to the batch).",
+            "App-opens handled as consumed, ahead of their batch, by outcome (hydrated; live:"
+            " already live; failed, or behind (a backlog): left to the batch).",
             ["outcome"],
             registry=r,
         )

@@ -24,14 +24,15 @@ class Early:
     """A World whose messages are seen one by one (as the agent's processor sees them) before
     their batch is processed."""
 
-    def __init__(self) -> None:
+    def __init__(self, behind: bool = False) -> None:
         self.world = World()
         self.lock = asyncio.Lock()
         router = self.world.pipeline.sessions
         assert isinstance(router, SessionRouter)
         self.early = EarlyHydration(
-            self.world.pipeline, router, self.world.recovery.ensure_intact, self.lock
-        )
+            self.world.pipeline, router, self.world.recovery.ensure_intact, self.lock,
+            behind=lambda _: behind,
+        )  # fmt: skip
         self.metrics = self.world.pipeline.metrics
         self.offset = 0
 
@@ -143,3 +144,15 @@ async def test_a_rebalance_forgets_the_partitions_taken_away(e: Early) -> None:
     assert await e.view() is None
     assert e.early._pending == {}
     assert e.count("hydrated") + e.count("live") + e.count("failed") == 0
+
+
+async def test_behind_a_backlog_the_app_open_is_left_to_its_batch() -> None:
+    e = Early(behind=True)
+    batch = e.messages([click(1), app_open(2), click(3)])
+    e.see(batch)
+    await e.early.wait()
+    assert await e.view() is None
+    assert e.count("behind") == 1
+    await e.process(batch)
+    assert await e.view() == ["c3", "c1"]
+    assert await e.cold() == ["c1"]
