@@ -57,17 +57,18 @@ def decode(user_id: str, member: bytes) -> Interaction:
     )
 
 
+JSON_KEYS = {
+    kind: ("kind", "product_id", "category_id", "ts", *KIND_FIELDS[kind]) for kind in KIND_FIELDS
+}
+"""The read API's names of a member's payload fields, per kind."""
+
+
 def decode_json(member: bytes) -> dict[str, Any]:
-    """``decode(...).to_json()`` without the Interaction in between (the read API's hot path):
-    the payload already holds the price as its decimal string."""
+    """``decode(...).to_json()`` (the same items; ``event_id`` last) without an Interaction in
+    between, for the read API's hot path: the payload already holds the price as its decimal
+    string."""
     event_id, _, payload = member.rpartition(SEPARATOR)
-    kind, product_id, category_id, ts_ms, *values = orjson.loads(payload)
-    out: dict[str, Any] = {
-        "kind": kind,
-        "event_id": event_id.decode(),
-        "product_id": product_id,
-        "category_id": category_id,
-        "ts": ts_ms,
-    }
-    out.update(zip(KIND_FIELDS[kind], values, strict=True))
+    values = orjson.loads(payload)
+    out = dict(zip(JSON_KEYS[values[0]], values, strict=True))
+    out["event_id"] = event_id.decode()
     return out

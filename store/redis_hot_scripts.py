@@ -152,11 +152,15 @@ RECENT = """
 -- equal scores (Lua's < on strings follows the server's locale).
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local limit = tonumber(ARGV[1])
-local views, heads = {}, {}
-for i = 2, #KEYS do
-  views[i - 1] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[2 * i - 2], ARGV[2 * i - 1],
+if #KEYS == 2 then
+  return redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], ARGV[3], 'LIMIT', 0, limit)
+end
+local views, heads, scores = {}, {}, {}
+for v = 1, #KEYS - 1 do
+  views[v] = redis.call('ZRANGEBYSCORE', KEYS[v + 1], ARGV[2 * v], ARGV[2 * v + 1],
     'WITHSCORES', 'LIMIT', 0, limit)
-  heads[i - 1] = 1
+  heads[v] = 1
+  scores[v] = views[v][2] and tonumber(views[v][2])
 end
 local function bytes_before(a, b)
   for i = 1, math.min(#a, #b) do
@@ -167,21 +171,20 @@ local function bytes_before(a, b)
 end
 local out, n = {}, 0
 while n < limit do
-  local best, best_score, best_member = nil, nil, nil
+  local best = nil
   for v = 1, #views do
-    local member = views[v][heads[v]]
-    if member then
-      local score = tonumber(views[v][heads[v] + 1])
-      if best == nil or score < best_score
-          or (score == best_score and bytes_before(member, best_member)) then
-        best, best_score, best_member = v, score, member
-      end
+    local score = scores[v]
+    if score and (best == nil or score < scores[best] or (score == scores[best]
+        and bytes_before(views[v][heads[v]], views[best][heads[best]]))) then
+      best = v
     end
   end
   if best == nil then break end
+  local head = heads[best]
   n = n + 1
-  out[n] = best_member
-  heads[best] = heads[best] + 2
+  out[n] = views[best][head]
+  heads[best] = head + 2
+  scores[best] = views[best][head + 3] and tonumber(views[best][head + 3])
 end
 return out
 """
