@@ -14,8 +14,8 @@ each user's keys, and each partition's, in one slot for that later step.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -40,6 +40,7 @@ from store.redis_hot_scripts import KIND_SLOT, SCRIPTS, SHAS, KeyLayout
 from store.redis_pack import packed_connection
 
 Command = tuple[Any, ...]
+Decoded = TypeVar("Decoded")
 
 
 class RedisHotStore(HotStore):
@@ -162,8 +163,7 @@ class RedisHotStore(HotStore):
         since_ms: int | None = None,
         now_ms: int | None = None,
     ) -> dict[str, list[Interaction]]:
-        found = await self._recent_members(user_ids, kinds, limit, since_ms, now_ms)
-        return {user: [decode(user, m) for m in members] for user, members in found.items()}
+        return await self._recent(user_ids, kinds, limit, since_ms, now_ms, decode)
 
     async def recent_json_many(
         self,
@@ -174,26 +174,31 @@ class RedisHotStore(HotStore):
         since_ms: int | None = None,
         now_ms: int | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
-        found = await self._recent_members(user_ids, kinds, limit, since_ms, now_ms)
-        return {user: [decode_json(m) for m in members] for user, members in found.items()}
+        return await self._recent(
+            user_ids, kinds, limit, since_ms, now_ms, lambda _, member: decode_json(member)
+        )
 
-    async def _recent_members(
+    async def _recent(
         self,
         user_ids: Iterable[str],
         kinds: Sequence[str],
         limit: int,
         since_ms: int | None,
         now_ms: int | None,
-    ) -> dict[str, list[bytes]]:
-        """Each live user's newest members across ``kinds``: one ``recent`` script per user
-        (atomic, merged in Redis), all in one pipeline."""
+        decode_member: Callable[[str, bytes], Decoded],
+    ) -> dict[str, list[Decoded]]:
+        """Each live user's newest members across ``kinds``, decoded: one ``recent`` script per
+        user (atomic, merged in Redis), all in one pipeline. (Splitting a batch of 50 into
+        concurrent pipelines of 10, to decode one while Redis runs the next, measured no faster
+        here: 17.0-17.2 ms against 17.1-19.7 ms.)"""
         wanted = check_read(kinds, limit)[: None if limit else 0]
         users = list(dict.fromkeys(user_ids))
         now = self.clock() if now_ms is None else now_ms
+
         commands = self.recent_commands(users, wanted, limit, since_ms, now)
         replies = await self._run(f"recent read of {len(users)} users", commands)
         return {
-            user: members
+            user: [decode_member(user, member) for member in members]
             for user, members in zip(users, replies, strict=True)
             if members is not None
         }
