@@ -46,10 +46,10 @@ def api_schema(
         "INTERSTORE_REDIS_KEY_PREFIX": name,
         "INTERSTORE_STACK_VAR_DIR": str(var_dir),
     }
-    start_api(api, env)
     try:
+        start_api(api, env)
         yield schemathesis.openapi.from_url(api_url(api, "/openapi.json"))
-    finally:
+    finally:  # also when the start failed: never leave a daemon behind
         api_process(api).stop()
         cql_session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
 
