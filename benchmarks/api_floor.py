@@ -2,9 +2,9 @@
 directly with redis-py asyncio (hiredis parser) on uvloop, in a process of its own (so that it
 shares no event loop with the benchmark), open loop at a constant rate like vegeta.
 
-``raw``: ``RedisHotStore.recent_commands`` in one MULTI/EXEC, replies not decoded (each user's
-session checked live); ``store``: ``RedisHotStore.recent_many``, which also decodes the newest
-``limit`` members into interactions (what the API's handler gets back).
+``raw``: ``RedisHotStore.recent_commands`` (one ``recent`` script per user) in one pipeline,
+replies not decoded (each user checked live); ``store``: ``RedisHotStore.recent_json_many``,
+which also decodes the ``limit`` members into the API's shape (what the API's handler gets).
 """
 
 from __future__ import annotations
@@ -58,16 +58,15 @@ async def _floor(
 
     async def raw(users: Sequence[str]) -> None:
         commands = hot.recent_commands(users, INTERACTION_KINDS, limit, None, wall_clock_ms())
-        async with hot.client.pipeline(transaction=True) as pipe:
+        async with hot.client.pipeline(transaction=False) as pipe:
             for command in commands:
                 pipe.execute_command(*command)
             replies = await pipe.execute()
-        live = replies[:: len(INTERACTION_KINDS) + 1]
-        if not all(live):
-            raise BenchError(f"{live.count(0)} of {len(users)} users not live")
+        if missing := sum(reply is None for reply in replies):
+            raise BenchError(f"{missing} of {len(users)} users not live")
 
     async def store(users: Sequence[str]) -> None:
-        found = await hot.recent_many(users, limit=limit)
+        found = await hot.recent_json_many(users, limit=limit)
         if len(found) != len(users) or any(len(items) != limit for items in found.values()):
             raise BenchError("a user not live or without `limit` interactions")
 

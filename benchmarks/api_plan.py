@@ -259,10 +259,11 @@ def build_result(
         figures={**figures, "ratios": ratios, "targets": [t.to_json() for t in targets]},
         baseline={
             **floors,
-            "method": "the same Redis reads (RedisHotStore.recent_commands: one MULTI/EXEC of "
-            "EXISTS + ZRANGEBYSCORE per kind and user) with redis-py asyncio + hiredis on uvloop "
-            "in a process of its own, open loop at the phase's rate; `raw` without decoding, "
-            "`store` is RedisHotStore.recent_many (decoding the members into interactions)",
+            "method": "the same Redis reads (RedisHotStore.recent_commands: one `recent` Lua "
+            "script per user, merging the kinds' views in Redis, in one pipeline) with redis-py "
+            "asyncio + hiredis on uvloop in a process of its own, open loop at the phase's rate; "
+            "`raw` without decoding, `store` is RedisHotStore.recent_json_many (decoding the "
+            "members into the API's shape)",
         },
         ratio=ratios["single_p99"],
         host=host,
