@@ -36,6 +36,7 @@ from cassandra.query import (
 from interstore.settings import RetentionSettings
 from store import cold
 from store.buckets import bucket_of, buckets_between, span_days
+from store.cassandra_hydration import MAX_COMBINATIONS, HydrationRead, select_all_cql
 from store.driver_relay import relay_for
 from store.errors import ColdReadError, ColdStoreError, ColdStoreUnavailable, ColdWriteError
 from store.interactions import INTERACTION_KINDS, KIND_FIELDS, ColdRow, Interaction
@@ -103,6 +104,7 @@ class CassandraColdStore(cold.ColdStore):
         try:
             self._inserts = {k: self._prepare(_insert_cql(table, k)) for k in KINDS}
             self._selects = {k: self._prepare(_select_cql(table, k)) for k in KINDS}
+            self._select_all = self._prepare(select_all_cql(table))
             self._ping = self._prepare("SELECT release_version FROM system.local")
         except DRIVER_ERRORS as exc:
             raise _mapped(exc, f"preparing statements on {table}", ColdStoreError) from exc
@@ -235,25 +237,25 @@ class CassandraColdStore(cold.ColdStore):
         found.sort(key=cold.newest_first_key)
         return found[:limit]
 
-    async def recent_rows(
-        self, user_id: str, kind: str, *, limit: int, now_ms: int | None = None
-    ) -> list[ColdRow]:
-        """The driver's tuple rows as they come (their columns are a ``ColdRow``'s): no
-        ``Interaction`` per row, and a sort only when more than ``limit`` came back."""
-        cold.check_read((kind,), limit)
-        what = f"read of recent {kind} of user {user_id!r}"
+    async def hydration_rows(
+        self, user_id: str, *, limit: int, now_ms: int | None = None
+    ) -> dict[str, list[ColdRow]]:
+        """Every kind in one request (``store.cassandra_hydration``), or one per kind when
+        that would name more partitions than Scylla allows in a query."""
+        cold.check_read(INTERACTION_KINDS, limit)
+        what = f"read of recent interactions of user {user_id!r}"
         self._check_open(what)
-        if limit == 0:
-            return []
         now = self._clock() if now_ms is None else now_ms
+        read = HydrationRead(self._retention, now)
+        if limit == 0 or read.combinations > MAX_COMBINATIONS:
+            return await super().hydration_rows(user_id, limit=limit, now_ms=now)
+        statement = self._select_all.bind(read.bind_values(user_id, limit))
+        statement.fetch_size = None  # bounded by the partitions named x limit: one page
         try:
-            rows = await self._rows(user_id, kind, limit, None, now)
+            rows = await self._execute(statement)
         except DRIVER_ERRORS as exc:
             raise _mapped(exc, what, ColdReadError) from exc
-        if len(rows) > limit:
-            rows.sort(key=_newest_first_row)
-            del rows[limit:]
-        return rows
+        return read.rows_by_kind(rows or (), limit)
 
     async def _rows(
         self, user_id: str, kind: str, limit: int, since_ms: int | None, now_ms: int
@@ -270,11 +272,6 @@ class CassandraColdStore(cold.ColdStore):
         statement = self._selects[kind].bind([user_id, kind, buckets, oldest, newest, limit])
         statement.fetch_size = None  # bounded above; one page, no paging state to follow
         return list(await self._execute(statement) or ())
-
-
-def _newest_first_row(row: ColdRow) -> tuple[int, str]:
-    """``cold.newest_first_key`` of a row of one kind."""
-    return -row[3], row[0]
 
 
 def _note_failure(

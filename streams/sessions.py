@@ -21,7 +21,7 @@ from functools import partial
 
 from store.cold import ColdStore
 from store.hot import HotItem, HotStore
-from store.interactions import INTERACTION_KINDS, Interaction
+from store.interactions import Interaction
 from store.watermarks import WatermarkStore
 from streams.ingest import Accepted
 from streams.messages import RawMessage
@@ -143,10 +143,7 @@ class SessionRouter:
         """The cold tier's newest ``last_n`` per kind, and ``in_flight``, into a live session.
         Timed from ``consumed_s`` (when the worker consumed the app_open), and on its own."""
         started = time.monotonic()
-        per_kind = await asyncio.gather(
-            *(self.cold.recent_rows(user, kind, limit=self.last_n) for kind in INTERACTION_KINDS)
-        )
-        rows = dict(zip(INTERACTION_KINDS, per_kind, strict=True))
+        rows = await self.cold.hydration_rows(user, limit=self.last_n)
         for item in in_flight:
             rows[item.kind].append(item.row())
         await self.hot.hydrate_rows(user, rows, partition=partition, now_ms=self.clock_ms())

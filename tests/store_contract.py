@@ -188,6 +188,27 @@ class ColdStoreContract:
         with pytest.raises(ValueError, match="unknown interaction kinds"):
             await cold_store.recent_rows("user-1", "app_open", limit=5)
 
+    async def test_hydration_rows_are_every_kinds_recent_rows(self, cold_store: ColdStore) -> None:
+        await cold_store.write_many(
+            [
+                *(click(f"c{n}", NOW_MS - n * DAY_MS) for n in range(12)),
+                *(order(f"o{n}", NOW_MS - (200 + 40 * n) * DAY_MS) for n in range(3)),
+                wishlist("w1", NOW_MS - 100 * DAY_MS),
+            ]
+        )
+        found = await cold_store.hydration_rows("user-1", limit=5)
+        for kind in ("click", "order", "wishlist"):
+            rows = await cold_store.recent_rows("user-1", kind, limit=5)
+            assert sorted(found[kind]) == sorted(rows)
+        assert [len(found[kind]) for kind in ("click", "order", "wishlist")] == [5, 3, 1]
+        assert await cold_store.hydration_rows("nobody", limit=5) == {
+            "click": [],
+            "order": [],
+            "wishlist": [],
+        }
+        empty = await cold_store.hydration_rows("user-1", limit=0)
+        assert empty == {"click": [], "order": [], "wishlist": []}
+
     async def test_empty_write(self, cold_store: ColdStore) -> None:
         await cold_store.write_many([])
         assert await cold_store.recent("user-1") == []
