@@ -5,12 +5,14 @@
    ``interstore worker`` subprocess starts (``INTERSTORE_SESSION_LAST_N_PER_KIND``); a process
    of its own produces other users' interactions at ``background_rate`` (``generate_events``,
    its app_opens left out, so every hydration the worker counts is a test user's). Then one
-   app_open per test user at ``app_open_rate``, and a few more at ``alone_rate`` (one per
-   batch: what one hydration costs without the others of its batch). Each is measured twice:
-   the worker's own ``interstore_hydration_seconds`` (cold read to the end of the Redis write;
-   quantiles interpolated in its 0.5 ms buckets, counted between two scrapes) and, from
-   outside, from each app_open's produce ack to the first poll of the hot tier that finds the
-   user live (an upper bound: Kafka, the worker's batching and the batch's cold writes too).
+   app_open per test user at ``app_open_rate``, and a few more at ``alone_rate`` (about one at
+   a time). Each is measured three ways: the worker's ``interstore_hydration_seconds``, from
+   the worker consuming the app_open (Faust's "message in": the agent takes it from the
+   consumer, before any batching) to the end of the Redis write, which is the issue's
+   measure; its ``interstore_hydration_work_seconds``, from the hydration's cold read (both
+   quantiles interpolated in 0.5 ms buckets, counted between two scrapes); and, from outside,
+   from each app_open's produce ack to the first poll of the hot tier that finds the user live
+   (an upper bound: Kafka's delivery, the fetch and the poll interval too).
    Baseline, under the same background traffic and at the same rate: as many other users, each
    read with plain cassandra-driver prepared SELECTs (the worker's query shape: per kind one
    request over the window's buckets, newest ``last_n`` kept) and written with one redis-py
@@ -95,6 +97,8 @@ from streams.outgoing import prepare_event
 from streams.producer import PRODUCER_CONFIG, EventProducer
 
 HYDRATION = "interstore_hydration_seconds"
+HYDRATION_WORK = "interstore_hydration_work_seconds"
+EARLY = "interstore_early_hydrations_total"
 BATCH = "interstore_batch_size"
 LIVE_TIMEOUT_S = 120.0
 POLL_S = 0.002
@@ -467,19 +471,26 @@ def worker_load(before: str, after: str, seconds: float) -> dict[str, float]:
     }
 
 
-def worker_figures(before: str, after: str) -> dict[str, Any]:
-    """The hydrations the worker timed between two scrapes."""
-    buckets = bucket_delta(
-        histogram_buckets(after, HYDRATION), histogram_buckets(before, HYDRATION)
-    )
+def worker_figures(before: str, after: str, metric: str = HYDRATION) -> dict[str, Any]:
+    """The hydrations the worker timed between two scrapes, in one of its histograms."""
+    buckets = bucket_delta(histogram_buckets(after, metric), histogram_buckets(before, metric))
     count = buckets[-1][1]
-    total_s = grew(before, after, f"{HYDRATION}_sum")
+    total_s = grew(before, after, f"{metric}_sum")
     return {
         "count": int(count),
         "p50_ms": round(1000 * histogram_quantile(buckets, 0.5), 2),
         "p99_ms": round(1000 * histogram_quantile(buckets, 0.99), 2),
         "mean_ms": round(1000 * total_s / count, 2),
-        "method": f"{HYDRATION} bucket counts between two scrapes, interpolated (0.5 ms buckets)",
+        "method": f"{metric} bucket counts between two scrapes, interpolated (0.5 ms buckets)",
+    }
+
+
+def early_outcomes(before: str, after: str) -> dict[str, int]:
+    """How the worker's early hydrations (as the app_open is consumed) ended meanwhile."""
+    return {
+        outcome: int(metric_value(after, EARLY, outcome=outcome))
+        - int(metric_value(before, EARLY, outcome=outcome))
+        for outcome in ("hydrated", "live", "failed", "behind")
     }
 
 
@@ -499,6 +510,8 @@ def app_open_phase(
     return {
         "app_opens_per_s": rate,
         "worker": worker_figures(before, after),
+        "worker_work": worker_figures(before, after, HYDRATION_WORK),
+        "early_hydrations": early_outcomes(before, after),
         "outside": {
             **latency_figures(outside),
             "method": "produce ack -> first poll of Redis finding the user live",

@@ -235,6 +235,14 @@ def build_result(
     return BenchResult("hydrate", params.to_json(), figures, baseline, headline, host), targets
 
 
+ROWS = (
+    ("worker", "worker", "app_open consumed -> hot view complete"),
+    ("worker", "worker_work", "its cold read -> hot view complete"),
+    ("outside", "outside", "produce ack -> live in Redis"),
+)
+"""The latency rows of each app_open phase: who measured, the figures' key, what."""
+
+
 def render(result: BenchResult) -> list[Any]:
     hydration, sessions = result.figures["hydration"], result.figures["sessions"]
     raw, through = result.baseline["raw_hydration"], result.baseline["write_through"]
@@ -257,14 +265,10 @@ def render(result: BenchResult) -> list[Any]:
         f"{hydration['events_consumed_per_s']:,.0f} events/s",
         ("measurement", "measured", "p50 ms", "p99 ms", "mean ms", "max ms", "p99 vs raw", "n"),
         [
-            latency(f"worker, {rate}", "cold read -> hot view complete", hydration["worker"],
-                    versus(hydration["worker"])),
-            latency(f"outside, {rate}", "produce ack -> live in Redis", hydration["outside"],
-                    versus(hydration["outside"])),
-            latency(f"worker, {slow}", "the same, one app_open per batch", alone["worker"],
-                    versus(alone["worker"])),
-            latency(f"outside, {slow}", "produce ack -> live in Redis", alone["outside"],
-                    versus(alone["outside"])),
+            *(latency(f"{who}, {rate}", what, hydration[key], versus(hydration[key]))
+              for who, key, what in ROWS if key in hydration),
+            *(latency(f"{who}, {slow}", what, alone[key], versus(alone[key]))
+              for who, key, what in ROWS if key in alone),
             latency(f"raw baseline, {rate}", "driver SELECTs + 1 redis pipeline", raw, "1.00x"),
         ],
     )  # fmt: skip
