@@ -1,5 +1,5 @@
 """interstore's own long-running processes (the worker, the read API), run as local daemons
-like the stack."""
+like the stack: ``interstore <command>`` with a pid file and a log under ``var/<command>/``."""
 
 from __future__ import annotations
 
@@ -14,63 +14,61 @@ WORKER_READY_TIMEOUT_S = 120.0
 API_READY_TIMEOUT_S = 60.0
 
 
+def _local(host: str) -> str:
+    """Where to reach a server bound to ``host`` from this machine."""
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+
+
+def _process(settings: Settings, command: str) -> ManagedProcess:
+    home = settings.stack.var_dir / command
+    log_file = home / "logs" / f"{command}.out"
+    return ManagedProcess(command, home / f"{command}.pid", log_file, marker="interstore.cli")
+
+
+def _start(
+    settings: Settings, command: str, health_url: str, timeout_s: float, env: dict[str, str] | None
+) -> tuple[ManagedProcess, bool]:
+    """Start ``interstore <command>`` in the background unless it runs (``env`` added to its
+    environment); wait until ``health_url`` answers 2xx. Returns the process and whether this
+    call started it."""
+    process = _process(settings, command)
+    started = process.pid() is None
+    if started:
+        home = settings.stack.var_dir / command
+        home.mkdir(parents=True, exist_ok=True)
+        process.start([sys.executable, "-m", "interstore.cli", command], env or {}, home)
+
+    def probe() -> None:
+        httpx.get(health_url, timeout=2).raise_for_status()
+
+    wait_until_ready(probe, timeout_s=timeout_s, process=process)
+    return process, started
+
+
 def worker_process(settings: Settings) -> ManagedProcess:
-    home = settings.stack.var_dir / "worker"
-    return ManagedProcess(
-        "worker", home / "worker.pid", home / "logs" / "worker.out", marker="interstore.cli"
-    )
+    return _process(settings, "worker")
 
 
 def worker_url(settings: Settings, path: str) -> str:
-    host = "127.0.0.1" if settings.worker.web_bind in ("0.0.0.0", "") else settings.worker.web_bind  # noqa: S104
-    return f"http://{host}:{settings.worker.web_port}{path}"
+    return f"http://{_local(settings.worker.web_bind)}:{settings.worker.web_port}{path}"
 
 
 def start_worker(
     settings: Settings, env: dict[str, str] | None = None
 ) -> tuple[ManagedProcess, bool]:
-    """Start ``interstore worker`` in the background unless it runs (``env`` added to its
-    environment); wait until it answers.
-
-    Returns the process and whether this call started it.
-    """
-    process = worker_process(settings)
-    started = process.pid() is None
-    if started:
-        home = settings.stack.var_dir / "worker"
-        home.mkdir(parents=True, exist_ok=True)
-        process.start([sys.executable, "-m", "interstore.cli", "worker"], env or {}, home)
-
-    def probe() -> None:
-        httpx.get(worker_url(settings, "/healthz"), timeout=2).raise_for_status()
-
-    wait_until_ready(probe, timeout_s=WORKER_READY_TIMEOUT_S, process=process)
-    return process, started
+    """``interstore worker``, ready once its /healthz answers."""
+    url = worker_url(settings, "/healthz")
+    return _start(settings, "worker", url, WORKER_READY_TIMEOUT_S, env)
 
 
 def api_process(settings: Settings) -> ManagedProcess:
-    home = settings.stack.var_dir / "api"
-    log_file = home / "logs" / "api.out"
-    return ManagedProcess("api", home / "api.pid", log_file, marker="interstore.cli")
+    return _process(settings, "api")
 
 
 def api_url(settings: Settings, path: str) -> str:
-    host = "127.0.0.1" if settings.api.host in ("0.0.0.0", "") else settings.api.host  # noqa: S104
-    return f"http://{host}:{settings.api.port}{path}"
+    return f"http://{_local(settings.api.host)}:{settings.api.port}{path}"
 
 
 def start_api(settings: Settings, env: dict[str, str] | None = None) -> tuple[ManagedProcess, bool]:
-    """Start ``interstore api`` in the background unless it runs (``env`` added to its
-    environment); wait until /healthz answers. Returns the process and whether this started it."""
-    process = api_process(settings)
-    started = process.pid() is None
-    if started:
-        home = settings.stack.var_dir / "api"
-        home.mkdir(parents=True, exist_ok=True)
-        process.start([sys.executable, "-m", "interstore.cli", "api"], env or {}, home)
-
-    def probe() -> None:
-        httpx.get(api_url(settings, "/healthz"), timeout=2).raise_for_status()
-
-    wait_until_ready(probe, timeout_s=API_READY_TIMEOUT_S, process=process)
-    return process, started
+    """``interstore api``, ready once its /healthz answers."""
+    return _start(settings, "api", api_url(settings, "/healthz"), API_READY_TIMEOUT_S, env)
