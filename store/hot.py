@@ -61,6 +61,14 @@ Item = TypeVar("Item", bound=tuple[Interaction, int, int])
 """What ``append`` takes: a HotItem, or any (interaction, partition, offset) tuple."""
 
 
+class Hydration(NamedTuple):
+    """One user's hydration: its cold-tier rows per kind, and its partition."""
+
+    user_id: str
+    rows: Mapping[str, Sequence[ColdRow]]
+    partition: int
+
+
 def check_partition(partition: int) -> None:
     if partition < 0:
         raise ValueError(f"partition must be >= 0, got {partition}")
@@ -101,6 +109,12 @@ class HotStore(ABC):
             Interaction.from_row(kind, user_id, row) for kind, of in rows.items() for row in of
         ]
         await self.hydrate(user_id, items, partition=partition, now_ms=now_ms)
+
+    async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
+        """``hydrate_rows`` of several users (each atomic): one round trip where the store can.
+        On an error some users may be hydrated and others not; hydrating again is harmless."""
+        for user_id, rows, partition in hydrations:
+            await self.hydrate_rows(user_id, rows, partition=partition, now_ms=now_ms)
 
     @abstractmethod
     async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:

@@ -31,6 +31,7 @@ from store.hot import (
     HotStore,
     HotStoreError,
     HotStoreUnavailable,
+    Hydration,
     Item,
     check_partition,
 )
@@ -126,6 +127,20 @@ class RedisHotStore(HotStore):
     async def hydrate_rows(
         self, user_id: str, rows: Mapping[str, Sequence[ColdRow]], *, partition: int, now_ms: int
     ) -> None:
+        await self.hydrate_many([Hydration(user_id, rows, partition)], now_ms=now_ms)
+
+    async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
+        commands = [self._hydrate_command(*hydration, now_ms) for hydration in hydrations]
+        if commands:
+            first = hydrations[0].user_id
+            what = f"hydration of user {first!r}" + (
+                f" and {len(commands) - 1} more" if len(commands) > 1 else ""
+            )
+            await self._run(what, commands)
+
+    def _hydrate_command(
+        self, user_id: str, rows: Mapping[str, Sequence[ColdRow]], partition: int, now_ms: int
+    ) -> Command:
         check_partition(partition)
         args: list[Any] = [user_id, now_ms, self._ttl, self._keep, partition]
         for kind, of in rows.items():
@@ -134,8 +149,7 @@ class RedisHotStore(HotStore):
                 raise ValueError(f"kind {kind!r} is not an interaction kind")
             for row in of:
                 args += (slot, -row[3], encode_row(kind, row))
-        command = self._script("hydrate", user_id, partition, args)
-        await self._run(f"hydration of user {user_id!r}", [command])
+        return self._script("hydrate", user_id, partition, args)
 
     async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:
         check_partition(partition)

@@ -6,7 +6,7 @@ then for the batch's cold writes, then for the other hydrations of the batch. In
 (a processor on the agent's stream) sees every message when Faust hands it to the agent, and
 queues a valid app_open for a runner task. The runner takes the worker's batch lock (so it never
 runs during a batch, a tracker tick, a rebalance hand-over or a hot-tier recovery) and, for every
-app_open queued by then, concurrently (as a batch hydrates its app_opens):
+app_open queued by then, together (as a batch hydrates its app_opens):
 
 1. makes sure the partition's hot data is intact (the recovery every batch runs first);
 2. leaves a live user alone (the app_open's batch refreshes its last-seen time);
@@ -41,7 +41,7 @@ from store.errors import StoreError
 from store.interactions import Interaction
 from streams.ingest import IngestPipeline
 from streams.messages import RawMessage
-from streams.sessions import HYDRATION_CONCURRENCY, SessionRouter
+from streams.sessions import SessionRouter, ToHydrate
 
 log = logging.getLogger(__name__)
 EnsureIntact = Callable[[Iterable[int]], Awaitable[None]]
@@ -142,26 +142,17 @@ class EarlyHydration:
         try:
             await self.ensure_intact({app_open.partition for app_open, _ in queued.values()})
             live = await self.router.hot.live_users(list(queued))
+            wanted = [
+                ToHydrate(user, app_open.partition, in_flight, app_open.consumed_s)
+                for user, (app_open, in_flight) in queued.items()
+                if user not in live
+            ]
+            await self.router.hydrate_all(wanted)
         except StoreError as exc:
             self._failed(len(queued), exc)
             return
         self._outcome["live"].inc(len(live))
-        limiter = asyncio.Semaphore(HYDRATION_CONCURRENCY)
-
-        async def hydrate(user: str, app_open: RawMessage, in_flight: list[Interaction]) -> None:
-            async with limiter:
-                try:
-                    await self.router.hydrate(
-                        user, app_open.partition, in_flight, consumed_s=app_open.consumed_s
-                    )
-                except StoreError as exc:
-                    self._failed(1, exc)
-                    return
-            self._outcome["hydrated"].inc()
-
-        await asyncio.gather(
-            *(hydrate(user, *entry) for user, entry in queued.items() if user not in live)
-        )
+        self._outcome["hydrated"].inc(len(wanted))
 
     def _failed(self, count: int, exc: StoreError) -> None:
         self._outcome["failed"].inc(count)

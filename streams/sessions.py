@@ -18,10 +18,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import NamedTuple
 
-from store.cold import ColdStore
-from store.hot import HotItem, HotStore
-from store.interactions import Interaction
+from store.cold import ColdStore, gather_all
+from store.hot import HotItem, HotStore, Hydration
+from store.interactions import ColdRow, Interaction
 from store.watermarks import WatermarkStore
 from streams.ingest import Accepted
 from streams.messages import RawMessage
@@ -112,13 +113,9 @@ class SessionRouter:
         direct.inc(statements_sent(self.cold) - self._statements_at_split)
         for partition, offset in _lowest_offsets(plan.append).items():
             await self.watermarks.cover(partition, offset)
-        limiter = asyncio.Semaphore(HYDRATION_CONCURRENCY)
-
-        async def hydrate(user: str, app_open: RawMessage) -> None:
-            async with limiter:
-                await self.hydrate(user, app_open.partition, consumed_s=app_open.consumed_s)
-
-        await asyncio.gather(*(hydrate(u, m) for u, m in plan.hydrate.items()))
+        await self.hydrate_all(
+            [ToHydrate(user, m.partition, (), m.consumed_s) for user, m in plan.hydrate.items()]
+        )
         now_ms = self.clock_ms()
         if plan.append:
             # A session can only vanish under us if its keys expired or the hot tier lost its
@@ -140,19 +137,42 @@ class SessionRouter:
         *,
         consumed_s: float | None = None,
     ) -> None:
-        """The cold tier's newest ``last_n`` per kind, and ``in_flight``, into a live session.
-        Timed from ``consumed_s`` (when the worker consumed the app_open), and on its own."""
+        await self.hydrate_all([ToHydrate(user, partition, in_flight, consumed_s)])
+
+    async def hydrate_all(self, wanted: Sequence[ToHydrate]) -> None:
+        """For each user, the cold tier's newest ``last_n`` per kind and its ``in_flight``
+        interactions into a live session: the cold reads concurrently, then one hot-tier round
+        trip. Timed from when the worker consumed each app_open, and from the reads' start."""
+        if not wanted:
+            return
         started = time.monotonic()
-        rows = await self.cold.hydration_rows(user, limit=self.last_n)
-        for item in in_flight:
-            rows[item.kind].append(item.row())
-        await self.hot.hydrate_rows(user, rows, partition=partition, now_ms=self.clock_ms())
+        limiter = asyncio.Semaphore(HYDRATION_CONCURRENCY)
+
+        async def read(user: str) -> dict[str, list[ColdRow]]:
+            async with limiter:
+                return await self.cold.hydration_rows(user, limit=self.last_n)
+
+        per_user = await gather_all([read(w.user) for w in wanted])
+        hydrations = []
+        for (user, partition, in_flight, _), rows in zip(wanted, per_user, strict=True):
+            for item in in_flight:
+                rows[item.kind].append(item.row())
+            hydrations.append(Hydration(user, rows, partition))
+        await self.hot.hydrate_many(hydrations, now_ms=self.clock_ms())
         done = time.monotonic()
-        self.metrics.hydrations.inc()
-        self.metrics.hydration_seconds.observe(
-            done - (started if consumed_s is None else consumed_s)
-        )
-        self.metrics.hydration_work_seconds.observe(done - started)
+        self.metrics.hydrations.inc(len(wanted))
+        for *_, consumed_s in wanted:
+            since = started if consumed_s is None else consumed_s
+            self.metrics.hydration_seconds.observe(done - since)
+            self.metrics.hydration_work_seconds.observe(done - started)
+
+
+class ToHydrate(NamedTuple):
+    user: str
+    partition: int
+    in_flight: Sequence[Interaction]
+    consumed_s: float | None
+    """When the worker consumed the user's app_open (``time.monotonic``)."""
 
 
 def statements_sent(cold: ColdStore) -> int:

@@ -19,7 +19,7 @@ import pytest
 from interstore.settings import SessionSettings
 from store.buckets import DAY_MS
 from store.cold import newest_first_key
-from store.hot import HotDataLost, HotItem, HotStore, HotStoreError
+from store.hot import HotDataLost, HotItem, HotStore, HotStoreError, Hydration
 from store.interactions import Interaction
 from tests.store_contract import HOUR_MS, NOW_MS, click, ids, order, wishlist
 
@@ -88,6 +88,24 @@ class HotStoreContract:
         assert await dirty_of(hot_store, "user-1") == []
         with pytest.raises(ValueError, match="app_open"):
             await hot_store.hydrate_rows("user-3", {"app_open": []}, partition=P, now_ms=NOW_MS)
+
+    async def test_hydrate_many_hydrates_each_user(self, hot_store: HotStore) -> None:
+        alice, bob = click("a1", NOW_MS - 1, "alice"), order("b1", NOW_MS - 2, "bob")
+        await hot_store.hydrate_many(
+            [
+                Hydration("alice", {"click": [alice.row()]}, P),
+                Hydration("bob", {"order": [bob.row()], "click": []}, P + 1),
+                Hydration("carol", {}, P),
+            ],
+            now_ms=NOW_MS,
+        )
+        assert await hot_store.live_users(["alice", "bob", "carol", "dave"]) == {
+            "alice", "bob", "carol"
+        }  # fmt: skip
+        assert await hot_store.recent("alice") == [alice]
+        assert await hot_store.recent("bob") == [bob]
+        assert await hot_store.sessions_of([P, P + 1]) == {P: ["alice", "carol"], P + 1: ["bob"]}
+        await hot_store.hydrate_many([], now_ms=NOW_MS)
 
     async def test_hydrate_keeps_the_newest_n_per_kind(self, hot_store: HotStore) -> None:
         clicks = [click(f"c{i}", NOW_MS - i * HOUR_MS) for i in range(8)]
