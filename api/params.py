@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from api.errors import ApiError
-from api.models import MAX_ID_BYTES
+from api.models import DEFAULT_LIMIT, MAX_ID_BYTES, MAX_LIMIT
 from store.interactions import INTERACTION_KINDS
 
 MAX_EPOCH_MS = 253_402_300_799_999
@@ -28,6 +28,18 @@ def check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
         known = ", ".join(INTERACTION_KINDS)
         raise ApiError(422, f"kinds: unknown kind {unknown[0]!r}; known: {known}")
     return tuple(dict.fromkeys(kinds))
+
+
+def parse_limit(raw: str | None) -> int:
+    """The ``limit`` query parameter: 1..MAX_LIMIT, DEFAULT_LIMIT when absent."""
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.strip().isdigit():
+        raise ApiError(422, f"query.limit: {raw[:32]!r} is not a whole number")
+    value = int(raw)
+    if not 1 <= value <= MAX_LIMIT:
+        raise ApiError(422, f"query.limit: must be 1 to {MAX_LIMIT}, got {value}")
+    return value
 
 
 def parse_since(raw: int | str | None) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.errors import ApiError
-from api.params import check_user_id, id_problem, parse_kinds, parse_since
+from api.params import check_user_id, id_problem, parse_kinds, parse_limit, parse_since
 
 
 def test_kinds_default_to_all_and_keep_request_order_without_repeats() -> None:
@@ -54,3 +54,12 @@ def test_ids_are_1_to_256_utf8_bytes() -> None:
     assert "surrogate" in (id_problem("\ud800") or "")
     with pytest.raises(ApiError, match="user_id: user id must be 1 to 256"):
         check_user_id("x" * 257)
+
+
+def test_limit_defaults_to_100_and_takes_1_to_1000() -> None:
+    assert parse_limit(None) == 100
+    assert parse_limit("1") == 1
+    assert parse_limit(" 1000 ") == 1000
+    for bad in ("0", "1001", "-1", "ten", "1.5", "", "1_000"):
+        with pytest.raises(ApiError, match=r"query\.limit"):
+            parse_limit(bad)
