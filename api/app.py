@@ -3,6 +3,7 @@ closes the backends once per process."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -37,6 +38,10 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
         elif keyring.dev_mode_ignored:
             log.warning("INTERSTORE_API_DEV_MODE ignored: API keys are configured and enforced")
         app.state.backends = await open_backends(settings)
+        # Everything built so far lives as long as the process: out of the collector's way. A
+        # full collection over it took ~70 ms, a pause every request queued behind (p99).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

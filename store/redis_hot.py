@@ -97,7 +97,7 @@ class RedisHotStore(HotStore):
 
     async def _execute(self, batch: list[Command], transaction: bool) -> list[Any]:
         if len(batch) == 1 and not transaction:  # a pipeline of one costs twice the CPU
-            return [await self.client.execute_command(*batch[0])]
+            return [await self.client.execute_command(*batch[0])]  # type: ignore[no-untyped-call]
         async with self.client.pipeline(transaction=transaction) as pipe:
             for command in batch:
                 pipe.execute_command(*command)
