@@ -97,10 +97,14 @@ class Backends:
         }
 
     def _kafka_ping(self, timeout_s: float) -> None:
-        metadata = self.kafka.list_topics(topic=self.events_topic, timeout=timeout_s)
+        # Metadata of every topic: asking for the one topic would have a broker that allows it
+        # auto-create it, with the broker's default partition count (not the events topic's).
+        metadata = self.kafka.list_topics(timeout=timeout_s)
         topic = metadata.topics.get(self.events_topic)
-        if topic is None or topic.error is not None:
-            raise KafkaException(f"topic {self.events_topic} is missing: {topic and topic.error}")
+        if topic is None:
+            raise KafkaException(f"topic {self.events_topic} is missing")
+        if topic.error is not None:
+            raise KafkaException(f"topic {self.events_topic}: {topic.error}")
 
 
 async def _bounded(check: Awaitable[None], timeout_s: float) -> None:

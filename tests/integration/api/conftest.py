@@ -19,6 +19,7 @@ from interstore.settings import ApiSettings, Settings
 from store.cassandra_cold import CassandraColdStore
 from store.interactions import Interaction
 from store.redis_hot import RedisHotStore
+from streams.topics import ensure_topics
 
 READ_KEY = "integration-read-key-0123"
 FEATURES_KEY = "integration-features-key-0123"
@@ -26,7 +27,9 @@ Serve = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 @pytest.fixture
-def api_settings(settings: Settings, keyspace: str, unique_name: str) -> Settings:
+def api_settings(
+    stack: LocalStack, settings: Settings, keyspace: str, unique_name: str
+) -> Settings:
     keys = {
         SecretStr(READ_KEY): ("read:interactions",),
         SecretStr(FEATURES_KEY): ("read:features",),
@@ -36,6 +39,13 @@ def api_settings(settings: Settings, keyspace: str, unique_name: str) -> Setting
             "api": ApiSettings(keys=keys, read_timeout_s=2.0),  # type: ignore[arg-type]
             "cassandra": settings.cassandra.model_copy(update={"keyspace": keyspace}),
             "redis": settings.redis.model_copy(update={"key_prefix": unique_name}),
+            "topics": settings.topics.model_copy(
+                update={
+                    "events": f"{unique_name}.events",
+                    "dead_letters": f"{unique_name}.dlq",
+                    "partitions": 2,
+                }
+            ),
         }
     )
 
@@ -89,3 +99,10 @@ async def tiers(
     if keys := [key async for key in raw.scan_iter(match=pattern, count=1000)]:
         await raw.delete(*keys)
     await raw.aclose()
+
+
+@pytest.fixture
+def events_topic(api_settings: Settings) -> str:
+    """The test's events (and dead-letter) topics exist: /readyz can say Kafka is ready."""
+    ensure_topics(api_settings.kafka, api_settings.topics)
+    return api_settings.topics.events

@@ -34,7 +34,7 @@ async def seed(tiers: Tiers) -> None:
 
 
 async def test_redis_outage_is_503_then_recovers(
-    serve: Serve, tiers: Tiers, api_settings: Settings
+    serve: Serve, tiers: Tiers, api_settings: Settings, events_topic: str
 ) -> None:
     await seed(tiers)
     with TcpProxy(int(api_settings.redis.url.rsplit(":", 1)[1].split("/")[0])) as proxy:

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from confluent_kafka.admin import AdminClient
 
+from interstore.settings import Settings
 from store.cold import wall_clock_ms
 from store.interactions import Interaction
 from tests.integration.api.conftest import Serve, Tiers
@@ -108,7 +110,22 @@ async def test_batch_get_answers_every_user_in_request_order(
         assert result == single.json()
 
 
-async def test_health_readiness_metrics_and_docs(client: httpx.AsyncClient) -> None:
+async def test_readiness_says_the_events_topic_is_missing_and_never_creates_it(
+    serve: Serve, api_settings: Settings
+) -> None:
+    admin = AdminClient({"bootstrap.servers": api_settings.kafka.bootstrap_servers})
+    topic = api_settings.topics.events
+    async with serve() as client:
+        for _ in range(2):
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert f"topic {topic} is missing" in ready.json()["checks"]["kafka"]
+    assert topic not in admin.list_topics(timeout=10).topics
+
+
+async def test_health_readiness_metrics_and_docs(
+    client: httpx.AsyncClient, events_topic: str
+) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200

@@ -18,6 +18,7 @@ from deploy.app_processes import api_process, api_url, start_api
 from deploy.stack import LocalStack
 from interstore.settings import Settings
 from store.cql_schema import apply_schema
+from streams.topics import ensure_topics
 from tests.integration.api.conftest import READ_KEY
 from tests.integration.tcp_proxy import free_port
 
@@ -39,7 +40,12 @@ def api_schema(
             "stack": settings.stack.model_copy(update={"var_dir": var_dir}),
         }
     )
+    topics = settings.topics.model_copy(
+        update={"events": f"{name}.events", "dead_letters": f"{name}.dlq", "partitions": 2}
+    )
+    ensure_topics(settings.kafka, topics)
     env = {
+        "INTERSTORE_TOPICS_EVENTS": topics.events,
         "INTERSTORE_API_PORT": str(port),
         "INTERSTORE_API_KEYS": json.dumps({READ_KEY: ["read:interactions"]}),
         "INTERSTORE_CASSANDRA_KEYSPACE": name,
