@@ -57,18 +57,16 @@ def decode(user_id: str, member: bytes) -> Interaction:
     )
 
 
-JSON_KEYS = {
-    kind: ("kind", "product_id", "category_id", "ts", *KIND_FIELDS[kind]) for kind in KIND_FIELDS
-}
-"""The read API's names of a member's payload fields, per kind."""
+JSON_KEYS = {kind: ("product_id", "category_id", "ts", *KIND_FIELDS[kind]) for kind in KIND_FIELDS}
+"""The read API's names of a member's payload fields after the kind, per kind."""
 
 
 def decode_json(member: bytes) -> dict[str, Any]:
-    """``decode(...).to_json()`` (the same items; ``event_id`` last) without an Interaction in
+    """``decode(...).to_json()`` (the same items, in the same order) without an Interaction in
     between, for the read API's hot path: the payload already holds the price as its decimal
     string."""
     event_id, _, payload = member.rpartition(SEPARATOR)
-    values = orjson.loads(payload)
-    out = dict(zip(JSON_KEYS[values[0]], values, strict=True))
-    out["event_id"] = event_id.decode()
+    kind, *values = orjson.loads(payload)
+    out = {"kind": kind, "event_id": event_id.decode()}
+    out.update(zip(JSON_KEYS[kind], values, strict=True))
     return out

@@ -227,6 +227,8 @@ class HotStoreContract:
         as_json = await hot_store.recent_json_many(["user-1", "user-2", "u3"], **read)
         found = await hot_store.recent_many(["user-1", "user-2", "u3"], **read)
         assert as_json == {u: [i.to_json() for i in items] for u, items in found.items()}
+        assert [list(row) for row in as_json["user-1"]] == [  # the same key order too
+            list(item.to_json()) for item in found["user-1"]]  # fmt: skip
         assert list(as_json) == ["user-1", "user-2"]
         assert as_json["user-1"][1]["price"] == "19.9900"
         assert as_json["user-2"] == []
