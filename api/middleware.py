@@ -56,7 +56,9 @@ class BodyTooLarge(HTTPException):
 
 class BodyLimit:
     """413 for a request body over ``max_bytes``: at once from Content-Length, else counted as
-    the body streams in (chunked uploads)."""
+    the body streams in (chunked uploads). Not FastAPI's own ``max_body_size`` (Starlette's
+    RequestBodyLimitMiddleware): for a declared Content-Length over the limit it replaces the
+    app's answer with a plain-text "Content Too Large", not the API's JSON error shape."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
