@@ -92,7 +92,7 @@ class Backends:
             *(_bounded(check(), timeout_s) for check in checks.values()), return_exceptions=True
         )
         return {
-            name: "ok" if result is None else _reason(result)
+            name: "ok" if result is None else f"{type(result).__name__}: {result}"[:300]
             for name, result in zip(checks, results, strict=True)
         }
 
@@ -113,9 +113,3 @@ async def _bounded(check: Awaitable[None], timeout_s: float) -> None:
             await check
     except TimeoutError:
         raise TimeoutError(f"no answer within {timeout_s:g}s") from None
-
-
-def _reason(result: object) -> str:
-    if isinstance(result, BaseException):
-        return f"{type(result).__name__}: {result}"[:300]
-    return str(result)
