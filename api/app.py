@@ -17,7 +17,7 @@ from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, RequestMetrics
 from api.responses import OrjsonResponse
 from api.routes import health, interactions
-from interstore.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger("interstore.api")
 

@@ -17,7 +17,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import SecretStr
 
 from api.errors import ApiError
-from interstore.errors import InterstoreError
+from core.errors import InterstoreError
 
 API_KEY_HEADER = "X-API-Key"
 api_key_header = APIKeyHeader(

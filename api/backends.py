@@ -12,8 +12,8 @@ from cassandra.cluster import NoHostAvailable, Session
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from interstore.errors import InterstoreError
-from interstore.settings import Settings
+from core.errors import InterstoreError
+from core.settings import Settings
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
 from store.errors import StoreError

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from api.responses import OrjsonResponse
-from interstore.errors import InterstoreError
+from core.errors import InterstoreError
 from store.errors import ColdStoreUnavailable, ReadTimedOut, StoreError
 from store.hot import HotStoreUnavailable
 

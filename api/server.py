@@ -7,7 +7,7 @@ import logging
 import uvicorn
 
 from api.app import create_app
-from interstore.settings import Settings
+from core.settings import Settings
 
 
 def run_api(settings: Settings) -> None:

@@ -57,7 +57,7 @@ from benchmarks.hydrate import Background, CpuWatch, running_worker
 from benchmarks.hydrate_plan import HydrateParams
 from benchmarks.ingest import Scratch, delete_hot_keys, scratch_resources
 from benchmarks.vegeta import VEGETA_VERSION, Request, Vegeta, ensure_vegeta
-from interstore.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 from store.cassandra_session import open_session
 
 WARMUP_ATTACK_S = 3.0

@@ -17,8 +17,8 @@ from typing import Any
 
 from benchmarks.common import percentile
 from benchmarks.ingest import BenchError
-from interstore.settings import Settings
-from store.cold import wall_clock_ms
+from core.clock import wall_clock_ms
+from core.settings import Settings
 from store.interactions import INTERACTION_KINDS
 from store.redis_hot import RedisHotStore
 

@@ -23,9 +23,9 @@ from benchmarks.hydrate import CpuWatch
 from benchmarks.hydrate_plan import HISTORY_MIX, interaction_record, pick_kind
 from benchmarks.ingest import BenchError, Scratch, free_port
 from benchmarks.vegeta import Request, Vegeta
+from core.settings import Settings
 from deploy.app_processes import api_process, api_url, start_api
 from deploy.process import ManagedProcess
-from interstore.settings import Settings
 from store.redis_hot import RedisHotStore
 from streams.producer import EventProducer
 

@@ -84,7 +84,7 @@ from benchmarks.ingest import (
     scratch_resources,
     wait_assigned,
 )
-from interstore.settings import KafkaSettings, Settings, load_settings
+from core.settings import KafkaSettings, Settings, load_settings
 from schemas.codec import default_codec
 from store.buckets import buckets_between, span_days
 from store.cassandra_cold import CassandraColdStore

@@ -71,8 +71,8 @@ from benchmarks.common import (
     print_targets,
     ratio,
 )
-from interstore.errors import InterstoreError
-from interstore.settings import CassandraSettings, RetentionSettings, Settings, load_settings
+from core.errors import InterstoreError
+from core.settings import CassandraSettings, RetentionSettings, Settings, load_settings
 from schemas.codec import default_codec
 from schemas.errors import SchemaError
 from store.buckets import bucket_of, span_days

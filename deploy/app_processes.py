@@ -7,8 +7,8 @@ import sys
 
 import httpx
 
+from core.settings import Settings
 from deploy.process import ManagedProcess, wait_until_ready
-from interstore.settings import Settings
 
 WORKER_READY_TIMEOUT_S = 120.0
 API_READY_TIMEOUT_S = 60.0

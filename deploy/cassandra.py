@@ -8,11 +8,11 @@ from pathlib import Path
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import RoundRobinPolicy
 
+from core.settings import StackSettings
 from deploy.errors import FetchError, NotReadyError
 from deploy.java import find_java17
 from deploy.maven import fetch_libs
 from deploy.service import LaunchSpec, LocalService
-from interstore.settings import StackSettings
 
 HOST = "127.0.0.1"
 MAIN_CLASS = "org.apache.cassandra.service.CassandraDaemon"

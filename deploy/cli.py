@@ -8,9 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.settings import load_settings
 from deploy.app_processes import api_process, worker_process
 from deploy.stack import LocalStack, ServiceStatus
-from interstore.settings import load_settings
 
 stack_app = typer.Typer(help="The local stack: Kafka (KRaft), Cassandra and Redis, no Docker.")
 console = Console(stderr=True)

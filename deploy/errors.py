@@ -1,6 +1,6 @@
 """Errors of the local stack: each prints as one clear line."""
 
-from interstore.errors import InterstoreError
+from core.errors import InterstoreError
 
 
 class StackError(InterstoreError):

@@ -8,11 +8,11 @@ import uuid
 
 from confluent_kafka.admin import AdminClient
 
+from core.settings import StackSettings
 from deploy.errors import NotReadyError, StackError
 from deploy.java import find_java17
 from deploy.maven import fetch_libs
 from deploy.service import LaunchSpec, LocalService
-from interstore.settings import StackSettings
 
 HOST = "127.0.0.1"
 BROKER_MAIN = "kafka.Kafka"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import redis
 
+from core.settings import StackSettings
 from deploy.errors import FetchError, NotReadyError
 from deploy.service import LaunchSpec, LocalService
-from interstore.settings import StackSettings
 
 HOST = "127.0.0.1"
 PROBE_TIMEOUT_S = 2.0

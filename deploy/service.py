@@ -6,8 +6,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.settings import StackSettings
 from deploy.process import ManagedProcess
-from interstore.settings import StackSettings
 
 
 @dataclass(frozen=True)

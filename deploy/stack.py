@@ -7,13 +7,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from core.settings import StackSettings
 from deploy.cassandra import CassandraService
 from deploy.errors import PortInUseError
 from deploy.kafka import KafkaService
 from deploy.process import port_in_use, port_owner, wait_until_ready
 from deploy.redis import RedisService
 from deploy.service import LocalService
-from interstore.settings import StackSettings
 
 Report = Callable[[str], None]
 

@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 
 from benchmarks.cli import bench_app
+from core.errors import InterstoreError
+from core.settings import load_settings
 from deploy.cli import stack_app
-from interstore.errors import InterstoreError
-from interstore.settings import load_settings
 from streams.producer_cli import produce, topics_app
 
 app = typer.Typer(

@@ -23,13 +23,13 @@ import psutil
 from rich.console import Console
 from rich.live import Live
 
+from core.clock import wall_clock_ms
+from core.settings import Settings
 from deploy.app_processes import api_url, start_api, start_worker, worker_process, worker_url
 from interstore import demo_api
 from interstore.demo_traffic import Malformed, TrafficPlan, build_plan, outgoing
 from interstore.demo_view import DemoState, MetricsReading, plain_line, read_worker, render
-from interstore.settings import Settings
 from schemas.codec import default_codec
-from store.cold import wall_clock_ms
 from streams.producer import EventProducer
 from streams.topics import ensure_topics
 

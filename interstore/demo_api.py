@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 
 from api.auth import API_KEY_HEADER
-from interstore.errors import InterstoreError
-from interstore.settings import API_SCOPES, MIN_API_KEY_CHARS, Settings
+from core.errors import InterstoreError
+from core.settings import API_SCOPES, MIN_API_KEY_CHARS, Settings
 
 BATCH_GET = "/v1/interactions:batchGet"
 

@@ -7,7 +7,7 @@ human message. Reason codes are part of the contract: rename one and dashboards 
 
 from __future__ import annotations
 
-from interstore.errors import InterstoreError
+from core.errors import InterstoreError
 
 
 class SchemaError(InterstoreError):

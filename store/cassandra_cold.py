@@ -33,7 +33,8 @@ from cassandra.query import (
     tuple_factory,
 )
 
-from interstore.settings import RetentionSettings
+from core.clock import Clock, wall_clock_ms
+from core.settings import RetentionSettings
 from store import cold
 from store.buckets import bucket_of, buckets_between, span_days
 from store.cassandra_hydration import MAX_COMBINATIONS, HydrationRead, select_all_cql
@@ -80,7 +81,7 @@ class CassandraColdStore(cold.ColdStore):
         *,
         concurrency: int = 128,
         consistency: int = ConsistencyLevel.LOCAL_QUORUM,
-        clock: cold.Clock = cold.wall_clock_ms,
+        clock: Clock = wall_clock_ms,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any
 
-from interstore.settings import RetentionSettings
+from core.settings import RetentionSettings
 from store.buckets import buckets_between, span_days
 from store.cold import read_window
 from store.interactions import INTERACTION_KINDS, KIND_FIELDS, ColdRow

@@ -9,7 +9,7 @@ from cassandra.policies import (
     TokenAwarePolicy,
 )
 
-from interstore.settings import CassandraSettings
+from core.settings import CassandraSettings
 
 
 def open_cluster(settings: CassandraSettings) -> Cluster:

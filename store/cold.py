@@ -8,9 +8,8 @@ counted from the event's own ``ts``: a row lives while ``ts + retention > now``.
 from __future__ import annotations
 
 import asyncio
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import TypeVar
 
 from store.buckets import DAY_MS
@@ -18,18 +17,12 @@ from store.errors import ColdStoreError
 from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
 
 T = TypeVar("T")
-Clock = Callable[[], int]
-"""Returns "now" in epoch milliseconds."""
 
 FUTURE_SKEW_MS = DAY_MS
 """Reads include events up to this far ahead of now (client clocks run fast)."""
 MAX_LIMIT = 10_000
 MAX_TTL_S = 20 * 365 * 86_400
 """Cassandra's largest TTL (20 years)."""
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def ttl_seconds(retention_days: int, ts_ms: int, now_ms: int) -> int:

@@ -1,6 +1,6 @@
 """Errors of the stores."""
 
-from interstore.errors import InterstoreError
+from core.errors import InterstoreError
 
 
 class StoreError(InterstoreError):

@@ -14,17 +14,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from interstore.settings import RetentionSettings
+from core.clock import Clock, wall_clock_ms
+from core.settings import RetentionSettings
 from store.buckets import bucket_of, buckets_between, span_days
 from store.cold import (
-    Clock,
     ColdStore,
     check_read,
     merge_newest_first,
     newest_first_key,
     read_window,
     ttl_seconds,
-    wall_clock_ms,
 )
 from store.errors import ColdStoreUnavailable, ColdWriteError
 from store.interactions import INTERACTION_KINDS, KIND_FIELDS, Interaction

@@ -14,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
-from interstore.settings import RetentionSettings, SessionSettings
-from store.cold import Clock, check_read, merge_newest_first, read_window, wall_clock_ms
+from core.clock import Clock, wall_clock_ms
+from core.settings import RetentionSettings, SessionSettings
+from store.cold import check_read, merge_newest_first, read_window
 from store.hot import HotDataLost, HotStore, HotStoreUnavailable, Item, check_partition
 from store.hot_codec import check_interaction, encode
 from store.interactions import INTERACTION_KINDS, Interaction

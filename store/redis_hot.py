@@ -24,8 +24,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from interstore.settings import RedisSettings, RetentionSettings, SessionSettings
-from store.cold import Clock, check_read, read_window, wall_clock_ms
+from core.clock import Clock, wall_clock_ms
+from core.settings import RedisSettings, RetentionSettings, SessionSettings
+from store.cold import check_read, read_window
 from store.hot import (
     HotDataLost,
     HotStore,

@@ -4,12 +4,12 @@ cold tier if the hot tier loses its data. Kept in the cold tier, which survives 
 from __future__ import annotations
 
 import asyncio
-import time
 from abc import ABC, abstractmethod
 from typing import Any
 
 from cassandra.cluster import Session
 
+from core.clock import wall_clock_ms
 from store.errors import ColdStoreUnavailable
 
 
@@ -57,7 +57,7 @@ class CassandraWatermarkStore(WatermarkStore):
         }
 
     async def save(self, group: str, topic: str, partition: int, offset: int | None) -> None:
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = wall_clock_ms()
         await self._run(
             self._upsert, (group, topic, partition, offset, now_ms), "save a hot watermark"
         )

@@ -14,7 +14,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
-from interstore.settings import Settings
+from core.settings import Settings
 from schemas.codec import default_codec
 from store.cold import ColdStore
 from store.errors import ColdStoreUnavailable

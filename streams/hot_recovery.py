@@ -15,7 +15,7 @@ from typing import Protocol
 
 from confluent_kafka import Consumer, TopicPartition
 
-from interstore.settings import KafkaSettings
+from core.settings import KafkaSettings
 from schemas.codec import Codec
 from schemas.errors import SchemaError
 from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate

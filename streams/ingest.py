@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.clock import wall_clock_ms
 from schemas.codec import Codec
 from schemas.errors import SchemaError
 from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate
-from store.cold import ColdStore, wall_clock_ms
+from store.cold import ColdStore
 from store.errors import ColdStoreUnavailable, ColdWriteError
 from store.interactions import Interaction
 from streams.dead_letters import DeadLetter, DeadLetterSink

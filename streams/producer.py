@@ -23,12 +23,12 @@ from typing import NamedTuple, Self
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from interstore.errors import InterstoreError
-from interstore.settings import KafkaSettings
+from core.clock import wall_clock_ms
+from core.errors import InterstoreError
+from core.settings import KafkaSettings
 from schemas.codec import Codec, Record, default_codec
 from schemas.errors import SchemaError
 from schemas.validation import DEFAULT_LIMITS, ValidationLimits
-from store.cold import wall_clock_ms
 from streams.outgoing import OutgoingEvent, prepare_event
 from streams.topics import partition_counts, require_topic
 

@@ -17,9 +17,9 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from interstore.settings import load_settings
+from core.clock import wall_clock_ms
+from core.settings import load_settings
 from schemas.errors import InvalidEvent
-from store.cold import wall_clock_ms
 from streams.demo_events import generate_events
 from streams.outgoing import AcceptedLine, RejectedLine, parse_lines, prepare_event
 from streams.producer import DeliveryFailed, DeliveryReport, EventProducer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interstore.settings import Settings
+from core.settings import Settings
 from schemas.codec import Codec
 from store.hot import HotStore
 from store.watermarks import WatermarkStore

@@ -21,8 +21,8 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource  # re-exported without __all__
 from confluent_kafka.cimpl import NewTopic
 
-from interstore.errors import InterstoreError
-from interstore.settings import KafkaSettings, TopicSettings
+from core.errors import InterstoreError
+from core.settings import KafkaSettings, TopicSettings
 
 DEFAULT_TIMEOUT_S = 30.0
 

@@ -8,7 +8,7 @@ import faust
 from cassandra import InvalidRequest
 from cassandra.cluster import Session
 
-from interstore.settings import Settings
+from core.settings import Settings
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
 from store.errors import StoreError

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from interstore.settings import SessionSettings
+from core.settings import SessionSettings
 from store.buckets import DAY_MS
 from store.cold import newest_first_key
 from store.hot import HotDataLost, HotItem, HotStore, HotStoreError, Hydration

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from interstore.settings import RetentionSettings
+from core.settings import RetentionSettings
 from store.buckets import DAY_MS
 from store.cold import ColdStore
 from store.errors import ColdWriteError

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from cassandra.cluster import Session
 
+from core.settings import Settings, load_settings
 from deploy.stack import LocalStack
-from interstore.settings import Settings, load_settings
 from store.cassandra_session import open_session
 from store.cql_schema import apply_schema
 

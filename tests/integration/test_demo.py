@@ -21,10 +21,10 @@ import httpx
 import pytest
 from cassandra.cluster import Session
 
+from core.settings import Settings, StackSettings
 from deploy.app_processes import api_process, worker_process
 from deploy.process import log_tail
 from deploy.stack import LocalStack
-from interstore.settings import Settings, StackSettings
 
 
 def free_port() -> int:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
 
+from core.settings import Settings
 from deploy.stack import LocalStack
-from interstore.settings import Settings
 from tests.integration.test_stack_services import create_topic
 
 ECHO_APP = Path(__file__).with_name("faust_echo_app.py")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from deploy.errors import FetchError
 from deploy.maven import DONE_MARKER, fetch_libs
-from interstore.settings import Settings
 
 
 def test_unknown_version_fails_with_the_coordinates(settings: Settings, tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from cassandra.cluster import Session
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from core.settings import Settings
 from deploy.stack import LocalStack
-from interstore.settings import Settings
 
 
 def create_topic(settings: Settings, name: str, partitions: int = 3) -> None:

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from api.app import create_app
+from core.settings import ApiSettings, Settings
 from deploy.stack import LocalStack
-from interstore.settings import ApiSettings, Settings
 from store.cassandra_cold import CassandraColdStore
 from store.interactions import Interaction
 from store.redis_hot import RedisHotStore

@@ -9,8 +9,8 @@ import asyncio
 
 import httpx
 
-from interstore.settings import Settings
-from store.cold import wall_clock_ms
+from core.clock import wall_clock_ms
+from core.settings import Settings
 from tests.integration.api.conftest import Serve, Tiers
 from tests.integration.tcp_proxy import TcpProxy
 from tests.store_contract import click

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from interstore.settings import Settings
-from store.cold import wall_clock_ms
+from core.clock import wall_clock_ms
+from core.settings import Settings
 from store.interactions import Interaction
 from tests.integration.api.conftest import Serve, Tiers
 from tests.store_contract import click, order, wishlist

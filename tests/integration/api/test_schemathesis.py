@@ -14,9 +14,9 @@ from cassandra.cluster import Session
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from core.settings import Settings
 from deploy.app_processes import api_process, api_url, start_api
 from deploy.stack import LocalStack
-from interstore.settings import Settings
 from store.cql_schema import apply_schema
 from streams.topics import ensure_topics
 from tests.integration.api.conftest import READ_KEY

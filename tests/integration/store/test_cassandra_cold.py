@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from cassandra.cluster import Session
 
-from interstore.settings import Settings
+from core.settings import Settings
 from store.buckets import DAY_MS, bucket_of
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from core.settings import RedisSettings, Settings
 from deploy.stack import LocalStack
-from interstore.settings import RedisSettings, Settings
 from store.hot import HotDataLost, HotStoreUnavailable
 from store.redis_hot import RedisHotStore
 from tests.hot_store_contract import SESSION, Expire, HotStoreContract, Lose, P, hot

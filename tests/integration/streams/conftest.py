@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from core.settings import Settings, TopicSettings
 from deploy.stack import LocalStack
-from interstore.settings import Settings, TopicSettings
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from interstore.settings import KafkaSettings
+from core.settings import KafkaSettings
 
 
 def read_topic(kafka: KafkaSettings, topic: str, timeout_s: float = 60.0) -> list[Message]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from interstore.settings import Settings, TopicSettings
+from core.settings import Settings, TopicSettings
 from schemas.codec import decode
 from streams.topics import ensure_topics
 from tests.integration.streams.kafka_reader import read_topic

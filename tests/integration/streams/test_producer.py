@@ -7,7 +7,7 @@ from confluent_kafka import murmur2
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from interstore.settings import Settings, TopicSettings
+from core.settings import Settings, TopicSettings
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
 from streams.demo_events import generate_events

@@ -6,7 +6,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from interstore.settings import Settings, TopicSettings
+from core.settings import Settings, TopicSettings
 from streams.topics import TopicError, describe_topics, ensure_topics, wait_until_led
 
 

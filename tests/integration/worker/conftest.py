@@ -16,8 +16,8 @@ import pytest
 from cassandra.cluster import NoHostAvailable, Session
 from confluent_kafka import Consumer, Message
 
+from core.settings import Settings
 from deploy.stack import LocalStack
-from interstore.settings import Settings
 
 
 def free_port() -> int:

@@ -16,8 +16,8 @@ import pytest
 from cassandra.cluster import Session
 from confluent_kafka import Producer
 
+from core.settings import Settings
 from deploy.stack import LocalStack
-from interstore.settings import Settings
 from schemas.codec import MAGIC, encode
 from store.cassandra_cold import CassandraColdStore
 from streams.dead_letters import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC

@@ -10,8 +10,8 @@ from typing import Any
 
 from cassandra.cluster import Session
 
+from core.settings import Settings
 from deploy.stack import LocalStack
-from interstore.settings import Settings
 from store.interactions import Interaction
 from store.redis_hot import RedisHotStore
 from streams.producer import EventProducer

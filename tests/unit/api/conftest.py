@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from api.app import create_app
-from interstore.settings import ApiSettings, RetentionSettings, SessionSettings, Settings
+from core.settings import ApiSettings, RetentionSettings, SessionSettings, Settings
 from store.memory_cold import InMemoryColdStore
 from store.memory_hot import InMemoryHotStore
 from store.read_path import InteractionReader

@@ -7,7 +7,7 @@ from pydantic import SecretStr, ValidationError
 
 from api.auth import KeyRing, NoApiKeys
 from api.errors import ApiError
-from interstore.settings import ApiSettings
+from core.settings import ApiSettings
 
 KEY = "k" * 20
 

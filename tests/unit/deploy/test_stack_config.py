@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import load_settings
 from deploy.kafka import KafkaService, new_cluster_id
 from deploy.redis import RedisService
-from interstore.settings import load_settings
 from store.cql_schema import cql_statements
 from store.errors import SchemaError
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import StackSettings
 from deploy.errors import JavaNotFoundError, NotReadyError, PortInUseError
 from deploy.java import find_java17
 from deploy.process import ManagedProcess, port_in_use, wait_until_ready
 from deploy.stack import LocalStack
-from interstore.settings import StackSettings
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import ApiSettings
 from interstore.demo_api import (
     RankerCall,
     api_env,
@@ -16,7 +17,6 @@ from interstore.demo_api import (
     pick_users,
     trimmed_json,
 )
-from interstore.settings import ApiSettings
 
 
 def test_the_key_is_made_once_readable_by_its_owner_only(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from interstore.settings import RetentionSettings, SessionSettings
+from core.settings import RetentionSettings, SessionSettings
 from store.errors import ColdStoreUnavailable, ReadTimedOut
 from store.hot import HotStoreUnavailable
 from store.interactions import INTERACTION_KINDS, Interaction

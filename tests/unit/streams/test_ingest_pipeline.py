@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from interstore.settings import RetentionSettings
+from core.settings import RetentionSettings
 from schemas.codec import default_codec, encode
 from store.errors import ColdWriteError
 from store.interactions import Interaction

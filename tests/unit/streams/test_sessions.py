@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from interstore.settings import RetentionSettings, SessionSettings
+from core.settings import RetentionSettings, SessionSettings
 from schemas.codec import default_codec, encode
 from store.interactions import Interaction
 from store.memory_cold import InMemoryColdStore

@@ -1,0 +1,1 @@
+"""The leaf layer: settings, errors and the clock. It imports nothing of the project's own."""
