@@ -80,7 +80,10 @@ class EarlyHydration:
         def see(value: Any) -> Any:
             event = stream.current_event
             if event is not None:
-                self.seen(event.message)
+                try:
+                    self.seen(event.message)
+                except Exception:  # an exception here would restart the agent: its batch stalls
+                    log.exception("early hydration skipped a message (its batch handles it)")
             return value
 
         return see
@@ -89,7 +92,9 @@ class EarlyHydration:
         """A message the agent was handed (a Faust message or a RawMessage): kept until its
         batch is handled; an app_open is queued for hydration."""
         self._pending[message.partition, message.offset] = message
-        if self.pipeline.codec.kind_of(message.value) != "app_open" or message.key is None:
+        if not message.value or message.key is None:
+            return  # a tombstone, an empty value or no key: its batch dead-letters it
+        if self.pipeline.codec.kind_of(message.value) != "app_open":
             return
         app_open = raw(message)
         try:
@@ -196,7 +201,7 @@ class Consumed(Protocol):
     @property
     def key(self) -> bytes | None: ...
     @property
-    def value(self) -> bytes: ...
+    def value(self) -> bytes | None: ...
 
 
 def raw(message: Consumed) -> RawMessage:
