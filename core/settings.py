@@ -87,6 +87,14 @@ class SessionSettings(BaseSettings):
     key_ttl_s: int = Field(
         21600, ge=1, description="TTL of every hot key, refreshed on activity: a leak guard."
     )
+    max_dirty_items: int = Field(
+        5000, ge=1, description="A session with this many unflushed interactions flushes early."
+    )
+    max_dirty_bytes: int = Field(
+        2 << 20,
+        ge=1024,
+        description="A session with about this many unflushed bytes flushes early.",
+    )
 
     @model_validator(mode="after")
     def _ttl_outlives_sessions(self) -> SessionSettings:

@@ -30,7 +30,6 @@ from store.cold import check_read, read_window
 from store.hot import (
     HotDataLost,
     HotStore,
-    HotStoreError,
     HotStoreUnavailable,
     Hydration,
     Item,
@@ -38,6 +37,7 @@ from store.hot import (
 )
 from store.hot_codec import check_interaction, decode, decode_json, encode, encode_row
 from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
+from store.redis_errors import classify
 from store.redis_hot_scripts import KIND_SLOT, SCRIPTS, SHAS, KeyLayout
 from store.redis_pack import packed_connection
 
@@ -94,7 +94,7 @@ class RedisHotStore(HotStore):
         except (RedisConnectionError, RedisTimeoutError) as error:
             raise HotStoreUnavailable(f"{what}: {type(error).__name__}: {error}") from error
         except RedisError as error:
-            raise HotStoreError(f"{what}: {type(error).__name__}: {error}") from error
+            raise classify(error, what) from error
 
     async def _execute(self, batch: list[Command], transaction: bool) -> list[Any]:
         if len(batch) == 1 and not transaction:  # a pipeline of one costs twice the CPU

@@ -117,6 +117,16 @@ class WorkerMetrics:
         self.cold_statements_sent: Callable[[], int] = _no_statements_counted
         """Statements the cold store has sent so far (the session router points this at its
         store; 0 for a store that does not count them)."""
+        self.write_through = Counter(
+            "interstore_hot_full_write_through",
+            "Interactions of live users written to the cold tier because Redis was out of memory.",
+            registry=r,
+        )
+        self.replay_truncated = Counter(
+            "interstore_hot_replay_truncated",
+            "Hot-tier recoveries whose watermark was older than the log start: records gone.",
+            registry=r,
+        )
         self.recoveries = Counter(
             "interstore_hot_recoveries",
             "Partitions replayed into the cold tier after the hot tier lost its data.",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from core.settings import Settings
 from schemas.codec import Codec
 from store.hot import HotStore
 from store.watermarks import WatermarkStore
+from streams.dirty_bound import DirtyBound
 from streams.hot_recovery import HotRecovery, PartitionReplayer
 from streams.ingest import IngestPipeline
 from streams.sessions import PartitionWatermarks, SessionRouter
@@ -43,15 +45,6 @@ def build_sessions(
         limits=pipeline.limits,
     )
     recovery = HotRecovery(hot, watermarks, replayer, pipeline.metrics)
-    router = SessionRouter(
-        hot,
-        pipeline.cold,
-        watermarks,
-        pipeline.metrics,
-        last_n=session.last_n_per_kind,
-        clock_ms=pipeline.clock_ms,
-        write_cold=pipeline.write_until_done,
-    )
     tracker = InactivityTracker(
         hot,
         pipeline.write_until_done,
@@ -61,6 +54,17 @@ def build_sessions(
         idle_ms=int(session.idle_s * 1000),
         max_session_ms=int(session.max_session_s * 1000),
         clock_ms=pipeline.clock_ms,
+    )
+    router = SessionRouter(
+        hot,
+        pipeline.cold,
+        watermarks,
+        pipeline.metrics,
+        last_n=session.last_n_per_kind,
+        clock_ms=pipeline.clock_ms,
+        write_cold=pipeline.write_until_done,
+        dirty_bound=DirtyBound(session.max_dirty_items, session.max_dirty_bytes),
+        flush_early=partial(tracker.flush, cause="dirty_bound", evict=False),
     )
     pipeline.sessions = router
     return Sessions(router, recovery, tracker, watermarks)
