@@ -43,6 +43,7 @@ def build_sessions(
         pipeline.write_until_done,
         clock_ms=pipeline.clock_ms,
         limits=pipeline.limits,
+        metrics=pipeline.metrics,
     )
     recovery = HotRecovery(hot, watermarks, replayer, pipeline.metrics)
     tracker = InactivityTracker(
