@@ -132,6 +132,9 @@ class WorkerSettings(BaseSettings):
     write_concurrency: int = Field(128, ge=1)
     retry_initial_s: float = Field(0.5, gt=0)
     retry_max_s: float = Field(10.0, gt=0)
+    replica_failure_attempts: int = Field(
+        5, ge=1, description="Attempts of a write replicas fail before it is dead-lettered."
+    )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
     web_bind: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, description="Faust's web server: /metrics and /healthz.")

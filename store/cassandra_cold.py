@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
-from cassandra import ConsistencyLevel, DriverException, OperationTimedOut
+from cassandra import ConsistencyLevel, CoordinationFailure, DriverException, OperationTimedOut
 from cassandra import RequestExecutionException as DriverRequestFailed
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, NoHostAvailable, ResponseFuture, Session
 from cassandra.connection import ConnectionException
@@ -39,7 +39,13 @@ from store import cold
 from store.buckets import bucket_of, buckets_between, span_days
 from store.cassandra_hydration import MAX_COMBINATIONS, HydrationRead, select_all_cql
 from store.driver_relay import relay_for
-from store.errors import ColdReadError, ColdStoreError, ColdStoreUnavailable, ColdWriteError
+from store.errors import (
+    ColdReadError,
+    ColdReplicaFailure,
+    ColdStoreError,
+    ColdStoreUnavailable,
+    ColdWriteError,
+)
 from store.interactions import INTERACTION_KINDS, KIND_FIELDS, ColdRow, Interaction
 
 TUPLE_ROWS = "interstore-cold-tuple-rows"
@@ -62,7 +68,14 @@ Request = tuple[Statement, Interaction]  # and the (first) interaction it writes
 
 
 def _mapped(exc: BaseException, what: str, permanent: type[ColdStoreError]) -> ColdStoreError:
-    cls = ColdStoreUnavailable if isinstance(exc, TRANSIENT_ERRORS) else permanent
+    """Timeouts, unreachable or overloaded nodes: unavailable (retry). A replica's failure
+    (ReadFailure, WriteFailure: a coordination failure, not a timeout) is not retried forever:
+    a read fails loudly (``permanent``), a write is retried a bounded number of times."""
+    cls: type[ColdStoreError] = permanent
+    if isinstance(exc, CoordinationFailure):
+        cls = ColdReplicaFailure if permanent is ColdWriteError else permanent
+    elif isinstance(exc, TRANSIENT_ERRORS):
+        cls = ColdStoreUnavailable
     return cls(f"{what}: {type(exc).__name__}: {exc}")
 
 

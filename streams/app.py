@@ -71,7 +71,9 @@ def build_app(
         cold,
         FaustDeadLetterSink(dead_letter_topic),
         metrics,
-        retry=RetryPolicy(worker.retry_initial_s, worker.retry_max_s),
+        retry=RetryPolicy(
+            worker.retry_initial_s, worker.retry_max_s, worker.replica_failure_attempts
+        ),
     )
 
     sessions = build_sessions(settings, codec, hot, watermark_store, pipeline)

@@ -20,7 +20,7 @@ from schemas.codec import Codec
 from schemas.errors import InvalidEvent, SchemaError
 from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate
 from store.cold import ColdStore
-from store.errors import ColdStoreUnavailable, ColdWriteError
+from store.errors import ColdReplicaFailure, ColdStoreUnavailable, ColdWriteError
 from store.interactions import Interaction
 from streams.dead_letters import DeadLetter, DeadLetterSink
 from streams.messages import RawMessage
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 class RetryPolicy:
     initial_s: float = 0.5
     max_s: float = 10.0
+    replica_failure_attempts: int = 5
+    """Attempts of a write that replicas answer with a failure before its rows are refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +164,23 @@ class IngestPipeline:
         return refused
 
     async def write_until_done(self, interactions: Sequence[Interaction]) -> None:
-        """Write to cold, retrying with capped exponential backoff while it is unavailable."""
+        """Write to cold, retrying with capped exponential backoff while it is unavailable; a
+        replica failure is retried ``replica_failure_attempts`` times, then ColdWriteError."""
         delay = self.retry.initial_s
+        failures = 0
         while True:
             started = time.perf_counter()
             try:
                 await self.cold.write_many(interactions)
+            except ColdReplicaFailure as exc:
+                failures += 1
+                if failures >= self.retry.replica_failure_attempts:
+                    raise ColdWriteError(f"refused after {failures} attempts: {exc}") from exc
+                self.metrics.cold_write_retries.inc()
+                log.warning("cold tier replicas failed a write (attempt %d): %s", failures, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry.max_s)
+                continue
             except ColdStoreUnavailable as exc:
                 self.metrics.cold_write_retries.inc()
                 log.warning(
