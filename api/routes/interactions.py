@@ -28,6 +28,7 @@ from api.params import (
     parse_kinds,
     parse_limit,
     parse_since,
+    printable_id,
 )
 from api.responses import OrjsonResponse
 from store.errors import ReadTimedOut, StoreError
@@ -181,8 +182,8 @@ async def batch_get(request: Request, body: BatchGetRequest) -> Response:
         return error_response(backend_status(failures[0].error), str(failures[0].error))
     results: list[dict[str, Any]] = []
     for user in body.user_ids:
-        if problem := problems.get(user):
-            results.append({"user_id": user, **error_body(400, problem)})
+        if problem := problems.get(user):  # a lone surrogate would make orjson refuse it all
+            results.append({"user_id": printable_id(user), **error_body(400, problem)})
             continue
         outcome = outcomes[user]
         if isinstance(outcome, ReadFailed):
