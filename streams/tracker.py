@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from store.hot import HotDataLost, HotStore
+from streams.cold_writer import ColdWriter
 from streams.hot_recovery import HotRecovery
 from streams.metrics import WorkerMetrics
-from streams.sessions import PartitionWatermarks, Writer
+from streams.sessions import PartitionWatermarks
 
 log = logging.getLogger(__name__)
 FLUSH_BATCH = 500
@@ -25,7 +26,7 @@ class InactivityTracker:
     def __init__(
         self,
         hot: HotStore,
-        write: Writer,
+        writer: ColdWriter,
         watermarks: PartitionWatermarks,
         recovery: HotRecovery,
         metrics: WorkerMetrics,
@@ -35,7 +36,7 @@ class InactivityTracker:
         clock_ms: Callable[[], int],
     ) -> None:
         self.hot = hot
-        self.write = write
+        self.writer = writer
         self.watermarks = watermarks
         self.recovery = recovery
         self.metrics = metrics
@@ -75,9 +76,9 @@ class InactivityTracker:
         dirty = await self.hot.dirty(users)
         written = [item for items in dirty.values() for item in items]
         if written:
-            before = self.metrics.cold_statements_sent()
-            await self.write(written)
-            sent = self.metrics.cold_statements_sent() - before
+            before = self.writer.statements_sent()
+            await self.writer.write_until_done(written)
+            sent = self.writer.statements_sent() - before
             self.metrics.cold_write_statements.labels("flush").inc(sent)
         ended = 0
         if evict:
