@@ -85,6 +85,7 @@ from benchmarks.ingest import (
     wait_assigned,
 )
 from core.settings import KafkaSettings, Settings, load_settings
+from interstore.demo_events import generate_events
 from schemas.codec import default_codec
 from store.buckets import buckets_between, span_days
 from store.cassandra_cold import CassandraColdStore
@@ -92,7 +93,6 @@ from store.cassandra_session import open_session
 from store.cold import read_window
 from store.interactions import INTERACTION_KINDS, KIND_FIELDS
 from store.redis_hot import RedisHotStore
-from streams.demo_events import generate_events
 from streams.outgoing import prepare_event
 from streams.producer import PRODUCER_CONFIG, EventProducer
 

@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from benchmarks.common import BenchResult, Ceiling, Target, figures_table, percentile, ratio
+from interstore.demo_events import DEFAULT_MIX, SURFACES
 from store.buckets import DAY_MS
 from store.interactions import INTERACTION_KINDS, Interaction
-from streams.demo_events import DEFAULT_MIX, SURFACES
 
 Record = dict[str, Any]
 HISTORY_MIX: Mapping[str, float] = {"click": 0.6, "wishlist": 0.2, "order": 0.2}

@@ -73,6 +73,7 @@ from benchmarks.common import (
 )
 from core.errors import InterstoreError
 from core.settings import CassandraSettings, RetentionSettings, Settings, load_settings
+from interstore.demo_events import generate_events
 from schemas.codec import default_codec
 from schemas.errors import SchemaError
 from store.buckets import bucket_of, span_days
@@ -80,7 +81,6 @@ from store.cassandra_session import open_session
 from store.cold import ttl_seconds
 from store.cql_schema import apply_schema
 from store.interactions import KIND_FIELDS, Interaction
-from streams.demo_events import generate_events
 from streams.outgoing import OutgoingEvent, prepare_event
 from streams.producer import EventProducer
 from streams.topics import admin_client, ensure_topics
