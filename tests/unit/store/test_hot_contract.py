@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from store.hot import HotStoreUnavailable
-from store.memory_hot import InMemoryHotStore
 from tests.hot_store_contract import SESSION, Expire, HotStoreContract, Lose
 from tests.store_contract import NOW_MS, RETENTION, FakeClock
+from tests.support.memory_hot import InMemoryHotStore
 
 
 @pytest.fixture

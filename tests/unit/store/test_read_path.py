@@ -11,10 +11,10 @@ from core.settings import RetentionSettings, SessionSettings
 from store.errors import ColdStoreUnavailable, ReadTimedOut
 from store.hot import HotStoreUnavailable
 from store.interactions import INTERACTION_KINDS, Interaction
-from store.memory_cold import InMemoryColdStore
-from store.memory_hot import InMemoryHotStore
 from store.read_path import InteractionReader, ReadFailed, RecentInteractions
 from tests.store_contract import NOW_MS, click
+from tests.support.memory_cold import InMemoryColdStore
+from tests.support.memory_hot import InMemoryHotStore
 
 
 class SlowColdStore(InMemoryColdStore):

@@ -13,11 +13,11 @@ from core.settings import RetentionSettings
 from store.errors import ColdStoreUnavailable
 from store.hot import HotStoreUnavailable, Item
 from store.interactions import ColdRow
-from store.memory_cold import InMemoryColdStore
-from store.memory_hot import InMemoryHotStore
 from streams.dead_letters import DeadLetter, DeadLetterSink
 from streams.messages import RawMessage
 from streams.retry import RetryPolicy
+from tests.support.memory_cold import InMemoryColdStore
+from tests.support.memory_hot import InMemoryHotStore
 from tests.unit.streams.world import (
     IDLE_MS,
     NOW_MS,

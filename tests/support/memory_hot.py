@@ -1,4 +1,5 @@
-"""A real in-memory hot store for unit tests: the same semantics as the Redis one.
+"""A real in-memory hot store for unit tests (test support, not shipped): the same semantics as
+the Redis one.
 
 It keeps what Redis keeps (a session record, views and a dirty set per user, three indexes per
 partition), orders members the same way (score, then the encoded bytes) and changes one user at
