@@ -74,23 +74,19 @@ class InactivityTracker:
         hand-over, only mark what was written clean). Returns how many sessions ended."""
         started = time.perf_counter()
         dirty = await self.hot.dirty(users)
-        written = [item for items in dirty.values() for item in items]
+        written = [item for session in dirty.values() for item in session.interactions]
         if written:
             before = self.writer.statements_sent()
             await self.writer.write_until_done(written)
             sent = self.writer.statements_sent() - before
             self.metrics.cold_write_statements.labels("flush").inc(sent)
-        ended = 0
-        if evict:
-            ended = len(await self.hot.evict(partition, dirty))
-        else:
-            await self.hot.mark_flushed(partition, dirty)
+        ended = await self.hot.release_flushed(partition, dirty, evict=evict)
         self.metrics.flushes.labels(cause).inc(len(users))
-        for items in dirty.values():
-            self.metrics.flush_size.observe(len(items))
+        for session in dirty.values():
+            self.metrics.flush_size.observe(len(session.interactions))
         self.metrics.flushed.inc(len(written))
         self.metrics.flush_seconds.observe(time.perf_counter() - started)
-        return ended
+        return len(ended) if evict else 0
 
     async def hand_over(self, partitions: Iterable[int]) -> None:
         """Before partitions are let go in a rebalance: everything dirty of their sessions goes

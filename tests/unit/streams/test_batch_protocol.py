@@ -122,7 +122,7 @@ async def test_a_hot_tier_outage_mid_batch_reruns_the_whole_batch_without_double
     await world.send([click(2), click(3)])  # the append fails once, then the batch reruns
     assert world.acked == [0, 1, 2]
     dirty = await world.hot.dirty(["u1"])
-    assert [i.event_id for i in dirty["u1"]] == ["c2", "c3"]  # each once
+    assert [i.event_id for i in dirty["u1"].interactions] == ["c2", "c3"]  # each once
     assert world.marks.marks == {("g", "events", 0): 1}
 
 
