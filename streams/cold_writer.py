@@ -49,6 +49,5 @@ class ColdWriter:
             self.metrics.written.labels(kind).inc(count)
 
     def statements_sent(self) -> int:
-        """Statements the cold store has sent so far, if it counts them (CassandraColdStore
-        does; 0 otherwise)."""
-        return int(getattr(self.cold, "statements_written", 0))
+        """Statements the cold store has sent so far (``ColdStore.statements_written``)."""
+        return self.cold.statements_written
