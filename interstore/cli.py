@@ -11,7 +11,7 @@ from rich.console import Console
 from core.errors import InterstoreError
 from core.settings import load_settings
 from deploy.cli import stack_app
-from streams.producer_cli import produce, topics_app
+from interstore.producer_cli import produce, topics_app
 
 app = typer.Typer(
     help="interstore: interaction store and feature pipeline for real-time ranking.",

@@ -11,8 +11,8 @@ from typing import Any
 from benchmarks.harness.errors import BenchError
 from core.clock import wall_clock_ms
 from core.settings import KafkaSettings, Settings
+from interstore.demo_events import generate_events
 from schemas.codec import default_codec
-from streams.demo_events import generate_events
 from streams.outgoing import prepare_event
 from streams.producer import EventProducer
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from streams.demo_events import SURFACES
+from interstore.demo_events import SURFACES
 
 Record = dict[str, Any]
 HISTORY_MIX: Mapping[str, float] = {"click": 0.6, "wishlist": 0.2, "order": 0.2}

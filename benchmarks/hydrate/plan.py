@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 from benchmarks.harness.records import HISTORY_MIX, Record, interaction_record, pick_kind
+from interstore.demo_events import DEFAULT_MIX
 from store.buckets import DAY_MS
 from store.interactions import INTERACTION_KINDS, Interaction
-from streams.demo_events import DEFAULT_MIX
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.harness.figures import Target, per_second
+from interstore.demo_events import generate_events
 from schemas.codec import default_codec
-from streams.demo_events import generate_events
 from streams.outgoing import OutgoingEvent, prepare_event
 
 HOUR_MS = 3_600_000

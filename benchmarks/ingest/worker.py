@@ -38,7 +38,7 @@ def count_hot_dirty(settings: Settings, prefix: str, partitions: int) -> int:
             sessions = await hot.sessions_of(range(partitions))
             users = [user for users in sessions.values() for user in users]
             dirty = await hot.dirty(users) if users else {}
-            return sum(len(items) for items in dirty.values())
+            return sum(len(session.interactions) for session in dirty.values())
         finally:
             await hot.close()
 

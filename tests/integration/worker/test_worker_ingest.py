@@ -18,10 +18,10 @@ from confluent_kafka import Producer
 from core.settings import Settings
 from deploy.scrape import metric_sum, scrape
 from deploy.stack import LocalStack
+from interstore.demo_events import generate_events
 from schemas.codec import MAGIC, encode
 from store.cassandra_cold import CassandraColdStore
 from streams.dead_letters import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC
-from streams.demo_events import generate_events
 from streams.producer import EventProducer
 from tests.integration.worker.conftest import (
     Pipeline,
