@@ -1,0 +1,1 @@
+"""Features: definitions, per-entity aggregation state (tiles), evaluation (pure domain)."""
