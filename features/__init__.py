@@ -1,1 +1,1 @@
-"""Features: definitions, per-entity aggregation state (tiles), evaluation (pure domain)."""
+"""Feature definitions, the catalogue, serving values and the reader: pure domain logic."""
