@@ -14,11 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from features.catalogue import Catalogue
+from features.definitions import FeatureDefinition, RatioFeature, SumFeature, default_of
 from features.tiles import granularity_ms
 
 AggregateType = Literal["count", "sum", "distinct", "last_time", "attribute"]
 FeatureType = Literal["count", "sum", "ratio", "last_time", "distinct", "last_n", "attribute"]
-TILED: frozenset[str] = frozenset({"count", "sum", "distinct"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,3 +146,31 @@ def compile_plans(
         if compiled.features:
             plan.groups.append(compiled)
     return {name: plan for name, plan in plans.items() if plan.groups}
+
+
+def spec_of(feature: FeatureDefinition) -> FeatureSpec:
+    """The aggregation's view of one feature of the definition file."""
+    default = default_of(feature)
+    if isinstance(feature, RatioFeature):
+        return FeatureSpec(
+            feature.name, "ratio", default, numerator=feature.numerator,
+            denominator=feature.denominator,
+        )  # fmt: skip
+    return FeatureSpec(
+        feature.name,
+        feature.type,
+        default,
+        kinds=frozenset(feature.event_kinds),
+        window_ms=feature.window_ms,
+        value=feature.value_fields if isinstance(feature, SumFeature) else (),
+        field=getattr(feature, "field", None),
+    )
+
+
+def plans_from_catalogue(catalogue: Catalogue) -> dict[str, EntityPlan]:
+    """One plan per entity of the catalogue that has served features."""
+    groups = [
+        GroupSpec(g.name, g.entity, tuple(spec_of(f) for f in g.features))
+        for g in catalogue.groups.values()
+    ]
+    return compile_plans({n: e.keys for n, e in catalogue.entities.items()}, groups)
