@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from store.errors import StoreError
+from store.feature_store import serving_key
 
 ID_SEPARATOR = "\x1f"
 
@@ -46,11 +47,14 @@ class StateKey:
         return cls(entity, tuple(ids))
 
 
+STATE_GROUP = "_state"
+"""The state's place among the entity's serving keys: no group name starts with ``_``."""
+
+
 def state_key(prefix: str, key: StateKey) -> str:
-    """``<prefix>:fs:<entity>:{<first key>}:<other keys>``: the hash tag is the entity's first
-    key, as in the serving keys, so an entity's state and its values share one slot."""
-    first, *rest = key.ids
-    return ":".join([f"{prefix}:fs:{key.entity}:{{{first}}}", *rest])
+    """The serving key of the reserved group ``_state``: the same hash tag (the entity's first
+    key) and escaping as the entity's values, so state and values share one slot."""
+    return serving_key(prefix, key.entity, key.ids, STATE_GROUP)
 
 
 @dataclass(frozen=True, slots=True)

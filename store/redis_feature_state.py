@@ -1,6 +1,6 @@
 """The working copy of the aggregation state in Redis (``redis.asyncio`` with hiredis).
 
-Per entity, a hash ``<prefix>:fs:<entity>:{<first key>}:...`` with ``v`` (version) and ``s``
+Per entity, a hash ``<prefix>:fv:<entity>:{<first key>}:...:_state`` with ``v`` (version) and ``s``
 (the state). One Lua script sets the state and the entity's serving values together, only if the
 version is still the one the worker read: the script's keys all share the entity's hash tag, so it
 runs on Redis Cluster too. Per shard, a sorted set ``<prefix>:fx:{<shard>}`` (entity -> when its
