@@ -25,6 +25,8 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(topics_app, name="topics")
 app.command("produce")(produce)
 app.add_typer(bench_app, name="bench")
+features_app = typer.Typer(help="The feature pipeline: its worker.", no_args_is_help=True)
+app.add_typer(features_app, name="features")
 
 
 @app.command()
@@ -33,6 +35,14 @@ def worker() -> None:
     from streams.worker import run_worker
 
     run_worker(load_settings())
+
+
+@features_app.command("worker")
+def features_worker() -> None:
+    """Run the features worker: aggregate events into feature state and serving values."""
+    from streams.features.worker import run_features_worker
+
+    run_features_worker(load_settings())
 
 
 @app.command()
