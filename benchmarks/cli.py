@@ -175,3 +175,22 @@ def api(
     if failed and not failed[0]["met"]:
         status.print("[bold red]some requests were not answered 2xx[/]")
         raise typer.Exit(1)
+
+
+@bench_app.command("features-read")
+def features_read(
+    products: Annotated[int, typer.Option(min=500, help="Products with serving values.")] = 2_000,
+    requests: Annotated[int, typer.Option(min=10, help="Requests per size and path.")] = 300,
+) -> None:
+    """POST /v1/features:get latency (1, 30, 500 ids x 20 features) vs the raw MGET floor."""
+    from benchmarks.common import write_result
+    from benchmarks.features_read import FeaturesReadParams, run_features_read_bench
+    from core.settings import load_settings
+
+    status = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 120)
+    params = FeaturesReadParams(products=products, requests=requests)
+    result = run_features_read_bench(load_settings(), params, status, out)
+    status.print(f"wrote {write_result(result)}")

@@ -23,7 +23,7 @@ from core.clock import Clock, wall_clock_ms
 from core.settings import Settings
 from features.catalogue import Catalogue, FeatureRef, load_catalogue
 from features.definitions import LastNFeature
-from features.errors import InvalidEntityId, UnknownFeatures
+from features.errors import FeatureError, InvalidEntityId, UnknownFeatures
 from features.serving import ServingValue, ServingValueError, decode_serving
 from store.errors import (
     ColdStoreUnavailable,
@@ -50,13 +50,15 @@ class FeatureValue(NamedTuple):
 
 
 class FeatureReader:
-    """Built by ``build_feature_reader`` (the API and the tests alike)."""
+    """Built by ``build_feature_reader`` (the API and the tests alike). Without an interaction
+    reader (``interactions=None``: a process that reads aggregates only, like the demo's live
+    line) a read of a ``last_n`` feature is a FeatureError."""
 
     def __init__(
         self,
         catalogue: Catalogue,
         store: FeatureStore,
-        interactions: InteractionReader,
+        interactions: InteractionReader | None,
         *,
         key_prefix: str,
         timeout_s: float | None = None,
@@ -115,6 +117,8 @@ class FeatureReader:
         groups = list(dict.fromkeys(r.group.name for r in refs if r.served_index is not None))
         keys = [serving_key(self.key_prefix, entity, p, g) for p in parts for g in groups]
         sequences = [r for r in refs if r.served_index is None]
+        if sequences and self.interactions is None:
+            raise FeatureError("this reader has no interaction store: it cannot read last_n")
         raw, sequence_values = await asyncio.gather(
             self._bounded(f"feature read of {len(keys)} keys", self.store.read_values(keys)),
             self._sequences(sequences, [p[0] for p in parts]),
@@ -193,7 +197,7 @@ class FeatureReader:
     async def _recent(
         self, user_ids: list[str], kinds: tuple[str, ...], limit: int
     ) -> list[list[JsonRow]]:
-        if not user_ids:
+        if not user_ids or self.interactions is None:
             return []
         outcomes = await self.interactions.recent_json_many(user_ids, kinds=kinds, limit=limit)
         rows: list[list[JsonRow]] = []
@@ -231,7 +235,7 @@ def _as_feature_error(error: StoreError) -> StoreError:
 def build_feature_reader(
     settings: Settings,
     store: FeatureStore,
-    interactions: InteractionReader,
+    interactions: InteractionReader | None,
     *,
     catalogue: Catalogue | None = None,
     clock: Clock = wall_clock_ms,
