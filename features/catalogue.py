@@ -33,7 +33,7 @@ from features.definitions import (
     event_fields,
 )
 from features.errors import DefinitionError
-from store.interactions import INTERACTION_KINDS
+from schemas.kinds import INTERACTION_KINDS
 
 Loc = tuple[str | int, ...]
 USER_KEYS = ("user_id",)

@@ -16,10 +16,10 @@ from features.serving import ServingValue, encode_serving
 from store.errors import FeatureStoreUnavailable
 from store.feature_store import serving_key
 from store.interactions import Interaction
-from store.memory_cold import InMemoryColdStore
-from store.memory_hot import InMemoryHotStore
 from store.read_path import InteractionReader
+from tests.support.memory_cold import InMemoryColdStore
 from tests.support.memory_features import InMemoryFeatureStore
+from tests.support.memory_hot import InMemoryHotStore
 
 NOW = 1_780_000_000_000
 MINUTE = 60_000
