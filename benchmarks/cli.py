@@ -70,6 +70,25 @@ def ingest(
         raise typer.Exit(1)
 
 
+@bench_app.command("features")
+def features(
+    events: Annotated[int, typer.Option(min=1, help="Events of the throughput phase.")] = 30_000,
+    users: Annotated[int, typer.Option(min=1, help="Users the events come from.")] = 5_000,
+    rate: Annotated[float, typer.Option(min=1, help="Events/s of the freshness phase.")] = 1_000,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of the freshness phase.")] = 30,
+) -> None:
+    """Ingest events/s with the features worker on vs ingest alone; freshness p50/p99."""
+    from benchmarks.common import write_result
+    from benchmarks.features import FeaturesParams, run_features
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    result, _ = run_features(
+        FeaturesParams(events=events, users=users, rate=rate, duration_s=duration), console
+    )
+    Console(highlight=False).print_json(data=result.to_json()["figures"])
+    console.print(f"wrote {write_result(result)}")
+
+
 @bench_app.command("hydrate")
 def hydrate(
     users: Annotated[

@@ -142,3 +142,58 @@ def features(settings: Settings, pipeline: Pipeline, unique_name: str) -> Iterat
     for key in pipe.redis.scan_iter(f"{pipe.prefix}:*", count=1000):
         pipe.redis.delete(key)
     pipe.redis.close()
+
+
+def expected_counts(events: list[tuple[str, Record]]) -> dict[tuple[str, str], list[int]]:
+    """Per (entity, id), hand-counted from the events: users [clicks, orders] (u.clicks_7d,
+    u.orders_7d), products [clicks, orders] (p.clicks_30d, p.orders_30d), categories
+    [interactions] (c.events_30d). For events within the last 7 days."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for kind, record in events:
+        if kind == "app_open":
+            continue
+        column = {"click": 0, "order": 1}.get(kind)
+        for entity, key in (("user", "user_id"), ("product", "product_id")):
+            counts = out.setdefault((entity, record[key]), [0, 0])
+            if column is not None:
+                counts[column] += 1
+        out.setdefault(("category", record["category_id"]), [0])[0] += 1
+    return out
+
+
+COLUMNS = {
+    "user": ("u", slice(1, 3)),
+    "product": ("p", slice(1, 3)),
+    "category": ("c", slice(1, 2)),
+}
+
+
+def counts_now(features: Features, ids: list[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+    out: dict[tuple[str, str], list[int]] = {}
+    for entity, entity_id in ids:
+        group, columns = COLUMNS[entity]
+        values = features.values(entity, (entity_id,), group)
+        out[(entity, entity_id)] = [] if values is None else values[columns]
+    return out
+
+
+def wait_counts(
+    features: Features,
+    expected: dict[tuple[str, str], list[int]],
+    workers: list[FeaturesWorker],
+    timeout_s: float = 180,
+) -> None:
+    """Until every entity's counts equal the expected ones (more would fail at once)."""
+    deadline = time.monotonic() + timeout_s
+    now: dict[tuple[str, str], list[int]] = {}
+    while time.monotonic() < deadline:
+        for worker in workers:
+            worker.assert_running()
+        now = counts_now(features, list(expected))
+        over = {k: (v, expected[k]) for k, v in now.items() if v and sum(v) > sum(expected[k])}
+        assert not over, f"counted twice: {list(over.items())[:5]}"
+        if now == expected:
+            return
+        time.sleep(1)
+    wrong = {k: (v, expected[k]) for k, v in now.items() if v != expected[k]}
+    raise AssertionError(f"counts differ for {len(wrong)}: {list(wrong.items())[:5]}")
