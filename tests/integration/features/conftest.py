@@ -15,11 +15,12 @@ import pytest
 import redis
 
 from core.settings import Settings
+from deploy.process import free_port
 from features.catalogue import load_catalogue
 from features.serving import decode_serving
 from features.state import EntityState
 from streams.producer import EventProducer
-from tests.integration.worker.conftest import Pipeline, free_port, pipeline
+from tests.integration.worker.conftest import Pipeline, pipeline
 
 __all__ = ["pipeline"]  # the worker tests fixture, used here too
 

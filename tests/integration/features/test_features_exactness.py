@@ -12,16 +12,16 @@ import pytest
 import redis
 from cassandra.cluster import Session
 
+from deploy.process import free_port
 from features.tiles import DAY_MS
+from interstore.demo_events import generate_events
 from store.cql_schema import apply_schema
-from streams.demo_events import generate_events
 from tests.integration.features.conftest import (
     Features,
     Record,
     expected_counts,
     wait_counts,
 )
-from tests.integration.worker.conftest import free_port
 
 NOW = int(time.time() * 1000)
 
