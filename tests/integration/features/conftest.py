@@ -3,8 +3,6 @@ key prefix, and readers of what they wrote to Redis."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ import pytest
 import redis
 
 from core.settings import Settings
-from deploy.process import free_port
+from deploy.app_processes import FeaturesWorkerChild
 from features.catalogue import load_catalogue
 from features.serving import decode_serving
 from features.state import EntityState
@@ -28,29 +26,20 @@ DEFINITIONS = Path(__file__).with_name("definitions.yaml")
 Record = dict[str, Any]
 
 
-class FeaturesWorker:
-    def __init__(self, env: dict[str, str], tmp: Path, name: str) -> None:
-        self.log_path = tmp / f"{name}.log"
-        self.web_port = free_port()
-        self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "interstore.cli", "features", "worker"],
-            env={**env, "INTERSTORE_FEATURES_WORKER_WEB_PORT": str(self.web_port)},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp,
-        )
+class FeaturesWorker(FeaturesWorkerChild):
+    """The test's features worker (``deploy.app_processes.FeaturesWorkerChild``), started."""
 
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
+    def __init__(self, env: dict[str, str], tmp: Path, name: str) -> None:
+        super().__init__(env, tmp / f"{name}.log", cwd=tmp)
+        self.start()
 
     def assert_running(self) -> None:
-        assert self.proc.poll() is None, f"features worker exited:\n{self.log_tail()}"
+        assert self.running, f"features worker exited:\n{self.log_tail()}"
 
     def metric(self, name: str, label: str = "") -> float:
         """Sum of a metric's samples whose line starts with ``name`` and contains ``label``."""
         try:
-            text = httpx.get(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5).text
+            text = httpx.get(self.metrics_url, timeout=5).text
         except httpx.HTTPError:
             return 0.0
         return sum(
@@ -58,19 +47,6 @@ class FeaturesWorker:
             for line in text.splitlines()
             if line.startswith(name) and label in line
         )
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
 
 
 class Features:
