@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from api.errors import ApiError
 from api.models import DEFAULT_LIMIT, MAX_ID_BYTES, MAX_LIMIT
+from schemas.times import iso_to_epoch_ms
 from store.interactions import INTERACTION_KINDS
 
 MAX_EPOCH_MS = 253_402_300_799_999
@@ -64,10 +64,7 @@ def parse_since(raw: int | str | None) -> int | None:
             raise ApiError(422, outside)
         return millis
     try:
-        when = datetime.fromisoformat(text)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        millis = int(when.timestamp() * 1000)
+        millis = iso_to_epoch_ms(text)
     except (ValueError, OverflowError):
         raise ApiError(
             422, f"since: {raw[:64]!r} is neither epoch milliseconds nor an ISO 8601 time"
@@ -81,14 +78,14 @@ def is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def id_problem(user_id: str) -> str | None:
-    """Why ``user_id`` is not a valid id, or None."""
+def id_problem(user_id: str, what: str = "user id") -> str | None:
+    """Why ``user_id`` is not a valid id (of ``what``), or None."""
     try:
         size = len(user_id.encode())
     except UnicodeEncodeError:
-        return "user id is not valid UTF-8 (it holds a lone surrogate)"
+        return f"{what} is not valid UTF-8 (it holds a lone surrogate)"
     if not 1 <= size <= MAX_ID_BYTES:
-        return f"user id must be 1 to {MAX_ID_BYTES} UTF-8 bytes, got {size}"
+        return f"{what} must be 1 to {MAX_ID_BYTES} UTF-8 bytes, got {size}"
     return None
 
 

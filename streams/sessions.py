@@ -18,13 +18,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import NamedTuple
 
 from store.cold import ColdStore, gather_all
 from store.hot import HotItem, HotStore, HotStoreFull, Hydration
 from store.interactions import ColdRow, Interaction
 from store.watermarks import WatermarkStore
+from streams.cold_writer import ColdWriter
 from streams.dirty_bound import DirtyBound
 from streams.ingest import Accepted
 from streams.messages import RawMessage
@@ -75,12 +75,12 @@ class SessionRouter:
         self,
         hot: HotStore,
         cold: ColdStore,
+        writer: ColdWriter,
         watermarks: PartitionWatermarks,
         metrics: WorkerMetrics,
         *,
         last_n: int,
         clock_ms: Callable[[], int],
-        write_cold: Writer,
         dirty_bound: DirtyBound | None = None,
         flush_early: FlushEarly | None = None,
     ) -> None:
@@ -88,13 +88,12 @@ class SessionRouter:
         self.flush_early = flush_early
         self.hot = hot
         self.cold = cold
-        self.write_cold = write_cold
+        self.writer = writer
         self.watermarks = watermarks
         self.metrics = metrics
         self.last_n = last_n
         self.clock_ms = clock_ms
         self._statements_at_split = 0
-        metrics.cold_statements_sent = partial(statements_sent, cold)
 
     async def split(self, accepted: Sequence[Accepted]) -> tuple[list[Accepted], SessionPlan]:
         live = await self.hot.live_users(list({a.user_id for a in accepted}))
@@ -115,7 +114,7 @@ class SessionRouter:
                 to_cold.append(item)
         if self.dirty_bound is not None:
             self.dirty_bound.reset([*plan.hydrate, *(a.user_id for a in to_cold)])
-        self._statements_at_split = statements_sent(self.cold)
+        self._statements_at_split = self.writer.statements_sent()
         return to_cold, plan
 
     async def apply(self, plan: SessionPlan) -> None:
@@ -127,7 +126,7 @@ class SessionRouter:
         dirty set: the later flush rewrites the same rows). The tracker's evictions free memory.
         """
         direct = self.metrics.cold_write_statements.labels("direct")
-        direct.inc(statements_sent(self.cold) - self._statements_at_split)
+        direct.inc(self.writer.statements_sent() - self._statements_at_split)
         for partition, offset in _lowest_offsets(plan.append).items():
             await self.watermarks.cover(partition, offset)
         try:
@@ -148,9 +147,9 @@ class SessionRouter:
                 self.metrics.write_through.inc(len(plan.append))
                 missed = list(plan.append)
             if missed:
-                before = statements_sent(self.cold)
-                await self.write_cold([item.interaction for item in missed])
-                direct.inc(statements_sent(self.cold) - before)
+                before = self.writer.statements_sent()
+                await self.writer.write_until_done([item.interaction for item in missed])
+                direct.inc(self.writer.statements_sent() - before)
             self.metrics.absorbed.inc(len(plan.append) - len(missed))
             not_appended = {id(item) for item in missed}
             await self._bound_dirty_sets([i for i in plan.append if id(i) not in not_appended])
@@ -172,16 +171,6 @@ class SessionRouter:
             except HotStoreFull as exc:  # written to cold; marking clean needs memory: later
                 log.warning("hot tier full: early flush of %d sessions: %s", len(users), exc)
             self.dirty_bound.reset(users)
-
-    async def hydrate(
-        self,
-        user: str,
-        partition: int,
-        in_flight: Sequence[Interaction] = (),
-        *,
-        consumed_s: float | None = None,
-    ) -> None:
-        await self.hydrate_all([ToHydrate(user, partition, in_flight, consumed_s)])
 
     async def hydrate_all(self, wanted: Sequence[ToHydrate]) -> None:
         """For each user, the cold tier's newest ``last_n`` per kind and its ``in_flight``
@@ -217,11 +206,6 @@ class ToHydrate(NamedTuple):
     in_flight: Sequence[Interaction]
     consumed_s: float | None
     """When the worker consumed the user's app_open (``time.monotonic``)."""
-
-
-def statements_sent(cold: ColdStore) -> int:
-    """Statements the cold store has sent so far, if it counts them (CassandraColdStore does)."""
-    return int(getattr(cold, "statements_written", 0))
 
 
 def _lowest_offsets(items: Sequence[HotItem]) -> dict[int, int]:

@@ -20,6 +20,7 @@ from store.cassandra_cold import CassandraColdStore
 from store.interactions import Interaction
 from store.redis_hot import RedisHotStore
 from streams.topics import ensure_topics
+from tests.hot_store_contract import hydrate
 
 READ_KEY = "integration-read-key-0123"
 FEATURES_KEY = "integration-features-key-0123"
@@ -39,6 +40,7 @@ def api_settings(
             "api": ApiSettings(keys=keys, read_timeout_s=2.0),  # type: ignore[arg-type]
             "cassandra": settings.cassandra.model_copy(update={"keyspace": keyspace}),
             "redis": settings.redis.model_copy(update={"key_prefix": unique_name}),
+            "features": settings.features.model_copy(update={"key_prefix": f"{unique_name}f"}),
             "topics": settings.topics.model_copy(
                 update={
                     "events": f"{unique_name}.events",
@@ -82,7 +84,7 @@ class Tiers:
         self, user: str, hydrated: list[Interaction], appended: list[Interaction]
     ) -> None:
         now = max((i.ts_ms for i in hydrated + appended), default=0) + 1
-        await self.hot.hydrate(user, hydrated, partition=0, now_ms=now)
+        await hydrate(self.hot, user, hydrated, partition=0, now_ms=now)
         await self.hot.append([(item, 0, n) for n, item in enumerate(appended)], now)
 
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from core.settings import RetentionSettings, SessionSettings, Settings
-from store.memory_cold import InMemoryColdStore
-from store.memory_hot import InMemoryHotStore
+from tests.support.memory_cold import InMemoryColdStore
+from tests.support.memory_hot import InMemoryHotStore
 from tests.unit.api.conftest import NOW_MS, READ_KEY, MemoryBackends, api_settings
 
 HEADERS = {"X-API-Key": READ_KEY}

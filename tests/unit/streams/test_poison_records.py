@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.dead_letters import InMemoryDeadLetterSink
 from streams.messages import RawMessage
+from tests.support.memory_dead_letters import InMemoryDeadLetterSink
 from tests.unit.streams.test_early_hydration import Early
-from tests.unit.streams.test_sessions import TOPIC, app_open, click
+from tests.unit.streams.world import TOPIC, app_open, click
 
 
 @dataclass
@@ -40,7 +40,7 @@ async def test_a_tombstone_an_empty_value_and_a_keyless_record_are_dead_lettered
     batch = [RawMessage.from_faust(m) if not isinstance(m, RawMessage) else m for m in seen]
     await e.process(batch)
 
-    sink = e.world.pipeline.dead_letters
+    sink = e.world.dead_letters
     assert isinstance(sink, InMemoryDeadLetterSink)
     reasons = {letter.message.offset: letter.reason for letter in sink.letters}
     assert reasons == {

@@ -9,15 +9,12 @@ from collections.abc import Sequence
 from cassandra import ConsistencyLevel, ReadFailure, WriteFailure, WriteType
 
 from core.settings import RetentionSettings
-from schemas.codec import default_codec
 from store.cassandra_cold import _mapped
 from store.errors import ColdReadError, ColdReplicaFailure, ColdStoreUnavailable, ColdWriteError
 from store.interactions import Interaction
-from store.memory_cold import InMemoryColdStore
-from streams.dead_letters import InMemoryDeadLetterSink
-from streams.ingest import IngestPipeline, RetryPolicy
-from streams.metrics import WorkerMetrics
+from tests.support.memory_cold import InMemoryColdStore
 from tests.unit.streams.test_ingest_pipeline import NOW_MS, click, message
+from tests.unit.streams.world import World
 
 
 class FailingReplicas(InMemoryColdStore):
@@ -37,15 +34,12 @@ class FailingReplicas(InMemoryColdStore):
 
 async def test_a_write_replicas_keep_failing_is_dead_lettered_after_bounded_attempts() -> None:
     cold = FailingReplicas("bad")
-    sink = InMemoryDeadLetterSink()
-    ingest = IngestPipeline(
-        default_codec(), cold, sink, WorkerMetrics(),
-        retry=RetryPolicy(0.001, 0.002, replica_failure_attempts=3), clock_ms=lambda: NOW_MS,
-    )  # fmt: skip
-    await ingest.process([message(click("ok1")), message(click("bad")), message(click("ok2"))])
-    assert [letter.reason for letter in sink.letters] == ["cold_write_refused"]
+    world = World(cold=cold)  # replica_failure_attempts: the default, 5
+    batch = [message(click("ok1")), message(click("bad")), message(click("ok2"))]
+    await world.pipeline.process(batch)
+    assert [letter.reason for letter in world.dead_letters.letters] == ["cold_write_refused"]
     assert sorted(i.event_id for i in await cold.recent("u1", now_ms=NOW_MS)) == ["ok1", "ok2"]
-    assert cold.attempts == 3 + 3  # the batch's attempts, then the row's alone
+    assert cold.attempts == 5 + 5  # the batch's attempts, then the row's alone
 
 
 def test_replica_failures_are_not_mapped_as_unavailable() -> None:
