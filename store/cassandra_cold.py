@@ -110,6 +110,8 @@ class CassandraColdStore(cold.ColdStore):
                 session.execution_profile_clone_update(
                     EXEC_PROFILE_DEFAULT, row_factory=tuple_factory
                 ),
+        self.requests_in_flight = 0
+        """Requests sent and not answered by the driver yet (at most ``concurrency``)."""
             )
         self.statements_written = 0
         """Requests ``write_many`` has sent (a row alone, or an UNLOGGED batch), retries too."""
@@ -132,7 +134,9 @@ class CassandraColdStore(cold.ColdStore):
     def _start(
         self, statement: Statement, profile: Any = EXEC_PROFILE_DEFAULT
     ) -> asyncio.Future[Any]:
-        """Send one request (holding a semaphore slot until it settles)."""
+        """Send one request, holding a semaphore slot until the DRIVER is done with it: a
+        waiter that gives up (a read timeout cancels it) does not free the slot while the
+        request still runs, so requests in flight never pass the store's concurrency."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Any] = loop.create_future()
         done.add_done_callback(lambda _: self._limit.release())
@@ -142,10 +146,18 @@ class CassandraColdStore(cold.ColdStore):
             )
         except Exception as exc:  # noqa: BLE001 - raised to the waiter, and the slot freed
             done.set_exception(exc)
+        self.requests_in_flight += 1
             return done
         relay = relay_for(loop)
-        future.add_callbacks(relay, relay, callback_args=(done, False), errback_args=(done, True))
+        future.add_callbacks(
+            relay, relay, callback_args=(done, False, self._finished),
+            errback_args=(done, True, self._finished),
+        )  # fmt: skip
         return done
+    def _finished(self) -> None:
+        self.requests_in_flight -= 1
+        self._limit.release()
+
 
     async def _execute(self, statement: Statement) -> Any:
         await self._limit.acquire()
