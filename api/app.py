@@ -14,7 +14,7 @@ from api.auth import KeyRing
 from api.backends import ApiBackends, Backends
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
-from api.middleware import BodyLimit, RequestMetrics
+from api.middleware import BodyLimit, ConcurrencyLimit, RequestMetrics
 from api.responses import OrjsonResponse
 from api.routes import features, health, interactions
 from core.settings import Settings
@@ -65,4 +65,5 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(ConcurrencyLimit, max_requests=settings.api.max_concurrency)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from api.errors import ApiError
-from api.models import DEFAULT_LIMIT, MAX_ID_BYTES, MAX_LIMIT
+from api.models import DEFAULT_LIMIT, MAX_BATCH_ITEMS, MAX_ID_BYTES, MAX_LIMIT
 from schemas.times import iso_to_epoch_ms
 from store.interactions import INTERACTION_KINDS
 
@@ -103,3 +103,13 @@ def check_user_id(user_id: str) -> str:
     if problem := id_problem(user_id):
         raise ApiError(422, f"user_id: {problem}")
     return user_id
+
+
+def check_batch_size(users: int, limit: int) -> None:
+    """A batch read's users x limit: at most MAX_BATCH_ITEMS interactions in one response."""
+    if users * limit > MAX_BATCH_ITEMS:
+        raise ApiError(
+            422,
+            f"user_ids x limit is {users} x {limit} = {users * limit}: at most "
+            f"{MAX_BATCH_ITEMS} interactions per request (fewer users or a lower limit)",
+        )

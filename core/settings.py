@@ -213,6 +213,9 @@ class ApiSettings(BaseSettings):
     ready_timeout_s: float = Field(1.0, gt=0, description="Each dependency check of /readyz.")
     max_body_bytes: int = Field(1 << 20, ge=1024)
     cold_concurrency: int = Field(64, ge=1, description="Cold-tier reads in flight per process.")
+    max_concurrency: int = Field(
+        256, ge=1, description="Requests in progress per process; more get a 503 + Retry-After."
+    )
     log_level: str = "info"
 
     @field_validator("keys")

@@ -54,7 +54,6 @@ class per result set, measured at 11-21% of the worker's CPU."""
 COMMON_COLUMNS = ("user_id", "kind", "bucket", "ts", "event_id", "product_id", "category_id")
 MAX_BATCH_ROWS = 100
 """Rows of one partition per UNLOGGED batch (~15 KB: under Scylla's and Cassandra's limits)."""
-"""A read asks 1, 2, 4, then up to this many buckets of one kind at once."""
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (  # DriverRequestFailed: Unavailable, timeouts
     *(NoHostAvailable, OperationTimedOut, ConnectionException, DriverRequestFailed),
@@ -110,9 +109,9 @@ class CassandraColdStore(cold.ColdStore):
                 session.execution_profile_clone_update(
                     EXEC_PROFILE_DEFAULT, row_factory=tuple_factory
                 ),
+            )
         self.requests_in_flight = 0
         """Requests sent and not answered by the driver yet (at most ``concurrency``)."""
-            )
         self.statements_written = 0
         """Requests ``write_many`` has sent (a row alone, or an UNLOGGED batch), retries too."""
         table = f"{keyspace}.interactions"
@@ -139,25 +138,25 @@ class CassandraColdStore(cold.ColdStore):
         request still runs, so requests in flight never pass the store's concurrency."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Any] = loop.create_future()
-        done.add_done_callback(lambda _: self._limit.release())
         try:
             future: ResponseFuture = self._session.execute_async(
                 statement, execution_profile=profile
             )
         except Exception as exc:  # noqa: BLE001 - raised to the waiter, and the slot freed
+            self._limit.release()
             done.set_exception(exc)
-        self.requests_in_flight += 1
             return done
+        self.requests_in_flight += 1
         relay = relay_for(loop)
         future.add_callbacks(
             relay, relay, callback_args=(done, False, self._finished),
             errback_args=(done, True, self._finished),
         )  # fmt: skip
         return done
+
     def _finished(self) -> None:
         self.requests_in_flight -= 1
         self._limit.release()
-
 
     async def _execute(self, statement: Statement) -> Any:
         await self._limit.acquire()

@@ -22,6 +22,7 @@ from api.models import (
     UserInteractions,
 )
 from api.params import (
+    check_batch_size,
     check_kinds,
     check_user_id,
     id_problem,
@@ -166,6 +167,7 @@ async def batch_get(request: Request, body: BatchGetRequest) -> Response:
     for a bad id, 503 for a backend failure) while the others are answered. Live users are read
     with one pipelined Redis call, the others with concurrent Cassandra reads. The whole request
     is a 503 only when no user could be answered because of a backend failure."""
+    check_batch_size(len(body.user_ids), body.limit)
     wanted = check_kinds(body.kinds) if body.kinds else INTERACTION_KINDS
     since_ms = parse_since(body.since)
     problems = {user: problem for user in body.user_ids if (problem := id_problem(user))}
