@@ -8,6 +8,7 @@ stack, the docker-compose services or a real cluster.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,11 @@ class CassandraSettings(BaseSettings):
     connect_timeout_s: float = 10.0
     request_timeout_s: float = 10.0
     reconnect_max_s: float = Field(5.0, gt=0, description="Longest wait between reconnects.")
+    consistency: Literal["LOCAL_QUORUM", "QUORUM", "EACH_QUORUM", "ALL"] = Field(
+        "LOCAL_QUORUM",
+        description="Of every read and write (interactions and hot-tier watermarks alike): a "
+        "quorum, so that a read sees every acknowledged write.",
+    )
 
     @property
     def hosts(self) -> list[str]:
