@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.clock import wall_clock_ms
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -54,6 +56,26 @@ class CassandraSettings(BaseSettings):
         return [host.strip() for host in self.contact_points.split(",") if host.strip()]
 
 
+MAX_READ_BUCKETS = 100
+"""Buckets one cold read may name in its ``IN`` list (Scylla's default limit on IN values)."""
+RETENTION_BUCKET_SPAN_DAYS = {"click": 7, "wishlist": 28, "order": 28}
+"""store.buckets.SPAN_DAYS, repeated here (core imports nothing of ours); a unit test keeps the
+two equal."""
+TTL_LIMIT_MS = 2_147_483_647_000
+"""2038-01-19T03:14:07Z: Cassandra (before 5.0's storage format) refuses an expiry past it."""
+_DAY_MS = 86_400_000
+
+
+def retention_limit_days(span_days: int, now_ms: int) -> tuple[int, str]:
+    """The longest retention of a kind with buckets of ``span_days`` at ``now_ms``, and why."""
+    by_buckets = (MAX_READ_BUCKETS - 2) * span_days  # + the bucket of now and of a day ahead
+    by_ttl = (TTL_LIMIT_MS - now_ms) // _DAY_MS - 1
+    if by_buckets <= by_ttl:
+        why = f"a read would name more than {MAX_READ_BUCKETS} buckets of {span_days} days"
+        return by_buckets, why + ", and Scylla refuses such IN lists"
+    return by_ttl, "a longer TTL expires after 2038-01-19, which Cassandra refuses"
+
+
 class RetentionSettings(BaseSettings):
     """How long the cold tier keeps each kind of interaction (a TTL from the event's own ts)."""
 
@@ -62,6 +84,15 @@ class RetentionSettings(BaseSettings):
     click_days: int = Field(90, ge=1)
     wishlist_days: int = Field(180, ge=1)
     order_days: int = Field(365, ge=1)
+
+    @model_validator(mode="after")
+    def _within_what_the_cold_tier_can_read_and_expire(self) -> RetentionSettings:
+        now_ms = wall_clock_ms()
+        for kind, span in RETENTION_BUCKET_SPAN_DAYS.items():
+            most, why = retention_limit_days(span, now_ms)
+            if self.days(kind) > most:
+                raise ValueError(f"{kind}_days={self.days(kind)}: at most {most} days ({why})")
+        return self
 
     def days(self, kind: str) -> int:
         return int(getattr(self, f"{kind}_days"))
