@@ -15,6 +15,7 @@ from api.backends import ApiBackends, Backends
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, ConcurrencyLimit, RequestMetrics
+from api.readiness import ReadinessCache
 from api.responses import OrjsonResponse
 from api.routes import features, health, interactions
 from core.settings import Settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.metrics = metrics
+    app.state.readiness = ReadinessCache(settings.api.ready_cache_s)
     app.include_router(interactions.router)
     app.include_router(features.router)
     app.include_router(health.router)

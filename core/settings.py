@@ -224,7 +224,7 @@ class FeatureWorkerSettings(BaseSettings):
     log_level: str = "info"
 
 
-API_SCOPES = ("read:interactions", "read:features")
+API_SCOPES = ("read:interactions", "read:features", "admin")
 """What an API key may be allowed to do."""
 MIN_API_KEY_CHARS = 16
 
@@ -248,6 +248,9 @@ class ApiSettings(BaseSettings):
         1.0, gt=0, description="A read not answered by then is a 503 (for that user, in a batch)."
     )
     ready_timeout_s: float = Field(1.0, gt=0, description="Each dependency check of /readyz.")
+    ready_cache_s: float = Field(
+        1.0, ge=0, description="How long one round of /readyz checks answers every probe."
+    )
     max_body_bytes: int = Field(1 << 20, ge=1024)
     cold_concurrency: int = Field(64, ge=1, description="Cold-tier reads in flight per process.")
     max_concurrency: int = Field(
