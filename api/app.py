@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from api.auth import KeyRing
 from api.backends import ApiBackends, Backends
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, ConcurrencyLimit, RequestMetrics
@@ -56,7 +57,10 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
         "catalogue. Send an API key in the X-API-Key header.",
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
+        docs_url=None,  # served by api.docs from the package's assets, not a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.metrics = metrics
