@@ -16,4 +16,6 @@ BENCHMARKS: dict[str, str] = {
     "ingest": "benchmarks.ingest.command",
     "hydrate": "benchmarks.hydrate.command",
     "api": "benchmarks.api.command",
+    "features-read": "benchmarks.features_read.command",
+    "features": "benchmarks.features.command",
 }
