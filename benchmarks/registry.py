@@ -17,4 +17,5 @@ BENCHMARKS: dict[str, str] = {
     "hydrate": "benchmarks.hydrate.command",
     "api": "benchmarks.api.command",
     "features-read": "benchmarks.features_read.command",
+    "features": "benchmarks.features.command",
 }

@@ -96,9 +96,12 @@ class WorkerChild:
     Tests and benchmarks give it their own topics, keyspace, app id and data dir in ``env``.
     """
 
+    ARGV: tuple[str, ...] = ("worker",)
+    PORT_VARIABLE = "INTERSTORE_WORKER_WEB_PORT"
+
     def __init__(self, env: Mapping[str, str], log_path: Path, cwd: Path) -> None:
         self.web_port = free_port()
-        self.env = {**env, "INTERSTORE_WORKER_WEB_PORT": str(self.web_port)}
+        self.env = {**env, self.PORT_VARIABLE: str(self.web_port)}
         self.log_path = log_path
         self.cwd = cwd
         self.metrics_url = f"http://127.0.0.1:{self.web_port}/metrics"
@@ -109,7 +112,7 @@ class WorkerChild:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                interstore_argv("worker"),
+                interstore_argv(*self.ARGV),
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -164,3 +167,11 @@ def start_features_worker(
     url = features_worker_url(settings, "/healthz")
     argv = ("features", "worker")
     return _start(settings, FEATURES_WORKER, url, WORKER_READY_TIMEOUT_S, env, argv)
+
+
+class FeaturesWorkerChild(WorkerChild):
+    """``interstore features worker`` as a child process (``env`` names its app id, key prefix
+    and data dir)."""
+
+    ARGV = ("features", "worker")
+    PORT_VARIABLE = "INTERSTORE_FEATURES_WORKER_WEB_PORT"

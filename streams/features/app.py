@@ -118,7 +118,9 @@ def build_features_app(
 
         await until_done(locks["e"], step)
 
-    def consume(handle: Callable[[Sequence[RawMessage]], Awaitable[None]]) -> Any:
+    def consume(handle: Callable[[Sequence[RawMessage]], Awaitable[None]], side: str) -> Any:
+        consumed = metrics.consumed.labels(side)
+
         async def agent(stream: Any) -> AsyncIterator[None]:
             async for batch in stream.noack_take(conf.batch_max, within=conf.batch_within_s):
                 try:
@@ -131,12 +133,13 @@ def build_features_app(
                     raise
                 for event in batch:
                     await stream.ack(event)
+                consumed.inc(len(batch))
                 yield None
 
         return agent
 
-    app.agent(events, name="features-user-side")(consume(user_batch))
-    app.agent(repartition, name="features-entity-side")(consume(entity_batch))
+    app.agent(events, name="features-user-side")(consume(user_batch, "events"))
+    app.agent(repartition, name="features-entity-side")(consume(entity_batch, "entities"))
 
     def owned_shards() -> list[str]:
         if app.rebalancing:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 FRESHNESS_BUCKETS = (
     0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3, 4, 5,
@@ -29,6 +29,12 @@ class FeatureMetrics:
             ["outcome"],
             registry=r,
         )
+        self.consumed = Counter(
+            "interstore_feature_records_consumed",
+            "Records consumed, by side: events (the events topic), entities (repartition topic).",
+            ["side"],
+            registry=r,
+        )
         self.repartitioned = Counter(
             "interstore_feature_repartitioned", "Records sent to the repartition topic.",
             registry=r,
@@ -46,12 +52,6 @@ class FeatureMetrics:
         self.refreshed = Counter(
             "interstore_feature_values_refreshed",
             "Entities whose serving values were recomputed because their windows slid.",
-            registry=r,
-        )
-        self.consumer_lag = Gauge(
-            "interstore_feature_consumer_lag",
-            "High watermark minus the consumer position, by topic partition.",
-            ["topic", "partition"],
             registry=r,
         )
 

@@ -3,8 +3,6 @@ key prefix, and readers of what they wrote to Redis."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +13,12 @@ import pytest
 import redis
 
 from core.settings import Settings
+from deploy.app_processes import FeaturesWorkerChild
 from features.catalogue import load_catalogue
 from features.serving import decode_serving
 from features.state import EntityState
 from streams.producer import EventProducer
-from tests.integration.worker.conftest import Pipeline, free_port, pipeline
+from tests.integration.worker.conftest import Pipeline, pipeline
 
 __all__ = ["pipeline"]  # the worker tests fixture, used here too
 
@@ -27,29 +26,20 @@ DEFINITIONS = Path(__file__).with_name("definitions.yaml")
 Record = dict[str, Any]
 
 
-class FeaturesWorker:
-    def __init__(self, env: dict[str, str], tmp: Path, name: str) -> None:
-        self.log_path = tmp / f"{name}.log"
-        self.web_port = free_port()
-        self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "interstore.cli", "features", "worker"],
-            env={**env, "INTERSTORE_FEATURES_WORKER_WEB_PORT": str(self.web_port)},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp,
-        )
+class FeaturesWorker(FeaturesWorkerChild):
+    """The test's features worker (``deploy.app_processes.FeaturesWorkerChild``), started."""
 
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
+    def __init__(self, env: dict[str, str], tmp: Path, name: str) -> None:
+        super().__init__(env, tmp / f"{name}.log", cwd=tmp)
+        self.start()
 
     def assert_running(self) -> None:
-        assert self.proc.poll() is None, f"features worker exited:\n{self.log_tail()}"
+        assert self.running, f"features worker exited:\n{self.log_tail()}"
 
     def metric(self, name: str, label: str = "") -> float:
         """Sum of a metric's samples whose line starts with ``name`` and contains ``label``."""
         try:
-            text = httpx.get(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5).text
+            text = httpx.get(self.metrics_url, timeout=5).text
         except httpx.HTTPError:
             return 0.0
         return sum(
@@ -57,19 +47,6 @@ class FeaturesWorker:
             for line in text.splitlines()
             if line.startswith(name) and label in line
         )
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
 
 
 class Features:
@@ -142,3 +119,58 @@ def features(settings: Settings, pipeline: Pipeline, unique_name: str) -> Iterat
     for key in pipe.redis.scan_iter(f"{pipe.prefix}:*", count=1000):
         pipe.redis.delete(key)
     pipe.redis.close()
+
+
+def expected_counts(events: list[tuple[str, Record]]) -> dict[tuple[str, str], list[int]]:
+    """Per (entity, id), hand-counted from the events: users [clicks, orders] (u.clicks_7d,
+    u.orders_7d), products [clicks, orders] (p.clicks_30d, p.orders_30d), categories
+    [interactions] (c.events_30d). For events within the last 7 days."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for kind, record in events:
+        if kind == "app_open":
+            continue
+        column = {"click": 0, "order": 1}.get(kind)
+        for entity, key in (("user", "user_id"), ("product", "product_id")):
+            counts = out.setdefault((entity, record[key]), [0, 0])
+            if column is not None:
+                counts[column] += 1
+        out.setdefault(("category", record["category_id"]), [0])[0] += 1
+    return out
+
+
+COLUMNS = {
+    "user": ("u", slice(1, 3)),
+    "product": ("p", slice(1, 3)),
+    "category": ("c", slice(1, 2)),
+}
+
+
+def counts_now(features: Features, ids: list[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+    out: dict[tuple[str, str], list[int]] = {}
+    for entity, entity_id in ids:
+        group, columns = COLUMNS[entity]
+        values = features.values(entity, (entity_id,), group)
+        out[(entity, entity_id)] = [] if values is None else values[columns]
+    return out
+
+
+def wait_counts(
+    features: Features,
+    expected: dict[tuple[str, str], list[int]],
+    workers: list[FeaturesWorker],
+    timeout_s: float = 180,
+) -> None:
+    """Until every entity's counts equal the expected ones (more would fail at once)."""
+    deadline = time.monotonic() + timeout_s
+    now: dict[tuple[str, str], list[int]] = {}
+    while time.monotonic() < deadline:
+        for worker in workers:
+            worker.assert_running()
+        now = counts_now(features, list(expected))
+        over = {k: (v, expected[k]) for k, v in now.items() if v and sum(v) > sum(expected[k])}
+        assert not over, f"counted twice: {list(over.items())[:5]}"
+        if now == expected:
+            return
+        time.sleep(1)
+    wrong = {k: (v, expected[k]) for k, v in now.items() if v != expected[k]}
+    raise AssertionError(f"counts differ for {len(wrong)}: {list(wrong.items())[:5]}")
