@@ -40,7 +40,11 @@ def run_worker(settings: Settings) -> None:
     keyspace = settings.cassandra.keyspace
     try:
         cold = CassandraColdStore(
-            session, keyspace, settings.retention, concurrency=settings.worker.write_concurrency
+            session,
+            keyspace,
+            settings.retention,
+            concurrency=settings.worker.write_concurrency,
+            views_complete=settings.cassandra.recent_views_complete,
         )
         watermarks = CassandraWatermarkStore(session, keyspace)
     except InvalidRequest as exc:
