@@ -16,11 +16,11 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from core.settings import Settings
 from deploy.app_processes import api_process, api_url, start_api
+from deploy.process import free_port
 from deploy.stack import LocalStack
 from store.cql_schema import apply_schema
 from streams.topics import ensure_topics
 from tests.integration.api.conftest import READ_KEY
-from tests.integration.tcp_proxy import free_port
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def api_schema(
     env = {
         "INTERSTORE_TOPICS_EVENTS": topics.events,
         "INTERSTORE_API_PORT": str(port),
-        "INTERSTORE_API_KEYS": json.dumps({READ_KEY: ["read:interactions"]}),
+        "INTERSTORE_API_KEYS": json.dumps({READ_KEY: ["read:interactions", "read:features"]}),
         "INTERSTORE_CASSANDRA_KEYSPACE": name,
         "INTERSTORE_REDIS_KEY_PREFIX": name,
         "INTERSTORE_STACK_VAR_DIR": str(var_dir),
