@@ -24,7 +24,8 @@ entries the merge removes again: packs are a set, merged idempotently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +53,27 @@ def pack_delta(interactions: Iterable[Interaction]) -> bytes:
 
 
 def pack_base(keep: int, members: Mapping[str, Sequence[HotMember]]) -> bytes:
-    """A base pack: per kind these members, trimmed to ``keep`` (the newest in window)."""
+    """A base pack: per kind (in slot order) its times and members, newest first (the cold
+    tier's order): ``[keep, times of slot 0, members of slot 0, times of slot 1, ...]``. A
+    hydration whose partition holds just this base slices its window out of each kind."""
     flat: list[Any] = [keep]
-    for kind, of in members.items():
-        slot = KIND_SLOT[kind]
-        for ts_ms, member in of:
-            flat += (slot, ts_ms, member)
+    for kind in INTERACTION_KINDS:
+        ordered = sorted(members.get(kind, ()), key=newest_first)
+        flat += ([ts_ms for ts_ms, _ in ordered], [member for _, member in ordered])
     packed: bytes = msgpack.packb(flat, use_bin_type=True)
     return packed
+
+
+def entries(flat: list[Any]) -> Iterator[tuple[int, int, bytes]]:
+    """A pack's ``(slot, ts_ms, member)`` entries, in write order."""
+    if flat[0] == DELTA:
+        for at in range(1, len(flat), 3):
+            yield flat[at], flat[at + 1], flat[at + 2]
+        return
+    for slot in range(len(INTERACTION_KINDS)):
+        times, members = flat[1 + 2 * slot], flat[2 + 2 * slot]
+        for ts_ms, member in zip(times, members, strict=True):
+            yield slot, ts_ms, member
 
 
 def event_id_of(member: bytes) -> bytes:
@@ -87,21 +101,22 @@ def merge(
     """The packs (oldest write first) merged at these windows; None if they are not
     authoritative for ``limit``: the newest base is trimmed shorter than ``limit``, or there is
     no base and the keyspace is not ``complete``."""
+    unpacked = [msgpack.unpackb(pack, raw=False, use_list=True) for pack in packs]
+    if len(unpacked) == 1 and unpacked[0][0] != DELTA:
+        return _sliced(unpacked[0], limit, windows)
     latest: list[dict[tuple[int, bytes], bytes]] = [{} for _ in INTERACTION_KINDS]
     authoritative = complete
-    dropped = len(packs) > 1
-    for pack in packs:
-        flat = msgpack.unpackb(pack, raw=False, use_list=True)
+    for flat in unpacked:
         keep = flat[0]
         if keep != DELTA:  # a base covers everything written before it, trimmed to ``keep``
             authoritative = keep >= limit
-        for at in range(1, len(flat), 3):
-            slot, ts_ms, member = flat[at], flat[at + 1], flat[at + 2]
+        for slot, ts_ms, member in entries(flat):
             latest[slot][ts_ms, event_id_of(member)] = member
     if not authoritative:
         return None
     view: dict[str, list[HotMember]] = {}
     base: dict[str, list[HotMember]] = {}
+    dropped = len(packs) > 1
     for kind, found in zip(INTERACTION_KINDS, latest, strict=True):
         oldest, newest = windows[kind]
         inside: list[HotMember] = []
@@ -116,5 +131,30 @@ def merge(
             del inside[limit:]
         dropped = dropped or len(inside) + len(ahead) < len(found)
         view[kind] = inside
-        base[kind] = inside + ahead
+        base[kind] = ahead + inside
     return Merged(view, base, dropped)
+
+
+def _negated(ts_ms: int) -> int:
+    return -ts_ms
+
+
+def _sliced(flat: list[Any], limit: int, windows: Mapping[str, Window]) -> Merged | None:
+    """The partition holds one base: each kind's window is a slice of its sorted columns (no
+    merging); it needs a refresh only when entries of it have expired."""
+    if flat[0] < limit:
+        return None
+    view: dict[str, list[HotMember]] = {}
+    base: dict[str, list[HotMember]] = {}
+    expired = False
+    for slot, kind in enumerate(INTERACTION_KINDS):
+        times, members = flat[1 + 2 * slot], flat[2 + 2 * slot]
+        oldest, newest = windows[kind]
+        start = bisect_left(times, -newest, key=_negated)  # the first at or before newest
+        end = bisect_right(times, -oldest, key=_negated)  # past the last at or after oldest
+        view[kind] = list(
+            zip(times[start : min(end, start + limit)], members[start:], strict=False)
+        )
+        expired = expired or end < len(times)
+        base[kind] = list(zip(times[:end], members[:end], strict=True))
+    return Merged(view, base, expired)
