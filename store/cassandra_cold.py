@@ -38,7 +38,7 @@ from core.settings import RetentionSettings
 from store import cold
 from store.buckets import bucket_of, buckets_between, span_days
 from store.cassandra_hydration import MAX_COMBINATIONS, HydrationRead, select_all_cql
-from store.cassandra_views import MAX_PACKS, ViewStatements
+from store.cassandra_views import MAX_PACKS, Background, ViewStatements
 from store.driver_relay import relay_for
 from store.errors import ColdReadError, ColdStoreError, ColdStoreUnavailable, ColdWriteError
 from store.interactions import INTERACTION_KINDS, KIND_FIELDS, ColdRow, Interaction
@@ -104,7 +104,7 @@ class CassandraColdStore(cold.ColdStore):
                 ),
             )
         self._views_complete = views_complete
-        self._refreshes: set[asyncio.Future[Any]] = set()
+        self._refreshes = Background(self._execute)
         self.statements_written = 0
         """Requests ``write_many`` has sent (a row alone, or an UNLOGGED batch), retries too."""
         table = f"{keyspace}.interactions"
@@ -306,26 +306,15 @@ class CassandraColdStore(cold.ColdStore):
             merged = merge(packs, limit=limit, windows=windows, complete=self._views_complete)
         if merged is None:  # older history, or too many packs: the rows, and a base from them
             members = await super().hydration_members(user_id, limit=limit, now_ms=now)
-            self._refresh(self._views.refresh(user_id, parts, limit, members, now))
+            self._refreshes.send(self._views.refresh(user_id, parts, limit, members, now))
             return members
         if merged.refresh:
-            self._refresh(self._views.refresh(user_id, parts, limit, merged.base, now))
+            self._refreshes.send(self._views.refresh(user_id, parts, limit, merged.base, now))
         return merged.view
-
-    def _refresh(self, statement: Statement) -> None:
-        task = asyncio.ensure_future(self._execute(statement))
-        self._refreshes.add(task)
-        task.add_done_callback(self._refreshed)
-
-    def _refreshed(self, done: asyncio.Future[Any]) -> None:
-        self._refreshes.discard(done)
-        if not done.cancelled():
-            done.exception()  # retrieved: a failed refresh is harmless (see hydration_members)
 
     async def settle(self) -> None:
         """Until every view refresh sent has settled (tests; ``close``)."""
-        while self._refreshes:
-            await asyncio.gather(*self._refreshes, return_exceptions=True)
+        await self._refreshes.settle()
 
     async def close(self) -> None:
         await self.settle()

@@ -11,7 +11,8 @@ so one range delete removes exactly them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from cassandra.cluster import Session
@@ -112,3 +113,26 @@ class ViewStatements:
             batch.add(self.delete.bind([user_id, parts[-1]]))
         batch.add(self.insert.bind([user_id, pack_base(keep, base), max(1, ttl)]))
         return batch
+
+
+class Background:
+    """Requests sent without waiting (view refreshes): kept until they settle, their errors
+    retrieved and dropped (a refresh that failed leaves packs that merge to the same answer)."""
+
+    def __init__(self, execute: Callable[[Statement], Awaitable[Any]]) -> None:
+        self._execute = execute
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    def send(self, statement: Statement) -> None:
+        task = asyncio.ensure_future(self._execute(statement))
+        self._pending.add(task)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, done: asyncio.Future[Any]) -> None:
+        self._pending.discard(done)
+        if not done.cancelled():
+            done.exception()
+
+    async def settle(self) -> None:
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
