@@ -12,9 +12,11 @@ from fastapi import FastAPI
 
 from api.auth import KeyRing
 from api.backends import ApiBackends, Backends
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
-from api.middleware import BodyLimit, RequestMetrics
+from api.middleware import BodyLimit, ConcurrencyLimit, RequestMetrics
+from api.readiness import ReadinessCache
 from api.responses import OrjsonResponse
 from api.routes import features, health, interactions
 from core.settings import Settings
@@ -55,14 +57,19 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
         "catalogue. Send an API key in the X-API-Key header.",
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
+        docs_url=None,  # served by api.docs from the package's assets, not a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.metrics = metrics
+    app.state.readiness = ReadinessCache(settings.api.ready_cache_s)
     app.include_router(interactions.router)
     app.include_router(features.router)
     app.include_router(health.router)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(ConcurrencyLimit, max_requests=settings.api.max_concurrency)
     return app

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from cassandra import ConsistencyLevel
 from cassandra.cluster import NoHostAvailable, Session
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
@@ -77,6 +78,7 @@ class Backends:
                 settings.cassandra.keyspace,
                 settings.retention,
                 concurrency=settings.api.cold_concurrency,
+                consistency=ConsistencyLevel.name_to_value[settings.cassandra.consistency],
             )
         except StoreError:
             session.cluster.shutdown()

@@ -1,5 +1,5 @@
-"""Pure ASGI middleware (no per-request task or body copy): request timing per route, and the
-request body limit."""
+"""Pure ASGI middleware (no per-request task or body copy): request timing per route, the
+request body limit, and the limit on requests in progress."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_body
+from api.errors import error_body, error_response
 from api.metrics import ApiMetrics
 from api.responses import OrjsonResponse
 
@@ -99,6 +99,31 @@ class BodyLimit:
             if started:
                 raise
             await self._too_large()(scope, receive, send)
+
+
+class ConcurrencyLimit:
+    """Over ``max_requests`` HTTP requests in progress, answer at once 503 with Retry-After in
+    the API's JSON shape (uvicorn's own ``limit_concurrency``, kept as a backstop at a higher
+    count, answers in plain text and counts idle keep-alive connections too)."""
+
+    def __init__(self, app: ASGIApp, max_requests: int) -> None:
+        self.app = app
+        self.max_requests = max_requests
+        self.in_progress = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_progress >= self.max_requests:
+            message = f"over {self.max_requests} requests in progress: retry shortly"
+            await error_response(503, message)(scope, receive, send)
+            return
+        self.in_progress += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_progress -= 1
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from api.errors import ApiError
-from api.models import DEFAULT_LIMIT, MAX_ID_BYTES, MAX_LIMIT
+from api.models import DEFAULT_LIMIT, MAX_BATCH_ITEMS, MAX_ID_BYTES, MAX_LIMIT
 from schemas.times import iso_to_epoch_ms
 from store.interactions import INTERACTION_KINDS
 
 MAX_EPOCH_MS = 253_402_300_799_999
 """9999-12-31T23:59:59.999Z: the last millisecond ISO 8601 can write."""
+MAX_DIGITS = 18
+"""More digits than any bound here needs: refused before ``int()`` sees them."""
 
 
 def parse_kinds(raw: str | None) -> tuple[str, ...]:
@@ -34,9 +36,12 @@ def parse_limit(raw: str | None) -> int:
     """The ``limit`` query parameter: 1..MAX_LIMIT, DEFAULT_LIMIT when absent."""
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.strip().isdigit():
+    digits = raw.strip()
+    if not is_ascii_digits(digits):  # str.isdigit() also takes "²" and other digits int() refuses
         raise ApiError(422, f"query.limit: {raw[:32]!r} is not a whole number")
-    value = int(raw)
+    if len(digits) > MAX_DIGITS:  # int() of thousands of digits is slow, then refused
+        raise ApiError(422, f"query.limit: must be 1 to {MAX_LIMIT}, got {len(digits)} digits")
+    value = int(digits)
     if not 1 <= value <= MAX_LIMIT:
         raise ApiError(422, f"query.limit: must be 1 to {MAX_LIMIT}, got {value}")
     return value
@@ -48,18 +53,29 @@ def parse_since(raw: int | str | None) -> int | None:
         return None
     if isinstance(raw, bool):
         raise ApiError(422, "since: expected epoch milliseconds or an ISO 8601 time")
-    if isinstance(raw, int) or raw.strip().isdigit():
-        millis = int(raw)
-    else:
-        try:
-            millis = iso_to_epoch_ms(raw.strip())
-        except ValueError:
-            raise ApiError(
-                422, f"since: {raw[:64]!r} is neither epoch milliseconds nor an ISO 8601 time"
-            ) from None
+    outside = f"since: outside 0..{MAX_EPOCH_MS} epoch milliseconds"
+    if isinstance(raw, int):
+        if not 0 <= raw <= MAX_EPOCH_MS:  # never formatted: str() of 4,300+ digits raises
+            raise ApiError(422, outside)
+        return raw
+    text = raw.strip()
+    if is_ascii_digits(text):
+        if len(text) > MAX_DIGITS or not 0 <= (millis := int(text)) <= MAX_EPOCH_MS:
+            raise ApiError(422, outside)
+        return millis
+    try:
+        millis = iso_to_epoch_ms(text)
+    except (ValueError, OverflowError):
+        raise ApiError(
+            422, f"since: {raw[:64]!r} is neither epoch milliseconds nor an ISO 8601 time"
+        ) from None
     if not 0 <= millis <= MAX_EPOCH_MS:
         raise ApiError(422, f"since: {millis} is outside 0..{MAX_EPOCH_MS} epoch milliseconds")
     return millis
+
+
+def is_ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def id_problem(user_id: str, what: str = "user id") -> str | None:
@@ -73,7 +89,27 @@ def id_problem(user_id: str, what: str = "user id") -> str | None:
     return None
 
 
+def printable_id(user_id: str) -> str:
+    """The id as a JSON-safe string: a lone surrogate (not UTF-8, so orjson refuses it) is
+    written as its ``\\udXXX`` escape; any valid id is unchanged."""
+    try:
+        user_id.encode()
+    except UnicodeEncodeError:
+        return user_id.encode("utf-8", "backslashreplace").decode()
+    return user_id
+
+
 def check_user_id(user_id: str) -> str:
     if problem := id_problem(user_id):
         raise ApiError(422, f"user_id: {problem}")
     return user_id
+
+
+def check_batch_size(users: int, limit: int) -> None:
+    """A batch read's users x limit: at most MAX_BATCH_ITEMS interactions in one response."""
+    if users * limit > MAX_BATCH_ITEMS:
+        raise ApiError(
+            422,
+            f"user_ids x limit is {users} x {limit} = {users * limit}: at most "
+            f"{MAX_BATCH_ITEMS} interactions per request (fewer users or a lower limit)",
+        )

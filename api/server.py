@@ -9,6 +9,8 @@ import uvicorn
 from api.app import create_app
 from core.settings import Settings
 
+UVICORN_CONCURRENCY_FACTOR = 4
+
 
 def run_api(settings: Settings) -> None:
     logging.basicConfig(
@@ -25,4 +27,7 @@ def run_api(settings: Settings) -> None:
         access_log=False,
         log_level=settings.api.log_level,
         lifespan="on",
+        # A backstop behind the app's own ConcurrencyLimit (JSON 503 + Retry-After): uvicorn
+        # also counts idle keep-alive connections, so it sits well above.
+        limit_concurrency=UVICORN_CONCURRENCY_FACTOR * settings.api.max_concurrency,
     )

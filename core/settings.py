@@ -8,9 +8,12 @@ stack, the docker-compose services or a real cluster.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.clock import wall_clock_ms
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,10 +52,35 @@ class CassandraSettings(BaseSettings):
         " hydration wrote a base. False for a keyspace holding older history: each user's first"
         " hydration reads the individual rows and writes the base.",
     )
+    consistency: Literal["LOCAL_QUORUM", "QUORUM", "EACH_QUORUM", "ALL"] = Field(
+        "LOCAL_QUORUM",
+        description="Of every read and write (interactions and hot-tier watermarks alike): a "
+        "quorum, so that a read sees every acknowledged write.",
+    )
 
     @property
     def hosts(self) -> list[str]:
         return [host.strip() for host in self.contact_points.split(",") if host.strip()]
+
+
+MAX_READ_BUCKETS = 100
+"""Buckets one cold read may name in its ``IN`` list (Scylla's default limit on IN values)."""
+RETENTION_BUCKET_SPAN_DAYS = {"click": 7, "wishlist": 28, "order": 28}
+"""store.buckets.SPAN_DAYS, repeated here (core imports nothing of ours); a unit test keeps the
+two equal."""
+TTL_LIMIT_MS = 2_147_483_647_000
+"""2038-01-19T03:14:07Z: Cassandra (before 5.0's storage format) refuses an expiry past it."""
+_DAY_MS = 86_400_000
+
+
+def retention_limit_days(span_days: int, now_ms: int) -> tuple[int, str]:
+    """The longest retention of a kind with buckets of ``span_days`` at ``now_ms``, and why."""
+    by_buckets = (MAX_READ_BUCKETS - 2) * span_days  # + the bucket of now and of a day ahead
+    by_ttl = (TTL_LIMIT_MS - now_ms) // _DAY_MS - 1
+    if by_buckets <= by_ttl:
+        why = f"a read would name more than {MAX_READ_BUCKETS} buckets of {span_days} days"
+        return by_buckets, why + ", and Scylla refuses such IN lists"
+    return by_ttl, "a longer TTL expires after 2038-01-19, which Cassandra refuses"
 
 
 class RetentionSettings(BaseSettings):
@@ -63,6 +91,15 @@ class RetentionSettings(BaseSettings):
     click_days: int = Field(90, ge=1)
     wishlist_days: int = Field(180, ge=1)
     order_days: int = Field(365, ge=1)
+
+    @model_validator(mode="after")
+    def _within_what_the_cold_tier_can_read_and_expire(self) -> RetentionSettings:
+        now_ms = wall_clock_ms()
+        for kind, span in RETENTION_BUCKET_SPAN_DAYS.items():
+            most, why = retention_limit_days(span, now_ms)
+            if self.days(kind) > most:
+                raise ValueError(f"{kind}_days={self.days(kind)}: at most {most} days ({why})")
+        return self
 
     def days(self, kind: str) -> int:
         return int(getattr(self, f"{kind}_days"))
@@ -93,6 +130,14 @@ class SessionSettings(BaseSettings):
     tick_s: float = Field(5.0, gt=0, description="How often the inactivity tracker runs.")
     key_ttl_s: int = Field(
         21600, ge=1, description="TTL of every hot key, refreshed on activity: a leak guard."
+    )
+    max_dirty_items: int = Field(
+        5000, ge=1, description="A session with this many unflushed interactions flushes early."
+    )
+    max_dirty_bytes: int = Field(
+        2 << 20,
+        ge=1024,
+        description="A session with about this many unflushed bytes flushes early.",
     )
 
     @model_validator(mode="after")
@@ -131,6 +176,9 @@ class WorkerSettings(BaseSettings):
     write_concurrency: int = Field(128, ge=1)
     retry_initial_s: float = Field(0.5, gt=0)
     retry_max_s: float = Field(10.0, gt=0)
+    replica_failure_attempts: int = Field(
+        5, ge=1, description="Attempts of a write replicas fail before it is dead-lettered."
+    )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
     web_bind: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, description="Faust's web server: /metrics and /healthz.")
@@ -183,7 +231,7 @@ class FeatureWorkerSettings(BaseSettings):
     log_level: str = "info"
 
 
-API_SCOPES = ("read:interactions", "read:features")
+API_SCOPES = ("read:interactions", "read:features", "admin")
 """What an API key may be allowed to do."""
 MIN_API_KEY_CHARS = 16
 
@@ -207,8 +255,14 @@ class ApiSettings(BaseSettings):
         1.0, gt=0, description="A read not answered by then is a 503 (for that user, in a batch)."
     )
     ready_timeout_s: float = Field(1.0, gt=0, description="Each dependency check of /readyz.")
+    ready_cache_s: float = Field(
+        1.0, ge=0, description="How long one round of /readyz checks answers every probe."
+    )
     max_body_bytes: int = Field(1 << 20, ge=1024)
     cold_concurrency: int = Field(64, ge=1, description="Cold-tier reads in flight per process.")
+    max_concurrency: int = Field(
+        256, ge=1, description="Requests in progress per process; more get a 503 + Retry-After."
+    )
     log_level: str = "info"
 
     @field_validator("keys")

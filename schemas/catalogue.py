@@ -27,7 +27,7 @@ FINGERPRINT_ALGORITHM = "CRC-64-AVRO"
 _VERSION_FILE = re.compile(r"v([1-9][0-9]*)\.avsc")
 _KIND_DIR = re.compile(r"[a-z][a-z0-9_]*")
 # Logical types read back as plain Avro values: ts stays int milliseconds from wire to store.
-_PLAIN_ON_DECODE = frozenset({"timestamp-millis"})
+_PLAIN_ON_DECODE = frozenset({"timestamp-millis", "decimal"})
 
 Schema = dict[str, Any]
 

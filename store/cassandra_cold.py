@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
-from cassandra import ConsistencyLevel, DriverException, OperationTimedOut
+from cassandra import ConsistencyLevel, CoordinationFailure, DriverException, OperationTimedOut
 from cassandra import RequestExecutionException as DriverRequestFailed
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, NoHostAvailable, ResponseFuture, Session
 from cassandra.connection import ConnectionException
@@ -40,7 +40,13 @@ from store.buckets import bucket_of, buckets_between, span_days
 from store.cassandra_hydration import MAX_COMBINATIONS, HydrationRead, select_all_cql
 from store.cassandra_views import MAX_PACKS, Background, ViewStatements
 from store.driver_relay import relay_for
-from store.errors import ColdReadError, ColdStoreError, ColdStoreUnavailable, ColdWriteError
+from store.errors import (
+    ColdReadError,
+    ColdReplicaFailure,
+    ColdStoreError,
+    ColdStoreUnavailable,
+    ColdWriteError,
+)
 from store.interactions import INTERACTION_KINDS, KIND_FIELDS, ColdRow, Interaction
 from store.recent_views import HotMember, merge
 
@@ -50,7 +56,6 @@ class per result set, measured at 11-21% of the worker's CPU."""
 COMMON_COLUMNS = ("user_id", "kind", "bucket", "ts", "event_id", "product_id", "category_id")
 MAX_BATCH_ROWS = 100
 """Rows of one partition per UNLOGGED batch (~15 KB: under Scylla's and Cassandra's limits)."""
-"""A read asks 1, 2, 4, then up to this many buckets of one kind at once."""
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (  # DriverRequestFailed: Unavailable, timeouts
     *(NoHostAvailable, OperationTimedOut, ConnectionException, DriverRequestFailed),
@@ -63,7 +68,14 @@ Request = tuple[Statement, Interaction]  # and the (first) interaction it writes
 
 
 def _mapped(exc: BaseException, what: str, permanent: type[ColdStoreError]) -> ColdStoreError:
-    cls = ColdStoreUnavailable if isinstance(exc, TRANSIENT_ERRORS) else permanent
+    """Timeouts, unreachable or overloaded nodes: unavailable (retry). A replica's failure
+    (ReadFailure, WriteFailure: a coordination failure, not a timeout) is not retried forever:
+    a read fails loudly (``permanent``), a write is retried a bounded number of times."""
+    cls: type[ColdStoreError] = permanent
+    if isinstance(exc, CoordinationFailure):
+        cls = ColdReplicaFailure if permanent is ColdWriteError else permanent
+    elif isinstance(exc, TRANSIENT_ERRORS):
+        cls = ColdStoreUnavailable
     return cls(f"{what}: {type(exc).__name__}: {exc}")
 
 
@@ -105,6 +117,8 @@ class CassandraColdStore(cold.ColdStore):
             )
         self._views_complete = views_complete
         self._refreshes = Background(self._execute)
+        self.requests_in_flight = 0
+        """Requests sent and not answered by the driver yet (at most ``concurrency``)."""
         self.statements_written = 0
         """Requests ``write_many`` has sent (a row alone, or an UNLOGGED batch), retries too."""
         table = f"{keyspace}.interactions"
@@ -127,20 +141,30 @@ class CassandraColdStore(cold.ColdStore):
     def _start(
         self, statement: Statement, profile: Any = EXEC_PROFILE_DEFAULT
     ) -> asyncio.Future[Any]:
-        """Send one request (holding a semaphore slot until it settles)."""
+        """Send one request, holding a semaphore slot until the DRIVER is done with it: a
+        waiter that gives up (a read timeout cancels it) does not free the slot while the
+        request still runs, so requests in flight never pass the store's concurrency."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Any] = loop.create_future()
-        done.add_done_callback(lambda _: self._limit.release())
         try:
             future: ResponseFuture = self._session.execute_async(
                 statement, execution_profile=profile
             )
         except Exception as exc:  # noqa: BLE001 - raised to the waiter, and the slot freed
+            self._limit.release()
             done.set_exception(exc)
             return done
+        self.requests_in_flight += 1
         relay = relay_for(loop)
-        future.add_callbacks(relay, relay, callback_args=(done, False), errback_args=(done, True))
+        future.add_callbacks(
+            relay, relay, callback_args=(done, False, self._finished),
+            errback_args=(done, True, self._finished),
+        )  # fmt: skip
         return done
+
+    def _finished(self) -> None:
+        self.requests_in_flight -= 1
+        self._limit.release()
 
     async def _execute(self, statement: Statement) -> Any:
         await self._limit.acquire()

@@ -15,9 +15,13 @@ import contextlib
 import threading
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
-Outcome = tuple[asyncio.Future[Any], Any, bool]  # the waiter, its result or error, failed
+Settled = Callable[[], None] | None
+Outcome = tuple[asyncio.Future[Any], Any, bool, Settled]
+"""The waiter, its result or error, failed, and what to call on the loop once the driver is
+done (even if the waiter was cancelled meanwhile: e.g. free a concurrency slot)."""
 
 
 class Relay:
@@ -27,10 +31,13 @@ class Relay:
         self._lock = threading.Lock()
         self._scheduled = False
 
-    def __call__(self, outcome: Any, done: asyncio.Future[Any], failed: bool) -> None:
-        """A driver callback or errback (``callback_args=(done, failed)``): any thread."""
+    def __call__(
+        self, outcome: Any, done: asyncio.Future[Any], failed: bool, settled: Settled = None
+    ) -> None:
+        """A driver callback or errback (``callback_args=(done, failed[, settled])``): any
+        thread."""
         with self._lock:
-            self._ready.append((done, outcome, failed))
+            self._ready.append((done, outcome, failed, settled))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -41,8 +48,10 @@ class Relay:
         with self._lock:
             ready, self._ready = self._ready, deque()
             self._scheduled = False
-        for done, outcome, failed in ready:
+        for done, outcome, failed, settled in ready:
             settle(done, outcome, failed)
+            if settled is not None:
+                settled()
 
 
 def settle(done: asyncio.Future[Any], outcome: Any, failed: bool) -> None:

@@ -21,6 +21,12 @@ class ColdStoreUnavailable(ColdStoreError):
     idempotent). A failed read returns nothing: retry it or fail the request."""
 
 
+class ColdReplicaFailure(ColdStoreError):
+    """Replicas answered a write with a failure (Cassandra's WriteFailure: an error on a
+    replica, not a timeout). It may pass on a retry, but not forever: the writer retries it a
+    bounded number of times, then treats the rows as refused (``ColdWriteError``)."""
+
+
 class ColdWriteError(ColdStoreError):
     """A write was refused for a reason retrying will not fix (invalid value, schema mismatch)."""
 

@@ -50,6 +50,12 @@ class HotStoreUnavailable(HotStoreError):
     some users of the batch; retry the whole batch (writes are idempotent)."""
 
 
+class HotStoreFull(HotStoreUnavailable):
+    """Redis refused a write for lack of memory (OOM under ``noeviction``): reads and deletes
+    still work. The worker writes the affected users' interactions through to the cold tier
+    and lets the tracker's flushes free memory; anything else retries like an outage."""
+
+
 class HotDataLost(HotStoreError):
     """A partition's sentinel is gone: the hot tier lost data of these partitions (restart
     without persistence, FLUSHALL, expiry). Their sessions, dirty sets and offsets are not the

@@ -16,7 +16,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from store.hot import HotStoreError, HotStoreUnavailable
+from store.hot import HotStoreUnavailable
+from store.redis_errors import classify
 from store.redis_hot_scripts import SCRIPTS
 
 Command = tuple[Any, ...]
@@ -26,7 +27,8 @@ async def run_commands(
     client: Redis, what: str, commands: Iterable[Command], *, transaction: bool = False
 ) -> list[Any]:
     """The replies of ``commands``, in order. HotStoreUnavailable for a connection failure or a
-    timeout; HotStoreError for any other error (``what`` names the operation)."""
+    timeout or an error reply that may pass; HotStoreFull for OOM; HotStoreError for any other
+    error (``what`` names the operation)."""
     batch = list(commands)
     try:
         try:
@@ -37,8 +39,8 @@ async def run_commands(
             return await _execute(client, batch, transaction)
     except (RedisConnectionError, RedisTimeoutError) as error:
         raise HotStoreUnavailable(f"{what}: {type(error).__name__}: {error}") from error
-    except RedisError as error:
-        raise HotStoreError(f"{what}: {type(error).__name__}: {error}") from error
+    except RedisError as error:  # an error reply: OOM, READONLY, BUSY, ... (store.redis_errors)
+        raise classify(error, what) from error
 
 
 async def _execute(client: Redis, batch: list[Command], transaction: bool) -> list[Any]:

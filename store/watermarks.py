@@ -7,6 +7,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from typing import Any
 
+from cassandra import ConsistencyLevel
 from cassandra.cluster import Session
 
 from core.clock import wall_clock_ms
@@ -24,8 +25,14 @@ class WatermarkStore(ABC):
 
 
 class CassandraWatermarkStore(WatermarkStore):
-    def __init__(self, session: Session, keyspace: str) -> None:
+    def __init__(
+        self, session: Session, keyspace: str, *, consistency: int = ConsistencyLevel.LOCAL_QUORUM
+    ) -> None:
+        """Reads and writes at ``consistency`` (the interactions' own, LOCAL_QUORUM by default):
+        at the driver's default LOCAL_ONE a recovery could read a stale watermark with RF >= 3,
+        skip the replay and lose hot-only events."""
         self.session = session
+        self.consistency = consistency
         table = f"{keyspace}.hot_watermarks"
         self._select = session.prepare(
             f"SELECT partition, hot_from_offset FROM {table} "  # noqa: S608 - our keyspace name
@@ -35,6 +42,8 @@ class CassandraWatermarkStore(WatermarkStore):
             f"INSERT INTO {table} "  # noqa: S608 - our keyspace name
             "(consumer_group, topic, partition, hot_from_offset, updated_at) VALUES (?, ?, ?, ?, ?)"
         )
+        for statement in (self._select, self._upsert):
+            statement.consistency_level = consistency
 
     async def load(self, group: str, topic: str) -> dict[int, int]:
         rows = await self._run(self._select, (group, topic), "load hot watermarks")

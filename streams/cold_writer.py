@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from store.cold import ColdStore
-from store.errors import ColdStoreUnavailable
+from store.errors import ColdReplicaFailure, ColdStoreUnavailable, ColdWriteError
 from store.interactions import Interaction
 from streams.metrics import WorkerMetrics
 from streams.retry import RetryPolicy
@@ -21,29 +21,48 @@ log = logging.getLogger(__name__)
 
 
 class ColdWriter:
-    def __init__(self, cold: ColdStore, metrics: WorkerMetrics, retry: RetryPolicy) -> None:
+    def __init__(
+        self,
+        cold: ColdStore,
+        metrics: WorkerMetrics,
+        retry: RetryPolicy,
+        *,
+        replica_failure_attempts: int = 5,
+    ) -> None:
         self.cold = cold
         self.metrics = metrics
         self.retry = retry
+        self.replica_failure_attempts = replica_failure_attempts
+        """Attempts of a write that replicas answer with a failure before it is refused."""
 
     async def write_until_done(self, interactions: Sequence[Interaction]) -> None:
         """Write to cold, retrying with the retry policy while it is unavailable. ColdWriteError
-        (a refusal that retrying cannot fix) is raised."""
+        (a refusal that retrying cannot fix) is raised, and so is a write replicas failed
+        (``ColdReplicaFailure``) ``replica_failure_attempts`` times: it may pass on a retry,
+        but retrying it for ever would hold the batch for ever."""
         started = 0.0
+        failures = 0
 
         async def attempt() -> None:
-            nonlocal started
+            nonlocal started, failures
             started = time.perf_counter()
-            await self.cold.write_many(interactions)
+            try:
+                await self.cold.write_many(interactions)
+            except ColdReplicaFailure as exc:
+                failures += 1
+                if failures >= self.replica_failure_attempts:
+                    raise ColdWriteError(f"refused after {failures} attempts: {exc}") from exc
+                raise
 
         def retrying(exc: Exception, delay: float) -> None:
             self.metrics.cold_write_retries.inc()
             log.warning(
-                "cold tier unavailable, retrying %d interactions in %.1fs: %s",
+                "cold tier unavailable or failing, retrying %d interactions in %.1fs: %s",
                 len(interactions), delay, exc,
             )  # fmt: skip
 
-        await self.retry.until_done(attempt, retry_on=(ColdStoreUnavailable,), on_retry=retrying)
+        retry_on = (ColdStoreUnavailable, ColdReplicaFailure)
+        await self.retry.until_done(attempt, retry_on=retry_on, on_retry=retrying)
         self.metrics.cold_write_seconds.observe(time.perf_counter() - started)
         for kind, count in Counter(i.kind for i in interactions).items():
             self.metrics.written.labels(kind).inc(count)

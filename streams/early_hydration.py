@@ -93,13 +93,16 @@ class EarlyHydration:
             event = stream.current_event
             if event is not None:
                 message = event.message
-                consumed_s, produced_s = message.time_in, message.timestamp
-                if consumed_s is not None:
-                    waited = max(0.0, time.monotonic() - consumed_s)
-                    queue.observe(waited)
-                    if produced_s:
-                        fetch.observe(max(0.0, time.time() - waited - produced_s))
-                self.seen(message)
+                try:
+                    consumed_s, produced_s = message.time_in, message.timestamp
+                    if consumed_s is not None:
+                        waited = max(0.0, time.monotonic() - consumed_s)
+                        queue.observe(waited)
+                        if produced_s:
+                            fetch.observe(max(0.0, time.time() - waited - produced_s))
+                    self.seen(message)
+                except Exception:  # an exception here would restart the agent: its batch stalls
+                    log.exception("early hydration skipped a message (its batch handles it)")
             return value
 
         return see
@@ -108,7 +111,9 @@ class EarlyHydration:
         """A message the agent was handed (a Faust message or a RawMessage): kept until its
         batch is handled; an app_open is queued for hydration."""
         self._pending[message.partition, message.offset] = message
-        if self.pipeline.codec.kind_of(message.value) != "app_open" or message.key is None:
+        if not message.value or message.key is None:
+            return  # a tombstone, an empty value or no key: its batch dead-letters it
+        if self.pipeline.codec.kind_of(message.value) != "app_open":
             return
         app_open = raw(message)
         try:
@@ -229,7 +234,7 @@ class Consumed(Protocol):
     @property
     def key(self) -> bytes | None: ...
     @property
-    def value(self) -> bytes: ...
+    def value(self) -> bytes | None: ...
 
 
 def raw(message: Consumed) -> RawMessage:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from core.settings import KafkaSettings
 from schemas.codec import Codec
@@ -40,7 +40,9 @@ class PartitionReplayer:
         *,
         clock_ms: Callable[[], int],
         limits: ValidationLimits = DEFAULT_LIMITS,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.kafka = kafka
         self.topic = topic
         self.codec = codec
@@ -49,39 +51,63 @@ class PartitionReplayer:
         self.limits = limits
 
     async def replay(self, partition: int, from_offset: int) -> int:
+        """Copy from ``from_offset`` (or the log start, if retention removed that offset: the
+        records between are gone, counted in ``replay_truncated`` and logged) to the end the
+        partition has now. Stops at that end, at end-of-partition or once the consumer's
+        position passes it, whatever the last offsets hold (a transaction marker, an aborted
+        record)."""
         consumer = Consumer(
             {
                 "bootstrap.servers": self.kafka.bootstrap_servers,
                 "group.id": f"interstore-hot-recovery-{self.topic}-{partition}",
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
+                "auto.offset.reset": "earliest",
             }
         )
+        where = TopicPartition(self.topic, partition)
         try:
-            _, end = await asyncio.to_thread(
-                consumer.get_watermark_offsets, TopicPartition(self.topic, partition), 10.0
-            )
-            consumer.assign([TopicPartition(self.topic, partition, from_offset)])
-            return await self._copy(consumer, from_offset, end)
+            start, end = await asyncio.to_thread(consumer.get_watermark_offsets, where, 10.0)
+            if from_offset < start:
+                log.error(
+                    "replay of %s[%d] wanted offset %d, the log starts at %d: the records "
+                    "between are gone (retention) and cannot be replayed",
+                    self.topic, partition, from_offset, start,
+                )  # fmt: skip
+                if self.metrics is not None:
+                    self.metrics.replay_truncated.inc()
+            start = max(start, from_offset)
+            if start >= end:
+                return 0
+            consumer.assign([TopicPartition(self.topic, partition, start)])
+            return await self._copy(consumer, where, end)
         finally:
             await asyncio.to_thread(consumer.close)
 
-    async def _copy(self, consumer: Consumer, offset: int, end: int) -> int:
+    async def _copy(self, consumer: Consumer, where: TopicPartition, end: int) -> int:
         written = 0
-        while offset < end:
+        done = False
+        while not done:
             messages = await asyncio.to_thread(consumer.consume, REPLAY_BATCH, 1.0)
             batch: list[Interaction] = []
             for message in messages:
-                position = message.offset()
-                if message.error() is not None or position is None or position >= end:
+                error, position = message.error(), message.offset()
+                if error is not None:
+                    done = done or error.code() == KafkaError._PARTITION_EOF
                     continue
-                offset = max(offset, position + 1)
+                if position is None or position >= end - 1:
+                    done = True
+                    if position is None or position >= end:
+                        continue
                 interaction = self._interaction(message.value())
                 if interaction is not None:
                     batch.append(interaction)
             if batch:
                 await self.write(batch)
                 written += len(batch)
+            if not done and not messages:  # nothing came: past the end (markers only)?
+                [now] = await asyncio.to_thread(consumer.position, [where])
+                done = now.offset >= end
         return written
 
     def _interaction(self, value: bytes | None) -> Interaction | None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from core.clock import wall_clock_ms
 from schemas.codec import Codec
-from schemas.errors import SchemaError
+from schemas.errors import InvalidEvent, SchemaError
 from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate
 from store.errors import ColdWriteError
 from store.interactions import Interaction
@@ -96,7 +96,13 @@ class IngestPipeline:
         return out
 
     def check(self, message: RawMessage, now_ms: int) -> Accepted:
-        """Decode and validate one message; SchemaError (with its reason) if it is bad."""
+        """Decode and validate one message; SchemaError (with its reason) if it is bad: a
+        tombstone or empty value (``empty_value``) and a record without a key (``missing_key``:
+        the topic's per-user order rests on the key) have their own reasons."""
+        if not message.value:
+            raise InvalidEvent("empty_value", "the record has no value (a tombstone or empty)")
+        if message.key is None:
+            raise InvalidEvent("missing_key", "the record has no key (the user id is the key)")
         check_payload_size(message.value, self.limits)
         event = self.codec.decode(message.value)
         validate(event.kind, event.record, now_ms=now_ms, limits=self.limits)

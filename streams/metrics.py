@@ -130,6 +130,16 @@ class WorkerMetrics:
             ["path"],
             registry=r,
         )
+        self.write_through = Counter(
+            "interstore_hot_full_write_through",
+            "Interactions of live users written to the cold tier because Redis was out of memory.",
+            registry=r,
+        )
+        self.replay_truncated = Counter(
+            "interstore_hot_replay_truncated",
+            "Hot-tier recoveries whose watermark was older than the log start: records gone.",
+            registry=r,
+        )
         self.recoveries = Counter(
             "interstore_hot_recoveries",
             "Partitions replayed into the cold tier after the hot tier lost its data.",

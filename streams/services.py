@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from core.clock import wall_clock_ms
 from core.settings import Settings
@@ -26,6 +27,7 @@ from store.watermarks import WatermarkStore
 from streams.batch_runner import BatchRunner
 from streams.cold_writer import ColdWriter
 from streams.dead_letters import DeadLetterSink
+from streams.dirty_bound import DirtyBound
 from streams.early_hydration import EarlyHydration
 from streams.hot_recovery import HotRecovery, PartitionReplayer, Replayer
 from streams.ingest import IngestPipeline
@@ -89,24 +91,20 @@ def build_worker(
     codec = codec or default_codec()
     retry = RetryPolicy(settings.worker.retry_initial_s, settings.worker.retry_max_s)
     lock = asyncio.Lock()
-    writer = ColdWriter(stores.cold, metrics, retry)
+    writer = ColdWriter(
+        stores.cold,
+        metrics,
+        retry,
+        replica_failure_attempts=settings.worker.replica_failure_attempts,
+    )
     topic = settings.topics.events
     watermarks = PartitionWatermarks(settings.worker.app_id, topic, stores.watermarks)
     if replayer is None:
         replayer = PartitionReplayer(
-            settings.kafka, topic, codec, writer.write_until_done, clock_ms=clock_ms
-        )
+            settings.kafka, topic, codec, writer.write_until_done, clock_ms=clock_ms,
+            metrics=metrics,
+        )  # fmt: skip
     recovery = HotRecovery(stores.hot, watermarks, replayer, metrics)
-    router = SessionRouter(
-        stores.hot,
-        stores.cold,
-        writer,
-        watermarks,
-        metrics,
-        last_n=settings.session.last_n_per_kind,
-        clock_ms=clock_ms,
-    )
-    pipeline = IngestPipeline(codec, writer, router, dead_letters, metrics, clock_ms=clock_ms)
     tracker = InactivityTracker(
         stores.hot,
         writer,
@@ -117,6 +115,18 @@ def build_worker(
         max_session_ms=int(settings.session.max_session_s * 1000),
         clock_ms=clock_ms,
     )
+    router = SessionRouter(
+        stores.hot,
+        stores.cold,
+        writer,
+        watermarks,
+        metrics,
+        last_n=settings.session.last_n_per_kind,
+        clock_ms=clock_ms,
+        dirty_bound=DirtyBound(settings.session.max_dirty_items, settings.session.max_dirty_bytes),
+        flush_early=partial(tracker.flush, cause="dirty_bound", evict=False),
+    )
+    pipeline = IngestPipeline(codec, writer, router, dead_letters, metrics, clock_ms=clock_ms)
     early = EarlyHydration(
         pipeline, router, recovery.ensure_intact, lock, behind=behind or (lambda _: False)
     )

@@ -14,24 +14,29 @@ saved in the cold tier.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from store.cold import ColdStore, gather_all
-from store.hot import HotItem, HotStore, Hydration
+from store.hot import HotItem, HotStore, HotStoreFull, Hydration
 from store.hot_codec import encode
 from store.interactions import Interaction
 from store.recent_views import HotMember
 from store.watermarks import WatermarkStore
 from streams.cold_writer import ColdWriter
+from streams.dirty_bound import DirtyBound
 from streams.ingest import Accepted
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 
 HYDRATION_CONCURRENCY = 16
 Writer = Callable[[Sequence[Interaction]], Awaitable[None]]
+FlushEarly = Callable[[int, Sequence[str]], Awaitable[object]]
+"""Flush these live users of a partition to the cold tier, keeping them live."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -78,7 +83,11 @@ class SessionRouter:
         *,
         last_n: int,
         clock_ms: Callable[[], int],
+        dirty_bound: DirtyBound | None = None,
+        flush_early: FlushEarly | None = None,
     ) -> None:
+        self.dirty_bound = dirty_bound
+        self.flush_early = flush_early
         self.hot = hot
         self.cold = cold
         self.writer = writer
@@ -105,35 +114,70 @@ class SessionRouter:
                 plan.append.append(HotItem(item.interaction, partition, item.message.offset))
             else:
                 to_cold.append(item)
+        if self.dirty_bound is not None:
+            self.dirty_bound.reset([*plan.hydrate, *(a.user_id for a in to_cold)])
         self._statements_at_split = self.writer.statements_sent()
         return to_cold, plan
 
     async def apply(self, plan: SessionPlan) -> None:
-        """Runs after the batch's cold part is written, so hydration reads it."""
+        """Runs after the batch's cold part is written, so hydration reads it.
+
+        A hot tier out of memory (``HotStoreFull``) does not stop the batch: a hydration that
+        fails leaves its user not live (reads go to the cold tier), and interactions that could
+        not be appended are written through to the cold tier (some may also be in a session's
+        dirty set: the later flush rewrites the same rows). The tracker's evictions free memory.
+        """
         direct = self.metrics.cold_write_statements.labels("direct")
         direct.inc(self.writer.statements_sent() - self._statements_at_split)
         for partition, offset in _lowest_offsets(plan.append).items():
             await self.watermarks.cover(partition, offset)
-        await self.hydrate_all(
-            [
-                ToHydrate(user, m.partition, (), m.consumed_s, m.timestamp_ms)
-                for user, m in plan.hydrate.items()
-            ]
-        )
+        try:
+            await self.hydrate_all(
+                [
+                    ToHydrate(user, m.partition, (), m.consumed_s, m.timestamp_ms)
+                    for user, m in plan.hydrate.items()
+                ]
+            )
+        except HotStoreFull as exc:
+            log.warning("hot tier full: %d hydrations skipped: %s", len(plan.hydrate), exc)
         now_ms = self.clock_ms()
         appending = time.monotonic()
         if plan.append:
             # A session can only vanish under us if its keys expired or the hot tier lost its
             # data: what was not appended goes to the cold tier instead.
-            missed = await self.hot.append(plan.append, now_ms)
+            try:
+                missed = await self.hot.append(plan.append, now_ms)
+            except HotStoreFull as exc:
+                log.warning("hot tier full: %d interactions written through", len(plan.append))
+                log.debug("append refused: %s", exc)
+                self.metrics.write_through.inc(len(plan.append))
+                missed = list(plan.append)
             if missed:
                 before = self.writer.statements_sent()
                 await self.writer.write_until_done([item.interaction for item in missed])
                 direct.inc(self.writer.statements_sent() - before)
             self.metrics.absorbed.inc(len(plan.append) - len(missed))
+            not_appended = {id(item) for item in missed}
+            await self._bound_dirty_sets([i for i in plan.append if id(i) not in not_appended])
             self.metrics.stage_seconds.labels("hot_append").observe(time.monotonic() - appending)
         for partition, users in plan.touch.items():
-            await self.hot.touch(users, partition=partition, now_ms=now_ms)
+            try:
+                await self.hot.touch(users, partition=partition, now_ms=now_ms)
+            except HotStoreFull as exc:
+                log.warning(
+                    "hot tier full: last-seen of %d users not refreshed: %s", len(users), exc
+                )
+
+    async def _bound_dirty_sets(self, appended: Sequence[HotItem]) -> None:
+        """Flush early the sessions whose dirty sets grew past the bound."""
+        if self.dirty_bound is None or self.flush_early is None or not appended:
+            return
+        for partition, users in self.dirty_bound.appended(appended).items():
+            try:
+                await self.flush_early(partition, users)
+            except HotStoreFull as exc:  # written to cold; marking clean needs memory: later
+                log.warning("hot tier full: early flush of %d sessions: %s", len(users), exc)
+            self.dirty_bound.reset(users)
 
     async def hydrate_all(self, wanted: Sequence[ToHydrate]) -> None:
         """For each user, the cold tier's newest ``last_n`` per kind and its ``in_flight``

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import faust
-from cassandra import InvalidRequest
+from cassandra import ConsistencyLevel, InvalidRequest
 from cassandra.cluster import Session
 
 from core.settings import Settings
@@ -39,14 +39,16 @@ def run_worker(settings: Settings) -> None:
     session = connect_cold_tier(settings)
     keyspace = settings.cassandra.keyspace
     try:
+        consistency = ConsistencyLevel.name_to_value[settings.cassandra.consistency]
         cold = CassandraColdStore(
             session,
             keyspace,
             settings.retention,
             concurrency=settings.worker.write_concurrency,
             views_complete=settings.cassandra.recent_views_complete,
+            consistency=consistency,
         )
-        watermarks = CassandraWatermarkStore(session, keyspace)
+        watermarks = CassandraWatermarkStore(session, keyspace, consistency=consistency)
     except InvalidRequest as exc:
         session.cluster.shutdown()
         raise StoreError(

@@ -22,12 +22,14 @@ from api.models import (
     UserInteractions,
 )
 from api.params import (
+    check_batch_size,
     check_kinds,
     check_user_id,
     id_problem,
     parse_kinds,
     parse_limit,
     parse_since,
+    printable_id,
 )
 from api.responses import OrjsonResponse
 from store.errors import ReadTimedOut, StoreError
@@ -165,6 +167,7 @@ async def batch_get(request: Request, body: BatchGetRequest) -> Response:
     for a bad id, 503 for a backend failure) while the others are answered. Live users are read
     with one pipelined Redis call, the others with concurrent Cassandra reads. The whole request
     is a 503 only when no user could be answered because of a backend failure."""
+    check_batch_size(len(body.user_ids), body.limit)
     wanted = check_kinds(body.kinds) if body.kinds else INTERACTION_KINDS
     since_ms = parse_since(body.since)
     problems = {user: problem for user in body.user_ids if (problem := id_problem(user))}
@@ -181,8 +184,8 @@ async def batch_get(request: Request, body: BatchGetRequest) -> Response:
         return error_response(backend_status(failures[0].error), str(failures[0].error))
     results: list[dict[str, Any]] = []
     for user in body.user_ids:
-        if problem := problems.get(user):
-            results.append({"user_id": user, **error_body(400, problem)})
+        if problem := problems.get(user):  # a lone surrogate would make orjson refuse it all
+            results.append({"user_id": printable_id(user), **error_body(400, problem)})
             continue
         outcome = outcomes[user]
         if isinstance(outcome, ReadFailed):

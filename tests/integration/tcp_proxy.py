@@ -1,6 +1,8 @@
 """A TCP proxy on its own thread: a real network outage between a client and a real server
-(``cut``: refuse and drop every connection; ``restore``: accept again), without stopping the
-shared server other tests and benchmarks use."""
+(``cut``: refuse and drop every connection; ``restore``: accept again), a slow server
+(``delay_s``: each chunk of the server's replies waits that long) or a frozen one (``pause``:
+connections stay open and nothing is relayed, as with a SIGSTOPped server; ``resume``), without
+stopping the shared server other tests and benchmarks use."""
 
 from __future__ import annotations
 
@@ -21,6 +23,10 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.delay_s = 0.0
+        """Added before relaying each chunk of the server's replies (set it any time)."""
+        self._flowing = threading.Event()
+        self._flowing.set()
 
     def __enter__(self) -> TcpProxy:
         self._thread.start()
@@ -38,6 +44,17 @@ class TcpProxy:
     def _call(self, coroutine: object) -> None:
         future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
         future.result(timeout=10)
+
+    def pause(self) -> None:
+        """Relay nothing in either direction until ``resume`` (connections stay open)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
+    async def _wait_flowing(self) -> None:
+        while not self._flowing.is_set():  # noqa: ASYNC110 - set from another thread
+            await asyncio.sleep(0.01)
 
     def restore(self) -> None:
         """Listen and relay again."""
@@ -69,18 +86,43 @@ class TcpProxy:
             return
         self._writers |= {writer, up_writer}
         await asyncio.gather(
-            _pipe(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True
+            self._pipe(reader, up_writer, replies=False),
+            self._pipe(up_reader, writer, replies=True),
+            return_exceptions=True,
         )
         for end in (writer, up_writer):
             self._writers.discard(end)
             end.transport.abort()
 
+    async def _pipe(
+        self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, *, replies: bool
+    ) -> None:
+        """Relay; replies are each held ``delay_s`` from when they arrived (a latency, not a
+        queue: chunks read meanwhile are held in parallel)."""
+        loop = asyncio.get_running_loop()
+        held: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
-async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-    while data := await source.read(65536):
-        sink.write(data)
-        await sink.drain()
-    sink.transport.abort()
+        async def read() -> None:
+            try:
+                while data := await source.read(65536):
+                    await held.put((loop.time() + (self.delay_s if replies else 0.0), data))
+            finally:
+                held.put_nowait((0.0, b""))
+
+        reading = asyncio.ensure_future(read())
+        try:
+            while True:
+                due, data = await held.get()
+                if not data:
+                    break
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                await self._wait_flowing()
+                sink.write(data)
+                await sink.drain()
+        finally:
+            reading.cancel()
+            sink.transport.abort()
 
 
 @contextlib.contextmanager

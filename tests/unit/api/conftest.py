@@ -52,6 +52,7 @@ def api_settings(**overrides: object) -> Settings:
         SecretStr(READ_KEY): ("read:interactions",),
         SecretStr(FEATURES_KEY): ("read:features",),
     }
+    overrides = {"ready_cache_s": 0, **overrides}  # every /readyz checks, unless a test says
     return Settings(api=ApiSettings(keys=keys, **overrides))  # type: ignore[arg-type]
 
 

@@ -1,0 +1,47 @@
+"""Bounds on the work of one request and on requests in progress: a batch read of more than
+MAX_BATCH_ITEMS interactions (users x limit) is a 422 naming the cap, and past the concurrency
+limit a request gets a 503 with Retry-After in the API's JSON shape, at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from starlette.types import Receive, Scope, Send
+
+from api.middleware import ConcurrencyLimit
+from api.models import MAX_BATCH_ITEMS
+from api.responses import OrjsonResponse
+
+
+async def test_a_batch_of_500_users_at_limit_1000_is_a_422_naming_the_cap(
+    client: httpx.AsyncClient,
+) -> None:
+    users = [f"u{n}" for n in range(500)]
+    answer = await client.post("/v1/interactions:batchGet", json={"user_ids": users, "limit": 1000})
+    assert answer.status_code == 422
+    assert str(MAX_BATCH_ITEMS) in answer.json()["error"]["message"]
+    fits = await client.post("/v1/interactions:batchGet", json={"user_ids": users, "limit": 100})
+    assert fits.status_code == 200
+
+
+async def test_requests_past_the_concurrency_limit_get_503_with_retry_after() -> None:
+    release = asyncio.Event()
+
+    async def slow_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await release.wait()
+        await OrjsonResponse({"ok": True})(scope, receive, send)
+
+    limited = ConcurrencyLimit(slow_app, max_requests=2)
+    transport = httpx.ASGITransport(app=limited)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        first = [asyncio.create_task(http.get("/x")) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        over = await http.get("/x")  # answered at once, while two are in progress
+        assert over.status_code == 503
+        assert over.headers["Retry-After"] == "1"
+        assert over.json()["error"]["code"] == "unavailable"
+        release.set()
+        assert [r.status_code for r in await asyncio.gather(*first)] == [200, 200]
+        assert (await http.get("/x")).status_code == 200
+    assert limited.in_progress == 0
