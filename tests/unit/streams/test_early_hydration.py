@@ -129,7 +129,7 @@ async def test_a_rebalance_forgets_the_partitions_taken_away(e: Early) -> None:
     assert e.count("hydrated") + e.count("live") + e.count("failed") == 0
 
 
-async def test_behind_a_backlog_the_app_open_goes_live_ahead_of_it() -> None:
+async def test_behind_a_backlog_the_app_open_still_hydrates_before_its_batches() -> None:
     e = Early(behind=True)
     backlog = [
         e.messages([click(n, "u2") for n in range(100, 150)] + [click(1)]),
