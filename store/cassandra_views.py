@@ -1,6 +1,6 @@
 """The compact recent views (``store.recent_views``) on Cassandra: statements and their values.
 
-One partition per user (``recent_views``, ``schemas/cql/005_recent_views.cql``): a write appends
+One partition per user (``recent_views``, ``schemas/cql/006_recent_views.cql``): a write appends
 one delta pack per user (users' deltas of a write go together as UNLOGGED batches of up to
 ``DELTAS_PER_BATCH`` partitions: one request, not one per user), a hydration reads the whole
 partition in one request (at most ``MAX_PACKS`` packs: a user with more is read from the
