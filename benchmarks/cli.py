@@ -13,6 +13,7 @@ from rich.console import Console
 
 from benchmarks.harness.report import report_markdown
 from benchmarks.registry import BENCHMARKS
+from core.errors import InterstoreError
 
 bench_app = typer.Typer(
     help="Benchmarks against the local stack; results go to benchmarks/results/NAME.json.",
@@ -33,7 +34,8 @@ def report() -> None:
 def run_all(
     runs: Annotated[int, typer.Option(min=1, help="Measured runs of each benchmark.")] = 3,
 ) -> None:
-    """Every registered benchmark, one after the other, with its default options (make bench)."""
+    """Every registered benchmark, one after the other, with its default options (make bench);
+    one that fails does not stop the others, and the command then exits 1."""
     failed = []
     for name, module in BENCHMARKS.items():
         try:
@@ -41,6 +43,9 @@ def run_all(
         except typer.Exit as exc:
             if exc.exit_code:
                 failed.append(name)
+        except InterstoreError as exc:
+            Console(stderr=True).print(f"[bold red]bench {name} failed:[/] {exc}")
+            failed.append(name)
     if failed:
-        Console(stderr=True).print(f"[bold red]did not verify: {', '.join(failed)}[/]")
+        Console(stderr=True).print(f"[bold red]failed or did not verify: {', '.join(failed)}[/]")
         raise typer.Exit(1)

@@ -1,7 +1,9 @@
 """The benchmarks ``interstore bench`` knows, by name: ``bench NAME`` runs one, ``make bench``
 runs them all (``interstore bench all``) and ``bench report`` tabulates their result files.
 
-Registering a benchmark is one line here: its name and the module that defines it. That module
+Registering a benchmark is one line here: its command name and the module that defines it. Its
+result file is ``benchmarks/results/NAME.json`` with any dash of the name an underscore
+(``features-read`` writes ``features_read.json``). That module
 (see ``benchmarks/README.md``) defines
 
 - ``command``: the typer command function (its options; its docstring is the help), which

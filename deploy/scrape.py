@@ -12,7 +12,7 @@ scan costs microseconds. Label values of interstore's metrics hold no commas, qu
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 Sample = tuple[dict[str, str], float]
 
@@ -21,6 +21,15 @@ def scrape(url: str, timeout_s: float = 5.0) -> str:
     """The text of a /metrics page; ``urllib.error.URLError`` or ``OSError`` while it is not up."""
     with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - our URL
         return bytes(response.read()).decode()
+
+
+def _labels(inside: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for pair in inside.split(","):
+        key, _, value = pair.partition("=")
+        if key:
+            labels[key.strip()] = value.strip().strip('"')
+    return labels
 
 
 def metric_samples(exposition: str, name: str) -> list[Sample]:
@@ -35,12 +44,27 @@ def metric_samples(exposition: str, name: str) -> list[Sample]:
         labels: dict[str, str] = {}
         if rest.startswith("{"):
             inside, _, rest = rest[1:].partition("} ")
-            for pair in inside.split(","):
-                key, _, value = pair.partition("=")
-                if key:
-                    labels[key.strip()] = value.strip().strip('"')
+            labels = _labels(inside)
         samples.append((labels, float(rest.split()[0])))
     return samples
+
+
+def all_samples(exposition: str) -> Iterator[tuple[str, str, dict[str, str], float]]:
+    """Every sample of the page: (name, its family's type from the ``# TYPE`` line before it,
+    or "untyped", labels, value)."""
+    family, kind = "", "untyped"
+    for line in exposition.splitlines():
+        if line.startswith("# TYPE "):
+            parts = line.split()
+            family, kind = (parts[2], parts[3]) if len(parts) >= 4 else ("", "untyped")
+            continue
+        if not line or line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        name, _, inside = head.partition("{")
+        if not name.startswith(family):
+            family, kind = "", "untyped"
+        yield name, kind, _labels(inside.rstrip("}")), float(value)
 
 
 def metric_sum(exposition: str, name: str) -> float:

@@ -11,8 +11,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 from rich.table import Table
+
+from deploy.scrape import all_samples
 
 CONSUMED = "interstore_events_consumed_total"
 DEAD_LETTERS = "interstore_dead_letters_total"
@@ -43,17 +44,16 @@ class MetricsReading:
 def parse_metrics(text: str) -> MetricsReading:
     """The ``interstore_*`` samples of a Prometheus text page (histograms left out)."""
     metrics = MetricsReading()
-    for family in text_string_to_metric_families(text):
-        if not family.name.startswith("interstore_") or family.type not in ("counter", "gauge"):
+    for name, kind, labels, value in all_samples(text):
+        if not name.startswith("interstore_") or kind not in ("counter", "gauge"):
             continue
-        for sample in family.samples:
-            if sample.name.endswith("_created"):
-                continue
-            metrics.totals[sample.name] = metrics.totals.get(sample.name, 0.0) + sample.value
-            if len(sample.labels) == 1:
-                (label,) = sample.labels.values()
-                values = metrics.by_label.setdefault(sample.name, {})
-                values[label] = values.get(label, 0.0) + sample.value
+        if name.endswith("_created"):
+            continue
+        metrics.totals[name] = metrics.totals.get(name, 0.0) + value
+        if len(labels) == 1:
+            (label,) = labels.values()
+            values = metrics.by_label.setdefault(name, {})
+            values[label] = values.get(label, 0.0) + value
     return metrics
 
 

@@ -8,7 +8,7 @@ interactions each, until a limit-``limit`` read of each returns ``limit``); then
 rate) then attacks, each phase with the CPU of every process group recorded:
 
 1. one hot user, GET ``/v1/users/{id}/interactions?limit=100`` at ``rate`` req/s, then the
-   same reads at the same rate from the floor process (``benchmarks.api_floor``: raw, store);
+   same reads at the same rate from the floor process (``benchmarks.api.floor``: raw, store);
 2. batches of 50 live users, POST ``/v1/interactions:batchGet`` at ``batch_rate``, then the floor;
 3. each endpoint's rate ladder (``step_s`` per rate) up to the first rate whose p99 misses the
    target, that loses a request or that vegeta could not send in full: the highest rate before

@@ -63,6 +63,14 @@ def _value(process: Process, name: str, **labels: str) -> float:
         return 0.0  # not answering yet
 
 
+def _answers(process: Process) -> bool:
+    try:
+        scrape(process.metrics_url)
+    except OSError:
+        return False
+    return True
+
+
 def _wait(what: str, done: Any, processes: list[Process]) -> float:
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
@@ -130,8 +138,7 @@ def _throughput(
         processes.append(FeaturesWorkerChild(env, workdir / "features-worker.log", workdir))
     for process in processes:
         process.start()
-    _wait("the workers' /metrics", lambda: all(_value(p, "python_info") for p in processes),
-          processes)  # fmt: skip
+    _wait("the workers' /metrics", lambda: all(_answers(p) for p in processes), processes)
     time.sleep(5)  # let the groups settle on their partitions
     console.print("ingest + features" if with_features else "ingest alone")
     started = _produce(settings, scratch.events_topic, events)

@@ -73,7 +73,7 @@ def report_markdown(
     lines: list[str] = []
     machines: set[str] = set()
     for name, module in benchmarks.items():
-        path = result_path(name, directory)
+        path = result_path(name.replace("-", "_"), directory)  # bench features-read: features_read
         if not path.exists():
             continue
         result = read_result(path)

@@ -49,18 +49,20 @@ class RawConfig:
     concurrency: int
     consume_batch: int
 
-    def describe(self) -> str:
-        writes = (
-            "one UNLOGGED batch per partition (a lone row as itself)"
-            if self.writes == "batches"
-            else "single-row INSERTs"
-        )
-        return (
-            f"confluent-kafka Consumer.consume(num_messages={self.consume_batch}) + "
-            "Codec.decode_many + Interaction.from_record + cassandra-driver "
-            f"execute_concurrent(concurrency={self.concurrency}) of {writes}, "
-            "prepared INSERT USING TTL, offsets committed after each written batch"
-        )
+
+def describe_raw(writes: str, concurrency: int, consume_batch: int) -> str:
+    """What the baseline does, for the result file."""
+    shape = (
+        "one UNLOGGED batch per partition (a lone row as itself)"
+        if writes == "batches"
+        else "single-row INSERTs"
+    )
+    return (
+        f"confluent-kafka Consumer.consume(num_messages={consume_batch}) + "
+        "Codec.decode_many + Interaction.from_record + cassandra-driver "
+        f"execute_concurrent(concurrency={concurrency}) of {shape}, "
+        "prepared INSERT USING TTL, offsets committed after each written batch"
+    )
 
 
 class RawConsumer(Consumer):

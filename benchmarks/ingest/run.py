@@ -22,7 +22,7 @@ from benchmarks.harness.scratch import Scratch, scratch_resources
 from benchmarks.ingest.consumer import Consumer
 from benchmarks.ingest.measure import measure, produce_all
 from benchmarks.ingest.plan import IngestParams, Measurement, Workload, build_workload
-from benchmarks.ingest.raw import RawConfig, RawConsumer
+from benchmarks.ingest.raw import RawConfig, RawConsumer, describe_raw
 from benchmarks.ingest.report import build_result, render
 from benchmarks.ingest.worker import WorkerConsumer
 from core.settings import Settings, load_settings
@@ -64,8 +64,8 @@ def _worker(scoped: Settings, scratch: Scratch, params: IngestParams) -> Consume
 
 
 def _raw_details(settings: Settings, params: IngestParams) -> dict[str, Any]:
-    scratch = Scratch("baseline", params.partitions)
-    return {"method": _raw_config(settings, scratch, params).describe()}
+    writes, concurrency = params.baseline_writes, params.baseline_concurrency
+    return {"method": describe_raw(writes, concurrency, params.baseline_consume_batch)}
 
 
 def _worker_details(settings: Settings, params: IngestParams) -> dict[str, Any]:

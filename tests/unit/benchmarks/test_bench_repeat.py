@@ -96,6 +96,13 @@ def test_the_report_is_a_markdown_table_with_median_spread_date_and_machine(
     assert len(lines) == 1  # the other headlines are not in this result file
 
 
+def test_a_dashed_command_name_reads_its_underscored_result_file(tmp_path: Path) -> None:
+    result = combine([run(6000, 0.3)])
+    write_result(BenchResult("features_read", *list(result.to_json().values())[1:6]), tmp_path)
+    text = report_markdown(tmp_path, {"features-read": "benchmarks.ingest.command"})
+    assert "| features_read | sessions: events/s | 6,000 events/s |" in text
+
+
 def test_a_single_run_reports_its_own_value_as_the_spread(tmp_path: Path) -> None:
     (tmp_path / "ingest.json").write_text(json.dumps(run(6000, 0.3).to_json()))
     data = read_result(tmp_path / "ingest.json")
