@@ -45,6 +45,13 @@ class CassandraSettings(BaseSettings):
     connect_timeout_s: float = 10.0
     request_timeout_s: float = 10.0
     reconnect_max_s: float = Field(5.0, gt=0, description="Longest wait between reconnects.")
+    recent_views_complete: bool = Field(
+        True,
+        description="Every interaction of the keyspace was written with its recent-view delta"
+        " (a keyspace this version created): a user's view packs are the truth even before a"
+        " hydration wrote a base. False for a keyspace holding older history: each user's first"
+        " hydration reads the individual rows and writes the base.",
+    )
     consistency: Literal["LOCAL_QUORUM", "QUORUM", "EACH_QUORUM", "ALL"] = Field(
         "LOCAL_QUORUM",
         description="Of every read and write (interactions and hot-tier watermarks alike): a "

@@ -81,12 +81,13 @@ def metric_value(exposition: str, name: str, **labels: str) -> float:
     )
 
 
-def histogram_buckets(exposition: str, name: str) -> list[tuple[float, float]]:
-    """A histogram's cumulative ``(upper bound, count)`` buckets, ``+Inf`` last."""
+def histogram_buckets(exposition: str, name: str, **labels: str) -> list[tuple[float, float]]:
+    """A histogram's cumulative ``(upper bound, count)`` buckets, ``+Inf`` last (of the series
+    whose labels include ``labels``)."""
     buckets = [
-        (float(labels["le"]), value)
-        for labels, value in metric_samples(exposition, f"{name}_bucket")
-        if "le" in labels
+        (float(found["le"]), value)
+        for found, value in metric_samples(exposition, f"{name}_bucket")
+        if "le" in found and all(found.get(key) == wanted for key, wanted in labels.items())
     ]
     return sorted(buckets)
 

@@ -38,6 +38,7 @@ from core.settings import RetentionSettings
 from store import cold
 from store.buckets import bucket_of, buckets_between, span_days
 from store.cassandra_hydration import MAX_COMBINATIONS, HydrationRead, select_all_cql
+from store.cassandra_views import MAX_PACKS, Background, ViewStatements
 from store.driver_relay import relay_for
 from store.errors import (
     ColdReadError,
@@ -47,6 +48,7 @@ from store.errors import (
     ColdWriteError,
 )
 from store.interactions import INTERACTION_KINDS, KIND_FIELDS, ColdRow, Interaction
+from store.recent_views import HotMember, merge
 
 TUPLE_ROWS = "interstore-cold-tuple-rows"
 """An execution profile with plain tuple rows: the default row factory builds a namedtuple
@@ -93,7 +95,10 @@ class CassandraColdStore(cold.ColdStore):
         concurrency: int = 128,
         consistency: int = ConsistencyLevel.LOCAL_QUORUM,
         clock: Clock = wall_clock_ms,
+        views_complete: bool = True,
     ) -> None:
+        """``views_complete``: every interaction of the keyspace was written with its recent-view
+        delta (``CassandraSettings.recent_views_complete``)."""
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         if not keyspace.isidentifier():
@@ -110,6 +115,8 @@ class CassandraColdStore(cold.ColdStore):
                     EXEC_PROFILE_DEFAULT, row_factory=tuple_factory
                 ),
             )
+        self._views_complete = views_complete
+        self._refreshes = Background(self._execute)
         self.requests_in_flight = 0
         """Requests sent and not answered by the driver yet (at most ``concurrency``)."""
         self.statements_written = 0
@@ -120,6 +127,7 @@ class CassandraColdStore(cold.ColdStore):
             self._selects = {k: self._prepare(_select_cql(table, k)) for k in INTERACTION_KINDS}
             self._select_all = self._prepare(select_all_cql(table))
             self._ping = self._prepare("SELECT release_version FROM system.local")
+            self._views = ViewStatements(session, keyspace, retention, consistency)
         except DRIVER_ERRORS as exc:
             raise _mapped(exc, f"preparing statements on {table}", ColdStoreError) from exc
 
@@ -165,11 +173,27 @@ class CassandraColdStore(cold.ColdStore):
     # -- writes
 
     async def write_many(self, interactions: Sequence[Interaction]) -> None:
+        """The rows, then (once every row is written) the users' recent-view deltas: a view
+        never holds an interaction whose row was not written."""
         what = f"write of {len(interactions)} interactions"
         self._check_open(what)
+        now_ms = self._clock()
+        requests = self._requests(interactions, now_ms, what)
+        await self._send(requests, what)
+        written = self._inside_retention(interactions, now_ms)
+        if written:
+            first = written[0]
+            deltas = [(s, first) for s in self._views.deltas(written, now_ms)]
+            await self._send(deltas, f"recent-view deltas of the {what}")
+
+    def _inside_retention(self, items: Sequence[Interaction], now_ms: int) -> list[Interaction]:
+        days = self._retention.days
+        return [i for i in items if cold.ttl_seconds(days(i.kind), i.ts_ms, now_ms) > 0]
+
+    async def _send(self, requests: Sequence[Request], what: str) -> None:
         failures: list[tuple[BaseException, Interaction]] = []
         sent: list[asyncio.Future[Any]] = []
-        for statement, item in self._requests(interactions, self._clock(), what):
+        for statement, item in requests:
             await self._limit.acquire()
             if failures:  # stop sending: the caller retries the whole batch anyway
                 self._limit.release()
@@ -280,6 +304,45 @@ class CassandraColdStore(cold.ColdStore):
         except DRIVER_ERRORS as exc:
             raise _mapped(exc, what, ColdReadError) from exc
         return read.rows_by_kind(rows or (), limit)
+
+    async def hydration_members(
+        self, user_id: str, *, limit: int, now_ms: int | None = None
+    ) -> dict[str, list[HotMember]]:
+        """From the user's compact recent view (``store.recent_views``): one request for the
+        user's packs; the individual rows only when the packs are not authoritative. Either way
+        the view is then refreshed to one base pack, sent without waiting for it (a refresh
+        that fails leaves packs that still merge to the same answer)."""
+        cold.check_read(INTERACTION_KINDS, limit)
+        what = f"read of the recent view of user {user_id!r}"
+        self._check_open(what)
+        now = self._clock() if now_ms is None else now_ms
+        if limit == 0:
+            return {kind: [] for kind in INTERACTION_KINDS}
+        try:
+            found = list(await self._execute(self._views.select.bind([user_id])) or ())
+        except DRIVER_ERRORS as exc:
+            raise _mapped(exc, what, ColdReadError) from exc
+        parts = [part for part, _ in found]
+        merged = None
+        if len(found) < MAX_PACKS:
+            windows = self._views.windows(now)
+            packs = [packed for _, packed in found]
+            merged = merge(packs, limit=limit, windows=windows, complete=self._views_complete)
+        if merged is None:  # older history, or too many packs: the rows, and a base from them
+            members = await super().hydration_members(user_id, limit=limit, now_ms=now)
+            self._refreshes.send(self._views.refresh(user_id, parts, limit, members, now))
+            return members
+        if merged.refresh:
+            self._refreshes.send(self._views.refresh(user_id, parts, limit, merged.base, now))
+        return merged.view
+
+    async def settle(self) -> None:
+        """Until every view refresh sent has settled (tests; ``close``)."""
+        await self._refreshes.settle()
+
+    async def close(self) -> None:
+        await self.settle()
+        await super().close()
 
     async def _rows(
         self, user_id: str, kind: str, limit: int, since_ms: int | None, now_ms: int

@@ -14,7 +14,9 @@ from typing import TypeVar
 
 from store.buckets import DAY_MS
 from store.errors import ColdStoreError
+from store.hot_codec import encode_row
 from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
+from store.recent_views import HotMember
 
 T = TypeVar("T")
 
@@ -141,6 +143,15 @@ class ColdStore(ABC):
             ]
         )
         return dict(zip(INTERACTION_KINDS, per_kind, strict=True))
+
+    async def hydration_members(
+        self, user_id: str, *, limit: int, now_ms: int | None = None
+    ) -> dict[str, list[HotMember]]:
+        """``hydration_rows`` as hot-tier members ``(ts_ms, member)``, by kind, in no particular
+        order: what a hydration hands the hot tier. Stores override this to read a compact view
+        (``store.recent_views``) instead of the individual rows."""
+        rows = await self.hydration_rows(user_id, limit=limit, now_ms=now_ms)
+        return {kind: [(row[3], encode_row(kind, row)) for row in of] for kind, of in rows.items()}
 
     async def ping(self) -> None:
         """Raise ColdStoreUnavailable unless the backend answers (a readiness check)."""

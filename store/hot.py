@@ -30,11 +30,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
 
 from store.errors import StoreError
 from store.hot_codec import check_interaction, encode
 from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
+from store.recent_views import HotMember
+
+NO_MEMBERS: Mapping[str, Sequence[HotMember]] = MappingProxyType({})
 
 
 class HotStoreError(StoreError):
@@ -75,11 +79,14 @@ Item = TypeVar("Item", bound=tuple[Interaction, int, int])
 
 
 class Hydration(NamedTuple):
-    """One user's hydration: its cold-tier rows per kind, and its partition."""
+    """One user's hydration: its cold-tier rows per kind, its partition, and more of its
+    interactions per kind already as hot-tier members (``ColdStore.hydration_members``: the
+    store keeps them as they are)."""
 
     user_id: str
     rows: Mapping[str, Sequence[ColdRow]]
     partition: int
+    members: Mapping[str, Sequence[HotMember]] = NO_MEMBERS
 
     @classmethod
     def of(cls, user_id: str, interactions: Sequence[Interaction], partition: int) -> Hydration:

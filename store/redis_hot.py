@@ -32,7 +32,7 @@ from store.hot import (
     check_partition,
 )
 from store.hot_codec import check_interaction, decode, decode_json, encode, encode_row
-from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
+from store.interactions import INTERACTION_KINDS, Interaction
 from store.redis_hot_commands import Command, run_commands
 from store.redis_hot_scripts import KIND_SLOT, SHAS, KeyLayout
 from store.redis_pack import redis_client
@@ -83,7 +83,7 @@ class RedisHotStore(HotStore):
         return {user for user, live in zip(users, found, strict=True) if live}
 
     async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
-        commands = [self._hydrate_command(*hydration, now_ms) for hydration in hydrations]
+        commands = [self._hydrate_command(hydration, now_ms) for hydration in hydrations]
         if commands:
             first = hydrations[0].user_id
             what = f"hydration of user {first!r}" + (
@@ -91,17 +91,18 @@ class RedisHotStore(HotStore):
             )
             await self._run(what, commands)
 
-    def _hydrate_command(
-        self, user_id: str, rows: Mapping[str, Sequence[ColdRow]], partition: int, now_ms: int
-    ) -> Command:
+    def _hydrate_command(self, hydration: Hydration, now_ms: int) -> Command:
+        user_id, rows, partition, members = hydration
         check_partition(partition)
         args: list[Any] = [user_id, now_ms, self._ttl, self._keep, partition]
         for kind, of in rows.items():
-            slot = KIND_SLOT.get(kind)
-            if slot is None:
-                raise ValueError(f"kind {kind!r} is not an interaction kind")
+            slot = _slot(kind)
             for row in of:
                 args += (slot, -row[3], encode_row(kind, row))
+        for kind, packed in members.items():
+            slot = _slot(kind)
+            for ts_ms, member in packed:
+                args += (slot, -ts_ms, member)
         return self._script("hydrate", user_id, partition, args)
 
     async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:
@@ -269,3 +270,10 @@ class RedisHotStore(HotStore):
     async def close(self) -> None:
         await super().close()
         await self.client.aclose()
+
+
+def _slot(kind: str) -> int:
+    slot = KIND_SLOT.get(kind)
+    if slot is None:
+        raise ValueError(f"kind {kind!r} is not an interaction kind")
+    return slot

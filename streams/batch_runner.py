@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from store.errors import ColdStoreUnavailable
@@ -53,13 +54,23 @@ class BatchRunner:
 
     async def run(self, messages: Sequence[RawMessage], ack: Ack) -> None:
         """Steps 1-5 of the protocol, retrying 1-4 while a store is unavailable."""
+        stage = self.pipeline.metrics.stage_seconds
+        consumed = [m.consumed_s for m in messages if m.consumed_s is not None]
+        if consumed:
+            stage.labels("batch_wait").observe(max(0.0, time.monotonic() - min(consumed)))
         await self.retry.until_done(
             lambda: self._attempt(messages), retry_on=TRANSIENT, on_retry=_log_retry
         )
+        acking = time.monotonic()
         await ack()
+        stage.labels("ack").observe(time.monotonic() - acking)
 
     async def _attempt(self, messages: Sequence[RawMessage]) -> None:
+        waiting = time.monotonic()
         async with self.lock:
+            self.pipeline.metrics.stage_seconds.labels("lock_wait").observe(
+                time.monotonic() - waiting
+            )
             await self.recovery.ensure_intact({m.partition for m in messages})
             await self.pipeline.process(messages)
             self.early.handled(messages)

@@ -25,14 +25,23 @@ itself, with its retries.
 Messages are matched to the app_open's user by their Kafka key: the user id, which
 ``EventProducer`` sends and the topic's per-user order relies on.
 
-When the worker is behind (a backlog: ``behind``), the app_open's batch fills and runs at once,
-and hydrates its app_opens together at less cost: the app_open is left to it.
+When the worker is behind (a backlog: ``behind``), the app_open is hydrated early all the same:
+the stream reads ahead of the agent by about one batch (``noack_take`` fills the next batch while
+one runs), so a round of early hydrations takes the lock right after the running batch (the lock
+is first come, first served: rounds and batches alternate, a fair share) instead of after its
+own batch's decoding and cold writes. A round takes at most ``ROUND_MAX`` app_opens, so a batch
+never waits behind more than one round. (The view is still complete: the stream hands messages
+over in offset order, so every earlier message of the user is seen, pending, before its
+app_open.) This does not reach past the stream's read-ahead: an app_open deeper in a backlog
+waits for the batches before it. Such app_opens are counted (outcome ``behind``) as well as by
+how their round ended.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -45,6 +54,8 @@ from streams.sessions import SessionRouter, ToHydrate
 
 log = logging.getLogger(__name__)
 EnsureIntact = Callable[[Iterable[int]], Awaitable[None]]
+ROUND_MAX = 64
+"""App_opens hydrated per round (one hold of the worker lock)."""
 
 
 class EarlyHydration:
@@ -77,11 +88,21 @@ class EarlyHydration:
     def processor(self, stream: Any) -> Callable[[Any], Any]:
         """A processor for the agent's Faust stream (add it before ``noack_take``)."""
 
+        fetch = self.router.metrics.stage_seconds.labels("fetch")
+        queue = self.router.metrics.stage_seconds.labels("queue")
+
         def see(value: Any) -> Any:
             event = stream.current_event
             if event is not None:
+                message = event.message
                 try:
-                    self.seen(event.message)
+                    consumed_s, produced_s = message.time_in, message.timestamp
+                    if consumed_s is not None:
+                        waited = max(0.0, time.monotonic() - consumed_s)
+                        queue.observe(waited)
+                        if produced_s:
+                            fetch.observe(max(0.0, time.time() - waited - produced_s))
+                    self.seen(message)
                 except Exception:  # an exception here would restart the agent: its batch stalls
                     log.exception("early hydration skipped a message (its batch handles it)")
             return value
@@ -105,7 +126,6 @@ class EarlyHydration:
             return  # already on its way; a key that is not the user id is left to the batch
         if self.behind(app_open):
             self._outcome["behind"].inc()
-            return
         self._queued[user] = Queued(app_open, self._in_flight(message))
         self._idle.clear()
         self._wake.set()
@@ -132,9 +152,13 @@ class EarlyHydration:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            waiting = time.monotonic()
             async with self.lock:
+                self.router.metrics.stage_seconds.labels("lock_wait").observe(
+                    time.monotonic() - waiting
+                )
                 self._wake.clear()
-                self._running, self._queued = self._queued, {}
+                self._running = self._take_round()
                 try:
                     if self._running:
                         await self._hydrate_all(self._running)
@@ -143,12 +167,23 @@ class EarlyHydration:
                     if not self._queued:
                         self._idle.set()
 
+    def _take_round(self) -> dict[str, Queued]:
+        """The first ROUND_MAX queued app_opens (all of them if fewer); the rest wait."""
+        if len(self._queued) <= ROUND_MAX:
+            taken, self._queued = self._queued, {}
+            return taken
+        users = list(self._queued)[:ROUND_MAX]
+        self._wake.set()  # another round follows
+        return {user: self._queued.pop(user) for user in users}
+
     async def _hydrate_all(self, queued: dict[str, Queued]) -> None:
         try:
             await self.ensure_intact({app_open.partition for app_open, _ in queued.values()})
             live = await self.router.hot.live_users(list(queued))
             wanted = [
-                ToHydrate(user, app_open.partition, in_flight, app_open.consumed_s)
+                ToHydrate(
+                    user, app_open.partition, in_flight, app_open.consumed_s, app_open.timestamp_ms
+                )
                 for user, (app_open, in_flight) in queued.items()
                 if user not in live
             ]

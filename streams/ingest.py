@@ -9,6 +9,7 @@ takes. Which interactions go to the hot tier instead is the session router's cal
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -113,9 +114,15 @@ class IngestPipeline:
     async def process(self, messages: Sequence[RawMessage]) -> Sorted:
         """Handle one batch completely; afterwards its offsets are safe to commit."""
         self.metrics.batch_size.observe(len(messages))
+        stage = self.metrics.stage_seconds
+        started = time.monotonic()
         batch = self.sort(messages)
+        sorted_at = time.monotonic()
+        stage.labels("decode").observe(sorted_at - started)
         to_cold, plan = await self.sessions.split(batch.accepted)
+        split_at = time.monotonic()
         batch.dead.extend(await self.write_cold(to_cold))
+        stage.labels("cold_write").observe(time.monotonic() - split_at)
         await self.sessions.apply(plan)
         if batch.dead:
             await self.dead_letters.send_many(batch.dead)

@@ -15,6 +15,8 @@ class RawMessage:
     value: bytes
     consumed_s: float | None = None
     """When the worker's agent took it from Faust (``time.monotonic``; Faust's "message in")."""
+    timestamp_ms: float | None = None
+    """The record's Kafka timestamp (the producer's create time: epoch ms)."""
 
     @property
     def where(self) -> str:
@@ -32,4 +34,10 @@ class RawMessage:
             key=message.key,
             value=value if isinstance(value, bytes) else bytes(value or b""),
             consumed_s=getattr(message, "time_in", None),
+            timestamp_ms=_epoch_ms(getattr(message, "timestamp", None)),
         )
+
+
+def _epoch_ms(timestamp: Any) -> float | None:
+    """Faust gives a record's timestamp in epoch seconds (a float)."""
+    return None if timestamp is None else float(timestamp) * 1000.0

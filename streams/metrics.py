@@ -72,10 +72,32 @@ class WorkerMetrics:
             buckets=HYDRATION_BUCKETS,
             registry=r,
         )
+        self.stage_seconds = Histogram(
+            "interstore_stage_seconds",
+            "Where a message's time goes in the worker, by stage: fetch (produced, by its Kafka"
+            " timestamp, to consumed), queue (consumed to the agent's stream), batch_wait (the"
+            " batch's first message consumed to the batch starting), lock_wait (the batch or an"
+            " early hydration waiting for the worker lock), decode (decode and validate a"
+            " batch), cold_write (a batch's direct cold writes), hydration_read (a round of"
+            " hydrations' cold reads), hydration_redis_write (their hot-tier write), hot_append"
+            " (a batch's appends to live sessions), ack (acking a batch's offsets).",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.app_open_live_seconds = Histogram(
+            "interstore_app_open_live_seconds",
+            "The user-facing figure: from an app_open's produce time (its Kafka timestamp) to its"
+            " user being live in the hot tier (hydrated), per hydrating app_open.",
+            buckets=HYDRATION_BUCKETS,
+            registry=r,
+        )
         self.early_hydrations = Counter(
             "interstore_early_hydrations",
             "App-opens handled as consumed, ahead of their batch, by outcome (hydrated; live:"
-            " already live; failed, or behind (a backlog): left to the batch).",
+            " already live; failed: left to the batch); behind counts those that were consumed"
+            " with a backlog ahead of their batch (hydrated ahead of it, and counted by outcome"
+            " too).",
             ["outcome"],
             registry=r,
         )

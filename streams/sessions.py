@@ -22,7 +22,9 @@ from typing import NamedTuple
 
 from store.cold import ColdStore, gather_all
 from store.hot import HotItem, HotStore, HotStoreFull, Hydration
-from store.interactions import ColdRow, Interaction
+from store.hot_codec import encode
+from store.interactions import Interaction
+from store.recent_views import HotMember
 from store.watermarks import WatermarkStore
 from streams.cold_writer import ColdWriter
 from streams.dirty_bound import DirtyBound
@@ -131,11 +133,15 @@ class SessionRouter:
             await self.watermarks.cover(partition, offset)
         try:
             await self.hydrate_all(
-                [ToHydrate(user, m.partition, (), m.consumed_s) for user, m in plan.hydrate.items()]
+                [
+                    ToHydrate(user, m.partition, (), m.consumed_s, m.timestamp_ms)
+                    for user, m in plan.hydrate.items()
+                ]
             )
         except HotStoreFull as exc:
             log.warning("hot tier full: %d hydrations skipped: %s", len(plan.hydrate), exc)
         now_ms = self.clock_ms()
+        appending = time.monotonic()
         if plan.append:
             # A session can only vanish under us if its keys expired or the hot tier lost its
             # data: what was not appended goes to the cold tier instead.
@@ -153,6 +159,7 @@ class SessionRouter:
             self.metrics.absorbed.inc(len(plan.append) - len(missed))
             not_appended = {id(item) for item in missed}
             await self._bound_dirty_sets([i for i in plan.append if id(i) not in not_appended])
+            self.metrics.stage_seconds.labels("hot_append").observe(time.monotonic() - appending)
         for partition, users in plan.touch.items():
             try:
                 await self.hot.touch(users, partition=partition, now_ms=now_ms)
@@ -181,23 +188,36 @@ class SessionRouter:
         started = time.monotonic()
         limiter = asyncio.Semaphore(HYDRATION_CONCURRENCY)
 
-        async def read(user: str) -> dict[str, list[ColdRow]]:
+        async def read(user: str) -> dict[str, list[HotMember]]:
             async with limiter:
-                return await self.cold.hydration_rows(user, limit=self.last_n)
+                return await self.cold.hydration_members(user, limit=self.last_n)
 
         per_user = await gather_all([read(w.user) for w in wanted])
+        read_done = time.monotonic()
         hydrations = []
-        for (user, partition, in_flight, _), rows in zip(wanted, per_user, strict=True):
-            for item in in_flight:
-                rows[item.kind].append(item.row())
-            hydrations.append(Hydration(user, rows, partition))
+        for (user, partition, in_flight, *_), members in zip(wanted, per_user, strict=True):
+            for interaction in in_flight:
+                members[interaction.kind].append((interaction.ts_ms, encode(interaction)))
+            hydrations.append(Hydration(user, {}, partition, members))
         await self.hot.hydrate_many(hydrations, now_ms=self.clock_ms())
         done = time.monotonic()
+        self.metrics.stage_seconds.labels("hydration_read").observe(read_done - started)
+        self.metrics.stage_seconds.labels("hydration_redis_write").observe(done - read_done)
         self.metrics.hydrations.inc(len(wanted))
-        for *_, consumed_s in wanted:
-            since = started if consumed_s is None else consumed_s
+        for want in wanted:
+            since = started if want.consumed_s is None else want.consumed_s
             self.metrics.hydration_seconds.observe(done - since)
             self.metrics.hydration_work_seconds.observe(done - started)
+        self.live_at(wanted)
+
+    def live_at(self, wanted: Sequence[ToHydrate]) -> None:
+        """The user-facing figure: each app_open's produce time (its Kafka timestamp) to its
+        user being live in the hot tier."""
+        now_ms = time.time() * 1000
+        for item in wanted:
+            if item.produced_ms is not None:
+                waited_ms = max(0.0, now_ms - item.produced_ms)
+                self.metrics.app_open_live_seconds.observe(waited_ms / 1000)
 
 
 class ToHydrate(NamedTuple):
@@ -206,6 +226,8 @@ class ToHydrate(NamedTuple):
     in_flight: Sequence[Interaction]
     consumed_s: float | None
     """When the worker consumed the user's app_open (``time.monotonic``)."""
+    produced_ms: float | None = None
+    """The app_open's Kafka timestamp (producer's create time, epoch ms)."""
 
 
 def _lowest_offsets(items: Sequence[HotItem]) -> dict[int, int]:

@@ -45,6 +45,7 @@ def run_worker(settings: Settings) -> None:
             keyspace,
             settings.retention,
             concurrency=settings.worker.write_concurrency,
+            views_complete=settings.cassandra.recent_views_complete,
             consistency=consistency,
         )
         watermarks = CassandraWatermarkStore(session, keyspace, consistency=consistency)

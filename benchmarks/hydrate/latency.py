@@ -35,8 +35,11 @@ from benchmarks.hydrate.raw import RawHydrator, raw_hydrations
 from benchmarks.hydrate.report import latency_figures
 from benchmarks.hydrate.scrapes import (
     HYDRATION_WORK,
+    LIVE,
+    consumer_lag,
     early_outcomes,
     grew,
+    stage_figures,
     worker_figures,
     worker_load,
 )
@@ -119,6 +122,9 @@ def app_open_phase(
         "app_opens_per_s": rate,
         "worker": worker_figures(before, after),
         "worker_work": worker_figures(before, after, HYDRATION_WORK),
+        "worker_live": worker_figures(before, after, LIVE),
+        "stages": stage_figures(before, after),
+        "consumer_lag_at_end": consumer_lag(after),
         "early_hydrations": early_outcomes(before, after),
         "outside": {
             **latency_figures(outside),

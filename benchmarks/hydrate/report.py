@@ -72,6 +72,7 @@ def build_result(
 ROWS = (
     ("worker", "worker", "app_open consumed -> hot view complete"),
     ("worker", "worker_work", "its cold read -> hot view complete"),
+    ("worker", "worker_live", "app_open produce time -> live in Redis"),
     ("outside", "outside", "produce ack -> live in Redis"),
 )
 """The latency rows of each app_open phase: who measured, the figures' key, what."""
@@ -120,4 +121,26 @@ def render(result: BenchResult) -> list[Any]:
             cost("write-through run: direct (all)", through["direct"]),
         ],
     )
-    return [latencies, costs]
+    return [latencies, stages_table(hydration), costs]
+
+
+def stages_table(hydration: Mapping[str, Any]) -> Any:
+    """Where the worker's time went during the app-opens at the measured rate."""
+    stages = hydration.get("stages", {})
+    rows = [
+        [
+            stage,
+            f"{f['count']:,}",
+            f"{f['p50_ms']:.1f}",
+            f"{f['p99_ms']:.1f}",
+            f"{f['mean_ms']:.1f}",
+        ]
+        for stage, f in stages.items()
+    ]
+    lag = hydration.get("consumer_lag_at_end", "")
+    return figures_table(
+        f"worker stages during the app-opens (interstore_stage_seconds; consumer lag at the"
+        f" end: {lag})",
+        ("stage", "n", "p50 ms", "p99 ms", "mean ms"),
+        rows,
+    )

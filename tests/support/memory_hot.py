@@ -27,7 +27,7 @@ from store.hot import (
     Item,
     check_partition,
 )
-from store.hot_codec import check_interaction, encode
+from store.hot_codec import check_interaction, decode, encode
 from store.interactions import INTERACTION_KINDS, Interaction
 
 Index = dict[int, dict[str, int]]  # partition -> user -> score
@@ -86,12 +86,13 @@ class InMemoryHotStore(HotStore):
         return {user for user in user_ids if user in self._sessions}
 
     async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
-        for _, rows, partition in hydrations:
+        for _, rows, partition, members in hydrations:
             check_partition(partition)
-            if unknown := [kind for kind in rows if kind not in INTERACTION_KINDS]:
+            if unknown := [kind for kind in (*rows, *members) if kind not in INTERACTION_KINDS]:
                 raise ValueError(f"kind {unknown[0]!r} is not an interaction kind")
-        for user_id, rows, partition in hydrations:
+        for user_id, rows, partition, members in hydrations:
             items = [Interaction.from_row(k, user_id, row) for k, of in rows.items() for row in of]
+            items += [decode(user_id, member) for of in members.values() for _, member in of]
             self._hydrate(user_id, items, partition, now_ms)
 
     def _hydrate(

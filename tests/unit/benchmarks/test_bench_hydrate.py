@@ -188,7 +188,7 @@ def test_the_result_compares_p99s_and_checks_both_targets() -> None:
     assert data["ratio"] == pytest.approx(1.5)
     assert data["baseline"]["write_through"]["direct"]["statements_per_interaction"] == 0.975
     assert [t.met for t in targets] == [True, True]
-    assert len(render(result)) == 2
+    assert len(render(result)) == 3  # latencies, worker stages, write costs
     slow = {**hydration, "worker": {**hydration["worker"], "p99_ms": 21.0}}
     _, targets = build_result(HydrateParams(), slow, raw, sessions, through, {})
     assert [t.met for t in targets] == [False, True]

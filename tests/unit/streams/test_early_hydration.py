@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from streams.early_hydration import ROUND_MAX
 from streams.messages import RawMessage
 from tests.unit.streams.world import IDLE_MS, NOW_MS, World, app_open, click
 
@@ -128,13 +129,39 @@ async def test_a_rebalance_forgets_the_partitions_taken_away(e: Early) -> None:
     assert e.count("hydrated") + e.count("live") + e.count("failed") == 0
 
 
-async def test_behind_a_backlog_the_app_open_is_left_to_its_batch() -> None:
+async def test_behind_a_backlog_the_app_open_still_hydrates_before_its_batches() -> None:
     e = Early(behind=True)
-    batch = e.messages([click(1), app_open(2), click(3)])
-    e.see(batch)
-    await e.early.wait()
-    assert await e.view() is None
+    backlog = [
+        e.messages([click(n, "u2") for n in range(100, 150)] + [click(1)]),
+        e.messages([click(n, "u3") for n in range(200, 250)] + [click(2)]),
+        e.messages([click(3), app_open(4), click(5)]),
+    ]
+    for batch in backlog:
+        e.see(batch)
+    await e.early.wait()  # not one batch of the backlog has run
+    assert await e.view() == ["c3", "c2", "c1"]  # live, with everything consumed before it
     assert e.count("behind") == 1
-    await e.process(batch)
-    assert await e.view() == ["c3", "c1"]
-    assert await e.cold() == ["c1"]
+    assert e.count("hydrated") == 1
+    for batch in backlog:
+        await e.process(batch)
+    assert await e.view() == ["c5", "c3", "c2", "c1"]
+    assert await e.cold() == []  # the user was live when their batches ran: dirty, not cold
+    e.world.clock.now += IDLE_MS + 1
+    await e.world.tracker.tick({0})
+    assert await e.cold() == ["c5", "c3", "c2", "c1"]  # each once
+
+
+async def test_a_round_takes_at_most_round_max_app_opens_then_the_next_batch_may_run() -> None:
+    e = Early()
+    users = [f"user{n}" for n in range(ROUND_MAX + 6)]
+    async with e.lock:  # a batch runs meanwhile: every app_open queues
+        e.see(e.messages([app_open(n, user) for n, user in enumerate(users)]))
+    await e.early.wait()
+    assert e.count("hydrated") == len(users)
+    assert _count(e, "hydration_read") == 2
+
+
+def _count(e: Early, stage: str) -> float:
+    """Observations of a stage (once per round for the hydration stages)."""
+    samples = e.metrics.stage_seconds.labels(stage)._buckets  # cumulative per bucket
+    return float(sum(bucket.get() for bucket in samples))
