@@ -1,0 +1,284 @@
+"""The matrix of a model for one context and its candidates.
+
+The context's entities are read once per request; the candidates are split into micro-batches
+(the model's size) resolved concurrently. In a micro-batch each level's entity kinds are read
+concurrently, one ``FeatureSource.get`` (one MGET) per entity kind, for the distinct ids only
+(twenty products of one category read that user x category once). A micro-batch not done by
+the deadline gets its columns' defaults and the row status ``timeout``; the answer is then
+``partial``. A source that raises (backend down) fails the whole matrix: never defaults that
+claim to be complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+from models.graph import Column, EntityRead, Plan
+from models.source import EntityId, FeatureSource, FeatureValueLike
+
+RowStatus = Literal["ok", "missing", "timeout"]
+EntityRow = Sequence[FeatureValueLike] | None
+"""One entity's values for one row; None when its id could not be resolved."""
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class ReadStats:
+    keys_requested: int = 0
+    """Entity ids the rows needed, counted per row (what a read without de-duplication asks)."""
+    keys_read: int = 0
+    """Distinct entity ids actually read."""
+    reads: int = 0
+    """``FeatureSource.get`` calls (one MGET each)."""
+
+    def add(self, other: ReadStats) -> None:
+        self.keys_requested += other.keys_requested
+        self.keys_read += other.keys_read
+        self.reads += other.reads
+
+
+@dataclass(slots=True)
+class Matrix:
+    columns: list[str]
+    rows: list[list[object]]
+    row_status: list[RowStatus]
+    partial: bool
+    timings_ms: dict[str, float]
+    micro_batches: int
+    timed_out_batches: int
+    stats: ReadStats = field(default_factory=ReadStats)
+
+
+def _key_value(value: object) -> str | None:
+    """A derived key's value: strings as they are, whole numbers as text; else unresolved."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+async def _read_entity(
+    source: FeatureSource,
+    read: EntityRead,
+    fixed: Mapping[str, str | None],
+    row_keys: Mapping[str, list[str | None]],
+    n: int,
+    stats: ReadStats,
+) -> list[EntityRow]:
+    columns = [row_keys[key] if key in row_keys else [fixed.get(key)] * n for key in read.keys]
+    ids: list[EntityId | None]
+    if len(columns) == 1:
+        ids = list(columns[0])
+    else:
+        ids = [None if None in combo else combo for combo in zip(*columns, strict=True)]
+    wanted = [i for i in ids if i is not None]
+    unique = list(dict.fromkeys(wanted))
+    stats.keys_requested += len(wanted)
+    stats.keys_read += len(unique)
+    if not unique:
+        return [None] * n
+    stats.reads += 1
+    rows = await source.get(read.entity, unique, read.features)
+    by_id = dict(zip(unique, rows, strict=True))
+    return [None if i is None else by_id[i] for i in ids]
+
+
+async def read_levels(
+    source: FeatureSource,
+    levels: Sequence[Sequence[EntityRead]],
+    fixed: Mapping[str, str | None],
+    row_keys: dict[str, list[str | None]],
+    n: int,
+    stats: ReadStats,
+) -> dict[str, list[EntityRow]]:
+    """Every entity of ``levels`` for ``n`` rows, level by level; keys derived on the way are
+    added to ``row_keys``."""
+    values: dict[str, list[EntityRow]] = {}
+    for level in levels:
+        found = await gather_or_cancel(
+            [_read_entity(source, read, fixed, row_keys, n, stats) for read in level]
+        )
+        for read, rows in zip(level, found, strict=True):
+            values[read.entity] = rows
+            for key, index in read.derives:
+                row_keys[key] = [
+                    None if row is None else _key_value(row[index].value) for row in rows
+                ]
+    return values
+
+
+async def gather_or_cancel(awaitables: Sequence[Awaitable[T]]) -> list[T]:
+    """All results in order; the first error cancels the others (and is raised)."""
+    if len(awaitables) == 1:
+        return [await awaitables[0]]
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+@dataclass(slots=True)
+class _Batch:
+    size: int
+    values: dict[str, list[EntityRow]] | None
+    """None: the micro-batch missed the deadline."""
+
+
+def _cell(column: Column, row: EntityRow) -> object:
+    if row is None:
+        return column.default
+    found = row[column.index]
+    if column.override and found.status == "missing":
+        return column.default
+    return found.value
+
+
+class MatrixBuilder:
+    """Builds matrices from one feature source (``features.reader.FeatureReader``)."""
+
+    def __init__(self, source: FeatureSource) -> None:
+        self.source = source
+
+    async def build(
+        self,
+        plan: Plan,
+        context: Mapping[str, str],
+        candidates: Sequence[str],
+        *,
+        micro_batch: int,
+        deadline_s: float,
+    ) -> Matrix:
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        deadline_at = loop.time() + deadline_s
+        stats = ReadStats()
+        fixed: dict[str, str | None] = dict(context)
+        batches = [
+            list(candidates[i : i + micro_batch]) for i in range(0, len(candidates), micro_batch)
+        ]
+
+        context_ms = 0.0
+
+        async def context_phase() -> dict[str, list[EntityRow]] | None:
+            nonlocal context_ms
+            row_keys: dict[str, list[str | None]] = {}
+            own = ReadStats()
+            try:
+                async with asyncio.timeout_at(deadline_at):
+                    values = await read_levels(
+                        self.source, plan.context_levels, fixed, row_keys, 1, own
+                    )
+            except TimeoutError:
+                return None
+            finally:
+                stats.add(own)
+                context_ms = (time.perf_counter() - started) * 1000
+            fixed.update({key: found[0] for key, found in row_keys.items()})
+            return values
+
+        async def batch_phase(ids: list[str]) -> _Batch:
+            own = ReadStats()
+            row_keys: dict[str, list[str | None]] = {plan.candidate_key: list(ids)}
+            try:
+                async with asyncio.timeout_at(deadline_at):
+                    values = await read_levels(
+                        self.source, plan.candidate_levels, fixed, row_keys, len(ids), own
+                    )
+            except TimeoutError:
+                return _Batch(len(ids), None)
+            finally:
+                stats.add(own)
+            return _Batch(len(ids), values)
+
+        if plan.derived_context_keys:  # the micro-batches need keys the context phase derives
+            context_values = await context_phase()
+            outcomes = await gather_or_cancel([batch_phase(ids) for ids in batches])
+        else:  # the context is read while the micro-batches are
+            context_task = asyncio.ensure_future(context_phase())
+            try:
+                outcomes = await gather_or_cancel([batch_phase(ids) for ids in batches])
+                context_values = await context_task
+            except BaseException:
+                context_task.cancel()
+                await asyncio.gather(context_task, return_exceptions=True)
+                raise
+        fetched = time.perf_counter()
+        matrix = assemble(plan, context_values, outcomes)
+        done = time.perf_counter()
+        matrix.stats = stats
+        matrix.micro_batches = len(batches)
+        matrix.timings_ms = {
+            "context": round(context_ms, 3),
+            "fetch": round((fetched - started) * 1000, 3),
+            "assemble": round((done - fetched) * 1000, 3),
+        }
+        return matrix
+
+
+def assemble(
+    plan: Plan, context_values: dict[str, list[EntityRow]] | None, batches: Sequence[_Batch]
+) -> Matrix:
+    """Rows in candidate order. Context columns carry the context's values in every row (its
+    defaults if the context read timed out); a timed-out micro-batch's other columns carry
+    their defaults."""
+    context_timeout = context_values is None
+    template: list[object] = []
+    candidate_columns: list[tuple[int, Column]] = []
+    for position, column in enumerate(plan.columns):
+        if context_values is not None and column.entity in context_values:
+            template.append(_cell(column, context_values[column.entity][0]))
+        else:
+            template.append(column.default)
+            if not context_timeout or column.entity not in _context_entities(plan):
+                candidate_columns.append((position, column))
+    rows: list[list[object]] = []
+    statuses: list[RowStatus] = []
+    timed_out = 0
+    for batch in batches:
+        if batch.values is None:
+            timed_out += 1
+            rows.extend(list(template) for _ in range(batch.size))
+            statuses.extend(["timeout"] * batch.size)
+            continue
+        values = batch.values
+        sources = [
+            (position, column, values[column.entity]) for position, column in candidate_columns
+        ]
+        candidate_rows = values.get(plan.candidate_entity)
+        for i in range(batch.size):
+            row = list(template)
+            for position, column, entity_rows in sources:
+                row[position] = _cell(column, entity_rows[i])
+            rows.append(row)
+            if context_timeout:
+                statuses.append("timeout")
+            elif candidate_rows is not None and _all_missing(candidate_rows[i]):
+                statuses.append("missing")
+            else:
+                statuses.append("ok")
+    return Matrix(
+        columns=plan.column_names,
+        rows=rows,
+        row_status=statuses,
+        partial=context_timeout or timed_out > 0,
+        timings_ms={},
+        micro_batches=len(batches),
+        timed_out_batches=timed_out + (1 if context_timeout else 0),
+    )
+
+
+def _context_entities(plan: Plan) -> set[str]:
+    return {read.entity for level in plan.context_levels for read in level}
+
+
+def _all_missing(row: EntityRow) -> bool:
+    return row is None or all(value.status == "missing" for value in row)
