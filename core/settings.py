@@ -130,6 +130,28 @@ class WorkerSettings(BaseSettings):
     log_level: str = "info"
 
 
+class FeatureSettings(BaseSettings):
+    """Feature definitions, their serving values in Redis, and the bounds of a feature read."""
+
+    model_config = _config("INTERSTORE_FEATURES_")
+
+    definitions_path: Path = Field(
+        PROJECT_ROOT / "features" / "definitions.yaml",
+        description="The feature definition file (YAML); the shipped default if unset.",
+    )
+    key_prefix: str = Field(
+        "isf", min_length=1, description="Every serving-value key starts with it."
+    )
+    max_ids: int = Field(500, ge=1, description="Entity ids per feature read.")
+    max_features: int = Field(100, ge=1, description="Feature names per feature read.")
+    mget_per_slot: bool = Field(
+        False,
+        description="One MGET per Redis Cluster hash slot (pipelined) instead of one MGET for "
+        "every key: needed on Redis Cluster, slower on one node.",
+    )
+    read_timeout_s: float = Field(1.0, gt=0, description="A feature read slower than this fails.")
+
+
 API_SCOPES = ("read:interactions", "read:features")
 """What an API key may be allowed to do."""
 MIN_API_KEY_CHARS = 16
@@ -218,6 +240,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = Field(default_factory=TopicSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     stack: StackSettings = Field(default_factory=StackSettings)
 

@@ -1,0 +1,45 @@
+"""The online feature store: serving values as bytes, by key (the codec is
+``features.serving``'s). One function builds every key, so writer and reader agree.
+
+Key: ``<prefix>:fv:<entity>:{<first key>}:<other keys...>:<group>``. The hash tag is the
+entity's first key, so a user's and its user x category values share the user's Redis Cluster
+slot (and the hot tier's ``{<user>}``). In ids, ``%``, ``:``, ``{`` and ``}`` are written as
+``%25``, ``%3A``, ``%7B``, ``%7D``: no id can end a hash tag early or pass for two keys.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+
+_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
+
+
+def _escape(part: str) -> str:
+    return part.translate(_ESCAPES) if any(c in part for c in "%:{}") else part
+
+
+def serving_key(prefix: str, entity: str, ids: Sequence[str], group: str) -> str:
+    """The key of one entity's value of one group; ``ids`` in the entity's key order."""
+    first, *others = ids
+    rest = "".join(f":{_escape(other)}" for other in others)
+    return f"{prefix}:fv:{entity}:{{{_escape(first)}}}{rest}:{group}"
+
+
+class FeatureStore(ABC):
+    """Serving values by key. Failures raise ``store.errors.FeatureStoreUnavailable``
+    (transient) or ``FeatureStoreError``, never an empty answer."""
+
+    @abstractmethod
+    async def read_values(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The value of each key (None where there is none), in ``keys`` order."""
+
+    @abstractmethod
+    async def write_values(self, values: Mapping[str, bytes]) -> None:
+        """Set every key to its value (in as few round trips as the store allows)."""
+
+    @abstractmethod
+    async def ping(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
