@@ -12,6 +12,7 @@ from benchmarks.cli import bench_app
 from core.errors import InterstoreError
 from core.settings import load_settings
 from deploy.cli import stack_app
+from interstore.models_cli import models_app
 from streams.producer_cli import produce, topics_app
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(topics_app, name="topics")
 app.command("produce")(produce)
 app.add_typer(bench_app, name="bench")
+app.add_typer(models_app, name="models")
 
 
 @app.command()

@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from models.graph import Column, EntityRead, Plan
 from models.source import EntityId, FeatureSource, FeatureValueLike
@@ -95,12 +95,16 @@ async def read_levels(
     row_keys: dict[str, list[str | None]],
     n: int,
     stats: ReadStats,
-) -> dict[str, list[EntityRow]]:
+    deadline_at: float | None = None,
+) -> dict[str, list[EntityRow]] | None:
     """Every entity of ``levels`` for ``n`` rows, level by level; keys derived on the way are
-    added to ``row_keys``."""
+    added to ``row_keys``. None if the loop's clock passed ``deadline_at`` before a level."""
+    loop = asyncio.get_running_loop()
     values: dict[str, list[EntityRow]] = {}
     for level in levels:
-        found = await gather_or_cancel(
+        if deadline_at is not None and loop.time() >= deadline_at:
+            return None
+        found = await gather_all(
             [_read_entity(source, read, fixed, row_keys, n, stats) for read in level]
         )
         for read, rows in zip(level, found, strict=True):
@@ -112,18 +116,37 @@ async def read_levels(
     return values
 
 
-async def gather_or_cancel(awaitables: Sequence[Awaitable[T]]) -> list[T]:
-    """All results in order; the first error cancels the others (and is raised)."""
+async def gather_all(awaitables: Sequence[Awaitable[T]]) -> list[T]:
+    """All results in order; if any failed, the first error once all are done (none is
+    cancelled: a read cancelled mid-command costs its Redis connection)."""
     if len(awaitables) == 1:
         return [await awaitables[0]]
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """A late task's outcome is nobody's: read it so asyncio does not report it."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def until(deadline_at: float, awaitables: Sequence[Awaitable[T]]) -> list[T | None]:
+    """Each result, or None for one not done by ``deadline_at`` (loop time). The first error
+    is raised at once. Late tasks are not cancelled: they finish in the background (a read
+    cancelled mid-command would cost its Redis connection) and their results are dropped."""
     tasks = [asyncio.ensure_future(a) for a in awaitables]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    timeout = max(0.0, deadline_at - asyncio.get_running_loop().time())
+    done, pending = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_EXCEPTION)
+    for task in pending:
+        task.add_done_callback(_retrieve)
+    for task in tasks:
+        if task in done and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return [task.result() if task in done else None for task in tasks]
 
 
 @dataclass(slots=True)
@@ -158,64 +181,51 @@ class MatrixBuilder:
         deadline_s: float,
     ) -> Matrix:
         started = time.perf_counter()
-        loop = asyncio.get_running_loop()
-        deadline_at = loop.time() + deadline_s
-        stats = ReadStats()
+        deadline_at = asyncio.get_running_loop().time() + deadline_s
         fixed: dict[str, str | None] = dict(context)
-        batches = [
-            list(candidates[i : i + micro_batch]) for i in range(0, len(candidates), micro_batch)
-        ]
-
+        sizes = range(0, len(candidates), micro_batch)
+        batches = [list(candidates[i : i + micro_batch]) for i in sizes]
         context_ms = 0.0
 
-        async def context_phase() -> dict[str, list[EntityRow]] | None:
+        async def context_phase() -> tuple[dict[str, list[EntityRow]] | None, ReadStats]:
             nonlocal context_ms
             row_keys: dict[str, list[str | None]] = {}
             own = ReadStats()
-            try:
-                async with asyncio.timeout_at(deadline_at):
-                    values = await read_levels(
-                        self.source, plan.context_levels, fixed, row_keys, 1, own
-                    )
-            except TimeoutError:
-                return None
-            finally:
-                stats.add(own)
-                context_ms = (time.perf_counter() - started) * 1000
+            values = await read_levels(
+                self.source, plan.context_levels, fixed, row_keys, 1, own, deadline_at
+            )
+            context_ms = (time.perf_counter() - started) * 1000
             fixed.update({key: found[0] for key, found in row_keys.items()})
-            return values
+            return values, own
 
-        async def batch_phase(ids: list[str]) -> _Batch:
+        async def batch_phase(
+            ids: list[str],
+        ) -> tuple[dict[str, list[EntityRow]] | None, ReadStats]:
             own = ReadStats()
             row_keys: dict[str, list[str | None]] = {plan.candidate_key: list(ids)}
-            try:
-                async with asyncio.timeout_at(deadline_at):
-                    values = await read_levels(
-                        self.source, plan.candidate_levels, fixed, row_keys, len(ids), own
-                    )
-            except TimeoutError:
-                return _Batch(len(ids), None)
-            finally:
-                stats.add(own)
-            return _Batch(len(ids), values)
+            values = await read_levels(
+                self.source, plan.candidate_levels, fixed, row_keys, len(ids), own, deadline_at
+            )
+            return values, own
 
         if plan.derived_context_keys:  # the micro-batches need keys the context phase derives
-            context_values = await context_phase()
-            outcomes = await gather_or_cancel([batch_phase(ids) for ids in batches])
+            [first] = await until(deadline_at, [context_phase()])
+            found = [first, *await until(deadline_at, [batch_phase(ids) for ids in batches])]
         else:  # the context is read while the micro-batches are
-            context_task = asyncio.ensure_future(context_phase())
-            try:
-                outcomes = await gather_or_cancel([batch_phase(ids) for ids in batches])
-                context_values = await context_task
-            except BaseException:
-                context_task.cancel()
-                await asyncio.gather(context_task, return_exceptions=True)
-                raise
+            found = await until(deadline_at, [context_phase(), *map(batch_phase, batches)])
+        stats = ReadStats()
+        for outcome in found:
+            if outcome is not None:
+                stats.add(outcome[1])
+        context_values = None if found[0] is None else found[0][0]
+        outcomes = [
+            _Batch(len(ids), None if outcome is None else outcome[0])
+            for ids, outcome in zip(batches, found[1:], strict=True)
+        ]
         fetched = time.perf_counter()
         matrix = assemble(plan, context_values, outcomes)
         done = time.perf_counter()
         matrix.stats = stats
-        matrix.micro_batches = len(batches)
         matrix.timings_ms = {
             "context": round(context_ms, 3),
             "fetch": round((fetched - started) * 1000, 3),
