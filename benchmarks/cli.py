@@ -175,3 +175,46 @@ def api(
     if failed and not failed[0]["met"]:
         status.print("[bold red]some requests were not answered 2xx[/]")
         raise typer.Exit(1)
+
+
+@bench_app.command("matrix")
+def matrix(
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of each measured phase.")] = 15.0,
+    rate_30: Annotated[float, typer.Option(min=1, help="Requests/s at 30 candidates.")] = 200.0,
+    rate_100: Annotated[float, typer.Option(min=1, help="Requests/s at 100 candidates.")] = 100.0,
+    rate_500: Annotated[float, typer.Option(min=1, help="Requests/s at 500 candidates.")] = 20.0,
+    rank_rate: Annotated[float, typer.Option(min=1, help=":rank requests/s at 30.")] = 200.0,
+    feast: Annotated[bool, typer.Option(help="Measure Feast's feature server too.")] = True,
+    feast_venv: Annotated[
+        Path | None, typer.Option(help="Feast's own virtualenv (default var/bench/feast-venv).")
+    ] = None,
+    feast_step_duration: Annotated[
+        float, typer.Option(min=1, help="Seconds of each step of Feast's rate ladder.")
+    ] = 8.0,
+    seed: Annotated[int, typer.Option(help="Seed of the data and the requests.")] = 42,
+) -> None:
+    """Model matrices and :rank under open-loop load, vs raw MGETs and Feast's feature server."""
+    from benchmarks.common import write_result
+    from benchmarks.matrix import run_matrix_bench
+    from benchmarks.matrix_plan import MatrixParams
+    from core.settings import load_settings
+
+    try:
+        params = MatrixParams(
+            rates=(rate_30, rate_100, rate_500),
+            rank_rate=rank_rate,
+            duration_s=duration,
+            feast_step_s=feast_step_duration,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    venv = None
+    if feast:
+        venv = feast_venv or load_settings().stack.var_dir / "bench" / "feast-venv"
+    status = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 140)
+    result = run_matrix_bench(params, status, out, venv)
+    status.print(f"wrote {write_result(result)}")
