@@ -26,7 +26,7 @@ from rich.live import Live
 from core.clock import wall_clock_ms
 from core.settings import Settings
 from deploy.app_processes import api_url, start_api, start_worker, worker_process, worker_url
-from interstore import demo_api
+from interstore import demo_api, demo_rank
 from interstore.demo_traffic import Malformed, TrafficPlan, build_plan, outgoing
 from interstore.demo_view import DemoState, MetricsReading, plain_line, read_worker, render
 from schemas.codec import default_codec
@@ -209,6 +209,7 @@ def _ranker(
     console.print(
         f"\nsources: {', '.join(sources)} (hot: a live session in Redis; cold: Cassandra)"
     )
+    demo_rank.show_rank(api_url(settings, ""), key, picks[-1].user_id, call.answer, console)
     console.print(f"API docs: {api_url(settings, '/docs')}")
     console.print(
         "The worker and the API keep running for more requests; `interstore stack down` "
