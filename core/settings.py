@@ -152,6 +152,30 @@ class FeatureSettings(BaseSettings):
     read_timeout_s: float = Field(1.0, gt=0, description="A feature read slower than this fails.")
 
 
+class FeatureWorkerSettings(BaseSettings):
+    """The features worker (``interstore features worker``): its Faust app, batching, event-time
+    lateness and the refresher of slid windows."""
+
+    model_config = _config("INTERSTORE_FEATURES_WORKER_")
+
+    app_id: str = Field("interstore-features", description="Faust app id = consumer group.")
+    data_dir: Path = PROJECT_ROOT / "var" / "features-worker"
+    repartition_suffix: str = Field(
+        ".features-by-entity",
+        description="The repartition topic is the events topic's name plus this.",
+    )
+    batch_max: int = Field(1000, ge=1)
+    batch_within_s: float = Field(0.2, gt=0)
+    lateness_s: int = Field(
+        3600, ge=0, description="Events this much older than their partition's newest are dropped."
+    )
+    refresh_interval_s: float = Field(1.0, gt=0, description="How often slid windows refresh.")
+    commit_interval_s: float = Field(1.0, gt=0)
+    web_bind: str = "127.0.0.1"
+    web_port: int = Field(6067, ge=1, description="Its web server: /metrics and /healthz.")
+    log_level: str = "info"
+
+
 API_SCOPES = ("read:interactions", "read:features")
 """What an API key may be allowed to do."""
 MIN_API_KEY_CHARS = 16
@@ -239,6 +263,7 @@ class Settings(BaseSettings):
     session: SessionSettings = Field(default_factory=SessionSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    features_worker: FeatureWorkerSettings = Field(default_factory=FeatureWorkerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)

@@ -26,17 +26,23 @@ def _process(settings: Settings, command: str) -> ManagedProcess:
 
 
 def _start(
-    settings: Settings, command: str, health_url: str, timeout_s: float, env: dict[str, str] | None
+    settings: Settings,
+    command: str,
+    health_url: str,
+    timeout_s: float,
+    env: dict[str, str] | None,
+    argv: tuple[str, ...] | None = None,
 ) -> tuple[ManagedProcess, bool]:
-    """Start ``interstore <command>`` in the background unless it runs (``env`` added to its
-    environment); wait until ``health_url`` answers 2xx. Returns the process and whether this
-    call started it."""
+    """Start ``interstore <argv or command>`` in the background unless it runs (``env`` added
+    to its environment); wait until ``health_url`` answers 2xx. Returns the process and whether
+    this call started it."""
     process = _process(settings, command)
     started = process.pid() is None
     if started:
         home = settings.stack.var_dir / command
         home.mkdir(parents=True, exist_ok=True)
-        process.start([sys.executable, "-m", "interstore.cli", command], env or {}, home)
+        args = argv or (command,)
+        process.start([sys.executable, "-m", "interstore.cli", *args], env or {}, home)
 
     def probe() -> None:
         httpx.get(health_url, timeout=2).raise_for_status()
@@ -72,3 +78,24 @@ def api_url(settings: Settings, path: str) -> str:
 def start_api(settings: Settings, env: dict[str, str] | None = None) -> tuple[ManagedProcess, bool]:
     """``interstore api``, ready once its /healthz answers."""
     return _start(settings, "api", api_url(settings, "/healthz"), API_READY_TIMEOUT_S, env)
+
+
+FEATURES_WORKER = "features-worker"
+
+
+def features_worker_process(settings: Settings) -> ManagedProcess:
+    return _process(settings, FEATURES_WORKER)
+
+
+def features_worker_url(settings: Settings, path: str) -> str:
+    conf = settings.features_worker
+    return f"http://{_local(conf.web_bind)}:{conf.web_port}{path}"
+
+
+def start_features_worker(
+    settings: Settings, env: dict[str, str] | None = None
+) -> tuple[ManagedProcess, bool]:
+    """``interstore features worker``, ready once its /healthz answers."""
+    url = features_worker_url(settings, "/healthz")
+    argv = ("features", "worker")
+    return _start(settings, FEATURES_WORKER, url, WORKER_READY_TIMEOUT_S, env, argv)
