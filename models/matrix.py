@@ -259,22 +259,18 @@ def assemble(
             rows.extend(list(template) for _ in range(batch.size))
             statuses.extend(["timeout"] * batch.size)
             continue
-        values = batch.values
-        sources = [
-            (position, column, values[column.entity]) for position, column in candidate_columns
-        ]
-        candidate_rows = values.get(plan.candidate_entity)
-        for i in range(batch.size):
-            row = list(template)
-            for position, column, entity_rows in sources:
-                row[position] = _cell(column, entity_rows[i])
-            rows.append(row)
-            if context_timeout:
-                statuses.append("timeout")
-            elif candidate_rows is not None and _all_missing(candidate_rows[i]):
-                statuses.append("missing")
-            else:
-                statuses.append("ok")
+        # column by column (list comprehensions), then zipped into rows
+        cells: list[list[object]] = [[value] * batch.size for value in template]
+        for position, column in candidate_columns:
+            cells[position] = _column(column, batch.values[column.entity])
+        rows.extend(map(list, zip(*cells, strict=True)))
+        candidate_rows = batch.values.get(plan.candidate_entity)
+        if context_timeout:
+            statuses.extend(["timeout"] * batch.size)
+        elif candidate_rows is None:
+            statuses.extend(["ok"] * batch.size)
+        else:
+            statuses.extend("missing" if _all_missing(row) else "ok" for row in candidate_rows)
     return Matrix(
         columns=plan.column_names,
         rows=rows,
@@ -284,6 +280,17 @@ def assemble(
         micro_batches=len(batches),
         timed_out_batches=timed_out + (1 if context_timeout else 0),
     )
+
+
+def _column(column: Column, rows: list[EntityRow]) -> list[object]:
+    """One column's values for a micro-batch's rows."""
+    index, default = column.index, column.default
+    if column.override:
+        return [
+            default if row is None or row[index].status == "missing" else row[index].value
+            for row in rows
+        ]
+    return [default if row is None else row[index].value for row in rows]
 
 
 def _context_entities(plan: Plan) -> set[str]:
