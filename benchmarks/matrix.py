@@ -31,7 +31,7 @@ from benchmarks.matrix_feast import check_answer, ensure_feast, feast_server, ma
 from benchmarks.matrix_feast import request_body as feast_body
 from benchmarks.matrix_floor import run_floor
 from benchmarks.matrix_plan import MatrixParams, build_result, keeping_up
-from benchmarks.matrix_procs import PREFIX, private_redis, running_api
+from benchmarks.matrix_procs import PREFIX, private_redis, running_api, scratch_keyspace
 from benchmarks.vegeta import VEGETA_VERSION, Request, Vegeta, ensure_vegeta
 from core.settings import load_settings
 from features.catalogue import load_catalogue
@@ -107,7 +107,11 @@ def run_matrix_bench(
         (models_dir / f"{MODEL_ID}.yaml").write_text(
             bench_model(params.micro_batch, params.deadline_ms)
         )
-        with running_api(workdir, redis_url, models_dir, key) as url:
+        keyspace = f"bench_matrix_{workdir.name.split('-')[-1]}"
+        with (
+            scratch_keyspace(settings, keyspace),
+            running_api(workdir, redis_url, models_dir, key, keyspace) as url,
+        ):
             _check_matrix(url, key, data)
             vegeta = Vegeta(vegeta_bin, workdir)
             matrix_url = f"{url}/v1/models/{MODEL_ID}/matrix"

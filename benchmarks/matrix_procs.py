@@ -18,6 +18,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from benchmarks.ingest import BenchError, free_port
+from core.settings import Settings
+from store.cassandra_session import open_session
+from store.cql_schema import apply_schema
 
 PREFIX = "bm"
 """The feature key prefix of the benchmark's values."""
@@ -65,11 +68,27 @@ def _wait_redis(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_api(workdir: Path, redis_url: str, models_dir: Path, key: str) -> Iterator[str]:
+def scratch_keyspace(settings: Settings, name: str) -> Iterator[str]:
+    """A keyspace of this run's own with the schema applied (the API opens the cold tier at
+    start), dropped at the end."""
+    session = open_session(settings.cassandra)
+    try:
+        apply_schema(session, name, settings.cassandra.replication_factor)
+        yield name
+    finally:
+        session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
+        session.cluster.shutdown()
+
+
+@contextlib.contextmanager
+def running_api(
+    workdir: Path, redis_url: str, models_dir: Path, key: str, keyspace: str
+) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
         "INTERSTORE_REDIS_URL": redis_url,
+        "INTERSTORE_CASSANDRA_KEYSPACE": keyspace,
         "INTERSTORE_FEATURES_KEY_PREFIX": PREFIX,
         "INTERSTORE_MODELS_PATH": str(models_dir),
         "INTERSTORE_MODELS_POLL_S": "0",
