@@ -33,7 +33,7 @@ from features.definitions import (
     event_fields,
 )
 from features.errors import DefinitionError
-from store.interactions import INTERACTION_KINDS
+from schemas.kinds import INTERACTION_KINDS
 
 Loc = tuple[str | int, ...]
 USER_KEYS = ("user_id",)
@@ -70,8 +70,10 @@ class Catalogue:
         self.groups: dict[str, GroupDefinition] = {g.name: g for g in definitions.groups}
         self.features: dict[str, FeatureRef] = {}
         self.fingerprints: dict[str, str] = {}
+        self._served: dict[str, tuple[FeatureDefinition, ...]] = {}
         for group in definitions.groups:
-            served = self.served(group.name)
+            served = tuple(f for f in group.features if not isinstance(f, LastNFeature))
+            self._served[group.name] = served
             for feature in group.features:
                 index = served.index(feature) if feature in served else None
                 name = f"{group.name}.{feature.name}"
@@ -80,7 +82,7 @@ class Catalogue:
 
     def served(self, group: str) -> tuple[FeatureDefinition, ...]:
         """The group's features kept in its serving value, in declared order (no ``last_n``)."""
-        return tuple(f for f in self.groups[group].features if not isinstance(f, LastNFeature))
+        return self._served[group]
 
     def groups_of(self, entity: str) -> list[GroupDefinition]:
         return [group for group in self.groups.values() if group.entity == entity]

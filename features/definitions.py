@@ -2,7 +2,8 @@
 
 Checks that need the whole file (a group's entity exists, a ratio's parts are features of its
 own group, names are unique, a field exists on the kinds it is read from) are the catalogue's
-(``features.catalogue``). Event kinds and fields come from ``store.interactions``, the one list.
+(``features.catalogue``). Event kinds and fields come from ``schemas.kinds``, the one list
+(numeric fields from the ``Interaction``'s declared types).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from store.interactions import INTERACTION_KINDS, KIND_FIELDS, Interaction
+from schemas.kinds import EVENT_FIELDS, INTERACTION_FIELDS, INTERACTION_KINDS, KIND_FIELDS
+from store.interactions import Interaction
 
 MINUTE_MS = 60_000
 UNIT_MS = {"m": MINUTE_MS, "h": 60 * MINUTE_MS, "d": 24 * 60 * MINUTE_MS}
@@ -25,7 +27,7 @@ DEFAULT_MAX_AGE = "10m"
 _DURATION = re.compile(r"([1-9][0-9]*)([mhd])")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
-COMMON_FIELDS = ("event_id", "user_id", "product_id", "category_id", "ts")
+COMMON_FIELDS = EVENT_FIELDS + INTERACTION_FIELDS
 """Fields every interaction event has (``ts``: epoch ms), as events and the read API name them."""
 _HINTS = typing.get_type_hints(Interaction)
 

@@ -23,15 +23,15 @@ from core.clock import Clock, wall_clock_ms
 from core.settings import Settings
 from features.catalogue import Catalogue, FeatureRef, load_catalogue
 from features.definitions import LastNFeature
-from features.errors import InvalidEntityId, UnknownFeatures
-from features.serving import ServingValue, ServingValueError, decode_serving
+from features.errors import FeatureError, InvalidEntityId, UnknownFeatures
+from features.serving import ServingValueError, decode_serving
 from store.errors import (
     ColdStoreUnavailable,
     FeatureStoreUnavailable,
     ReadTimedOut,
     StoreError,
 )
-from store.feature_store import FeatureStore, serving_key
+from store.feature_store import FeatureStore, serving_keys
 from store.hot import HotStoreUnavailable
 from store.read_path import InteractionReader, JsonRow, ReadFailed
 
@@ -50,13 +50,15 @@ class FeatureValue(NamedTuple):
 
 
 class FeatureReader:
-    """Built by ``build_feature_reader`` (the API and the tests alike)."""
+    """Built by ``build_feature_reader`` (the API and the tests alike). Without an interaction
+    reader (``interactions=None``: a process that reads aggregates only, like the demo's live
+    line) a read of a ``last_n`` feature is a FeatureError."""
 
     def __init__(
         self,
         catalogue: Catalogue,
         store: FeatureStore,
-        interactions: InteractionReader,
+        interactions: InteractionReader | None,
         *,
         key_prefix: str,
         timeout_s: float | None = None,
@@ -68,6 +70,11 @@ class FeatureReader:
         self.key_prefix = key_prefix
         self.timeout_s = timeout_s
         self.clock = clock
+        self._checks = {
+            name: (catalogue.fingerprints[name], len(catalogue.served(name)), g.max_age_ms, name)
+            for name, g in catalogue.groups.items()
+        }
+        """Per group: what a serving value must match (fingerprint, width), and its max age."""
 
     def resolve(self, entity: str, features: Sequence[str]) -> list[FeatureRef]:
         """UnknownFeatures naming the entity or every feature that is not one of its own."""
@@ -113,56 +120,76 @@ class FeatureReader:
         parts = [self.key_parts(entity, entity_id) for entity_id in ids]
         now = self.clock() if now_ms is None else now_ms
         groups = list(dict.fromkeys(r.group.name for r in refs if r.served_index is not None))
-        keys = [serving_key(self.key_prefix, entity, p, g) for p in parts for g in groups]
+        keys = serving_keys(self.key_prefix, entity, parts, groups)
         sequences = [r for r in refs if r.served_index is None]
+        if sequences and self.interactions is None:
+            raise FeatureError("this reader has no interaction store: it cannot read last_n")
         raw, sequence_values = await asyncio.gather(
             self._bounded(f"feature read of {len(keys)} keys", self.store.read_values(keys)),
             self._sequences(sequences, [p[0] for p in parts]),
         )
         served = self._served(groups, raw, now)
-        rows: list[list[FeatureValue]] = []
+        # Per requested feature: where its value is (group position, index in the value), or
+        # None for last_n; and its "missing" value, one shared (immutable) instance per column.
         width = len(groups)
+        if not sequences:  # the common case, as one comprehension per row
+            plan = [
+                (groups.index(r.group.name), r.served_index or 0, _value(r.default, "missing"))
+                for r in refs
+            ]
+            return [
+                [
+                    absent if (hit := served[base + at]) is None else _value(hit[0][index], hit[1])
+                    for at, index, absent in plan
+                ]
+                for base in range(0, len(parts) * width, width)
+            ]
+        # Per requested feature: where its value is (group position, index in the value), or
+        # None for last_n; and its "missing" value, one shared (immutable) instance per column.
+        columns = [
+            None if r.served_index is None else (groups.index(r.group.name), r.served_index)
+            for r in refs
+        ]
+        missing = [_value(r.default, "missing") for r in refs]
+        rows: list[list[FeatureValue]] = []
         for row_index in range(len(parts)):
+            base = row_index * width
             row: list[FeatureValue] = []
-            for ref in refs:
-                if ref.served_index is None:
-                    row.append(sequence_values[ref.name][row_index])
+            for column, (where, absent) in enumerate(zip(columns, missing, strict=True)):
+                if where is None:
+                    row.append(sequence_values[refs[column].name][row_index])
                     continue
-                found = served[row_index * width + groups.index(ref.group.name)]
-                if found is None:
-                    row.append(FeatureValue(ref.default, "missing"))
-                else:
-                    value, status = found
-                    row.append(FeatureValue(value.values[ref.served_index], status))
+                found = served[base + where[0]]
+                row.append(absent if found is None else _value(found[0][where[1]], found[1]))
             rows.append(row)
         return rows
 
     def _served(
         self, groups: list[str], raw: list[bytes | None], now_ms: int
-    ) -> list[tuple[ServingValue, Status] | None]:
-        """Each key's decoded value and status; None where it reads as missing."""
-        out: list[tuple[ServingValue, Status] | None] = []
+    ) -> list[tuple[Sequence[Any], Status] | None]:
+        """Each key's values and status; None where it reads as missing."""
+        checks = [self._checks[group] for group in groups]
+        out: list[tuple[Sequence[Any], Status] | None] = []
         for position, data in enumerate(raw):
             if data is None:
                 out.append(None)
                 continue
-            group = self.catalogue.groups[groups[position % len(groups)]]
+            fingerprint, width, max_age_ms, name = checks[position % len(checks)]
             try:
                 value = decode_serving(data)
             except ServingValueError as exc:
-                log.warning("unreadable serving value of group %s: %s", group.name, exc)
+                log.warning("unreadable serving value of group %s: %s", name, exc)
                 out.append(None)
                 continue
-            width = len(self.catalogue.served(group.name))
-            if value.fingerprint != self.catalogue.fingerprints[group.name]:
+            if value.fingerprint != fingerprint:
                 out.append(None)  # written under other definitions
             elif len(value.values) != width:
-                log.warning("serving value of group %s has the wrong width", group.name)
+                log.warning("serving value of group %s has the wrong width", name)
                 out.append(None)
             else:
                 valid_until = value.valid_until_ms
-                late = valid_until is not None and now_ms > valid_until + group.max_age_ms
-                out.append((value, "stale" if late else "present"))
+                late = valid_until is not None and now_ms > valid_until + max_age_ms
+                out.append((value.values, "stale" if late else "present"))
         return out
 
     async def _sequences(
@@ -193,7 +220,7 @@ class FeatureReader:
     async def _recent(
         self, user_ids: list[str], kinds: tuple[str, ...], limit: int
     ) -> list[list[JsonRow]]:
-        if not user_ids:
+        if not user_ids or self.interactions is None:
             return []
         outcomes = await self.interactions.recent_json_many(user_ids, kinds=kinds, limit=limit)
         rows: list[list[JsonRow]] = []
@@ -215,6 +242,14 @@ class FeatureReader:
             ) from error
 
 
+_new_value = tuple.__new__
+
+
+def _value(value: Any, status: Status) -> FeatureValue:
+    """A FeatureValue without the NamedTuple constructor's Python-level call (hot loop)."""
+    return _new_value(FeatureValue, (value, status))
+
+
 def _last_n(ref: FeatureRef) -> LastNFeature:
     assert isinstance(ref.definition, LastNFeature)
     return ref.definition
@@ -231,7 +266,7 @@ def _as_feature_error(error: StoreError) -> StoreError:
 def build_feature_reader(
     settings: Settings,
     store: FeatureStore,
-    interactions: InteractionReader,
+    interactions: InteractionReader | None,
     *,
     catalogue: Catalogue | None = None,
     clock: Clock = wall_clock_ms,

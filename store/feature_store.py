@@ -16,14 +16,28 @@ _ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
 
 
 def _escape(part: str) -> str:
-    return part.translate(_ESCAPES) if any(c in part for c in "%:{}") else part
+    if "%" in part or ":" in part or "{" in part or "}" in part:
+        return part.translate(_ESCAPES)
+    return part
 
 
 def serving_key(prefix: str, entity: str, ids: Sequence[str], group: str) -> str:
     """The key of one entity's value of one group; ``ids`` in the entity's key order."""
-    first, *others = ids
-    rest = "".join(f":{_escape(other)}" for other in others)
-    return f"{prefix}:fv:{entity}:{{{_escape(first)}}}{rest}:{group}"
+    return serving_keys(prefix, entity, [ids], [group])[0]
+
+
+def serving_keys(
+    prefix: str, entity: str, ids: Sequence[Sequence[str]], groups: Sequence[str]
+) -> list[str]:
+    """``serving_key`` of every (id, group) pair, id by id, in ``groups`` order within an id."""
+    head = f"{prefix}:fv:{entity}:{{"
+    tails = [f":{group}" for group in groups]
+    keys: list[str] = []
+    for parts in ids:
+        first, *others = parts
+        entity_part = head + _escape(first) + "}" + "".join(f":{_escape(o)}" for o in others)
+        keys.extend(entity_part + tail for tail in tails)
+    return keys
 
 
 class FeatureStore(ABC):

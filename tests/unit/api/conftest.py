@@ -12,10 +12,10 @@ from pydantic import SecretStr
 from api.app import create_app
 from core.settings import ApiSettings, RetentionSettings, SessionSettings, Settings
 from features.reader import FeatureReader, build_feature_reader
-from store.memory_cold import InMemoryColdStore
-from store.memory_hot import InMemoryHotStore
 from store.read_path import InteractionReader
+from tests.support.memory_cold import InMemoryColdStore
 from tests.support.memory_features import InMemoryFeatureStore
+from tests.support.memory_hot import InMemoryHotStore
 
 READ_KEY = "read-key-0123456789"
 FEATURES_KEY = "features-key-0123456789"

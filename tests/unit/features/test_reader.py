@@ -10,16 +10,16 @@ import pytest
 
 from core.settings import RetentionSettings, SessionSettings, Settings
 from features.catalogue import Catalogue
-from features.errors import InvalidEntityId, UnknownFeatures
+from features.errors import FeatureError, InvalidEntityId, UnknownFeatures
 from features.reader import FeatureReader, FeatureValue, build_feature_reader
 from features.serving import ServingValue, encode_serving
 from store.errors import FeatureStoreUnavailable
 from store.feature_store import serving_key
 from store.interactions import Interaction
-from store.memory_cold import InMemoryColdStore
-from store.memory_hot import InMemoryHotStore
 from store.read_path import InteractionReader
+from tests.support.memory_cold import InMemoryColdStore
 from tests.support.memory_features import InMemoryFeatureStore
+from tests.support.memory_hot import InMemoryHotStore
 
 NOW = 1_780_000_000_000
 MINUTE = 60_000
@@ -153,3 +153,11 @@ async def test_a_down_store_raises_unavailable(stores: Stores) -> None:
 def test_the_factory_reads_the_configured_file(stores: Stores) -> None:
     assert isinstance(stores.reader, FeatureReader)
     assert len(stores.catalogue.features) >= 40
+
+
+async def test_a_reader_without_interaction_store_refuses_last_n_only(stores: Stores) -> None:
+    reader = build_feature_reader(Settings(), stores.features, None, clock=lambda: NOW)
+    [[value]] = await reader.get("user", ["u1"], ["user_activity.clicks_1h"])
+    assert value == FeatureValue(0, "missing")
+    with pytest.raises(FeatureError, match="cannot read last_n"):
+        await reader.get("user", ["u1"], ["user_activity.recent_clicked_products"])

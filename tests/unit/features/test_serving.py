@@ -6,7 +6,7 @@ import msgpack
 import pytest
 
 from features.serving import ServingValue, ServingValueError, decode_serving, encode_serving
-from store.feature_store import serving_key
+from store.feature_store import serving_key, serving_keys
 from store.redis_features import slots_of
 
 
@@ -61,3 +61,13 @@ def test_ids_cannot_break_the_hash_tag_or_collide() -> None:
     assert serving_key("isf", "product", ("%3A",), "g") != serving_key(
         "isf", "product", (":",), "g"
     )
+
+
+def test_serving_keys_go_id_by_id_then_group_by_group() -> None:
+    keys = serving_keys("isf", "user_category", [("u1", "c:1"), ("u2", "c2")], ["a", "b"])
+    assert keys == [
+        "isf:fv:user_category:{u1}:c%3A1:a",
+        "isf:fv:user_category:{u1}:c%3A1:b",
+        "isf:fv:user_category:{u2}:c2:a",
+        "isf:fv:user_category:{u2}:c2:b",
+    ]
