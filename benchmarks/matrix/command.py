@@ -24,10 +24,12 @@ HEADLINES = (
 
 def command(
     duration: Annotated[float, typer.Option(min=1, help="Seconds of each measured phase.")] = 15.0,
-    rate_30: Annotated[float, typer.Option(min=1, help="Requests/s at 30 candidates.")] = 200.0,
-    rate_100: Annotated[float, typer.Option(min=1, help="Requests/s at 100 candidates.")] = 100.0,
+    rate_30: Annotated[float, typer.Option(min=1, help="Requests/s at 30 candidates.")] = 100.0,
+    rate_100: Annotated[float, typer.Option(min=1, help="Requests/s at 100 candidates.")] = 50.0,
     rate_500: Annotated[float, typer.Option(min=1, help="Requests/s at 500 candidates.")] = 20.0,
-    rank_rate: Annotated[float, typer.Option(min=1, help=":rank requests/s at 30.")] = 200.0,
+    rank_rate: Annotated[
+        float, typer.Option(min=1, help=":rank requests/s at 30 (167: 5,000 predictions/s).")
+    ] = 170.0,
     feast: Annotated[bool, typer.Option(help="Measure Feast's feature server too.")] = True,
     feast_venv: Annotated[
         Path | None, typer.Option(help="Feast's own virtualenv (default var/bench/feast-venv).")

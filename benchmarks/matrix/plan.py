@@ -18,10 +18,10 @@ RANK_P99_MS = 71.0
 @dataclass(frozen=True, slots=True)
 class MatrixParams:
     sizes: tuple[int, ...] = (30, 100, 500)
-    rates: tuple[float, ...] = (200.0, 100.0, 20.0)
+    rates: tuple[float, ...] = (100.0, 50.0, 20.0)
     """Requests/s of each size's open-loop phase."""
-    rank_rate: float = 200.0
-    """:rank requests/s at 30 candidates (200 x 30 = 6,000 predictions/s)."""
+    rank_rate: float = 170.0
+    """:rank requests/s at 30 candidates (170 x 30 = 5,100 predictions/s: the target's rate)."""
     duration_s: float = 15.0
     feast_rates: tuple[float, ...] = (10.0, 20.0, 30.0, 45.0, 60.0, 80.0, 100.0)
     """Feast's ladder at 100 rows, up to the first rate it does not keep up with."""
