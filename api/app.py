@@ -16,9 +16,10 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, ConcurrencyLimit, RequestMetrics
+from api.model_service import ModelService, view_of
 from api.readiness import ReadinessCache
 from api.responses import OrjsonResponse
-from api.routes import features, health, interactions
+from api.routes import features, health, interactions, models
 from core.settings import Settings
 
 log = logging.getLogger("interstore.api")
@@ -39,7 +40,12 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
             log.warning("DEVELOPMENT MODE (INTERSTORE_API_DEV_MODE=true): requests need no API key")
         elif keyring.dev_mode_ignored:
             log.warning("INTERSTORE_API_DEV_MODE ignored: API keys are configured and enforced")
-        app.state.backends = await open_backends(settings)
+        app.state.backends = backends = await open_backends(settings)
+        reader = backends.features
+        app.state.models = ModelService(
+            settings.models, view_of(reader.catalogue), reader, metrics.models
+        )
+        await app.state.models.start()
         # Everything built so far lives as long as the process: out of the collector's way. A
         # full collection over it took ~70 ms, a pause every request queued behind (p99).
         gc.collect()
@@ -47,6 +53,7 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
         try:
             yield
         finally:
+            await app.state.models.stop()
             await app.state.backends.close()
 
     app = FastAPI(
@@ -67,6 +74,7 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
     app.state.readiness = ReadinessCache(settings.api.ready_cache_s)
     app.include_router(interactions.router)
     app.include_router(features.router)
+    app.include_router(models.router)
     app.include_router(health.router)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05,
     0.075, 0.1, 0.25, 0.5, 1.0, 2.5,
 )  # fmt: skip
+CANDIDATE_BUCKETS = (1, 5, 10, 20, 30, 50, 100, 200, 300, 500, 750, 1000)
+RATIO_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
 class ApiMetrics:
@@ -44,3 +46,68 @@ class ApiMetrics:
             ["status"],
             registry=self.registry,
         )
+        self.models = ModelMetrics(self.registry)
+
+
+class ModelMetrics:
+    """Per model (issue 12): matrix and rank requests, their shape, and config reloads."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.seconds = Histogram(
+            "interstore_model_request_seconds",
+            "Time to build a model's matrix (and score it), per model and route (matrix, rank).",
+            ["model", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.candidates = Histogram(
+            "interstore_model_candidates",
+            "Candidates per request, per model.",
+            ["model"],
+            buckets=CANDIDATE_BUCKETS,
+            registry=registry,
+        )
+        self.micro_batches = Counter(
+            "interstore_model_micro_batches",
+            "Micro-batches resolved, per model.",
+            ["model"],
+            registry=registry,
+        )
+        self.timed_out_batches = Counter(
+            "interstore_model_timed_out_micro_batches",
+            "Micro-batches (or context reads) that missed the deadline: defaults served.",
+            ["model"],
+            registry=registry,
+        )
+        self.partial = Counter(
+            "interstore_model_partial_answers",
+            "Answers with partial: true, per model.",
+            ["model"],
+            registry=registry,
+        )
+        self.keys_requested = Counter(
+            "interstore_model_keys_requested",
+            "Entity ids the rows needed (per row, before de-duplication), per model.",
+            ["model"],
+            registry=registry,
+        )
+        self.keys_read = Counter(
+            "interstore_model_keys_read",
+            "Distinct entity ids read, per model (keys read / keys requested: de-dup ratio).",
+            ["model"],
+            registry=registry,
+        )
+        self.dedup_ratio = Histogram(
+            "interstore_model_dedup_ratio",
+            "Per request: keys read / keys requested.",
+            ["model"],
+            buckets=RATIO_BUCKETS,
+            registry=registry,
+        )
+        self.reloads = Counter(
+            "interstore_model_reloads",
+            "Model file versions accepted or rejected (the previous version keeps serving).",
+            ["model", "result"],
+            registry=registry,
+        )
+        self.loaded = Gauge("interstore_models_loaded", "Models serving now.", registry=registry)

@@ -20,4 +20,5 @@ BENCHMARKS: dict[str, str] = {
     "api": "benchmarks.api.command",
     "features-read": "benchmarks.features_read.command",
     "features": "benchmarks.features.command",
+    "matrix": "benchmarks.matrix.command",
 }

@@ -278,6 +278,16 @@ class ApiSettings(BaseSettings):
         return keys
 
 
+class ModelSettings(BaseSettings):
+    """Model files (one YAML per model, issue 12): where they are and how often the API looks
+    for changes (0: only on SIGHUP or ``interstore models reload``)."""
+
+    model_config = _config("INTERSTORE_MODELS_")
+
+    path: Path = Field(PROJECT_ROOT / "models" / "configs", description="The models folder.")
+    poll_s: float = Field(2.0, ge=0, description="Seconds between checks for changed files.")
+
+
 class StackSettings(BaseSettings):
     """The local stack: versions, ports, heaps and the folders it keeps things in."""
 
@@ -317,6 +327,7 @@ class Settings(BaseSettings):
     features_worker: FeatureWorkerSettings = Field(default_factory=FeatureWorkerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
     stack: StackSettings = Field(default_factory=StackSettings)
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from core.errors import InterstoreError
 from core.settings import load_settings
 from deploy.cli import stack_app
+from interstore.models_cli import models_app
 from interstore.producer_cli import produce, topics_app
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ schema_app = typer.Typer(help="The CQL schema of the cold tier (files in schemas
 app.add_typer(schema_app, name="schema")
 app.add_typer(topics_app, name="topics")
 app.command("produce")(produce)
+app.add_typer(models_app, name="models")
 features_app = typer.Typer(help="The feature pipeline: its worker.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
 

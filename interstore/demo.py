@@ -36,7 +36,7 @@ from deploy.app_processes import (
     worker_process,
     worker_url,
 )
-from interstore import demo_api, demo_features
+from interstore import demo_api, demo_features, demo_rank
 from interstore.demo_traffic import Malformed, TrafficPlan, build_plan, outgoing
 from interstore.demo_view import DemoState, MetricsReading, plain_line, read_worker, render
 from schemas.codec import default_codec
@@ -232,6 +232,7 @@ def _ranker(
         f"\nsources: {', '.join(sources)} (hot: a live session in Redis; cold: Cassandra)"
     )
     _feature_request(settings, key, call.answer, console)
+    demo_rank.show_rank(api_url(settings, ""), key, picks[-1].user_id, call.answer, console)
     console.print(f"API docs: {api_url(settings, '/docs')}")
     console.print(
         "The workers and the API keep running for more requests; `interstore stack down` "

@@ -140,6 +140,8 @@ def test_a_short_demo_runs_the_whole_system(demo_run: DemoRun, cql_session: Sess
     assert lines[-1][1].endswith("s")  # scraped from the features worker's histogram
     assert "then asks /v1/features:get" in out
     assert "features of the products they clicked" in out
+    # The sample model ranks the sample user's clicked and popular products (:rank).
+    assert re.search(r"home_ranker version [0-9a-f]{12}", out), out
 
     # What the flushes wrote is in this test's keyspace.
     keyspace = demo_run.env["INTERSTORE_CASSANDRA_KEYSPACE"]

@@ -1,0 +1,1 @@
+"""`interstore bench matrix`: model matrices and :rank vs the raw MGET floor and Feast."""

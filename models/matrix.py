@@ -1,0 +1,301 @@
+"""The matrix of a model for one context and its candidates.
+
+The context's entities are read once per request; the candidates are split into micro-batches
+(the model's size) resolved concurrently. In a micro-batch each level's entity kinds are read
+concurrently, one ``FeatureSource.get`` (one MGET) per entity kind, for the distinct ids only
+(twenty products of one category read that user x category once). A micro-batch not done by
+the deadline gets its columns' defaults and the row status ``timeout``; the answer is then
+``partial``. A source that raises (backend down) fails the whole matrix: never defaults that
+claim to be complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from models.graph import Column, EntityRead, Plan
+from models.source import EntityId, FeatureSource, FeatureValueLike
+
+RowStatus = Literal["ok", "missing", "timeout"]
+EntityRow = Sequence[FeatureValueLike] | None
+"""One entity's values for one row; None when its id could not be resolved."""
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class ReadStats:
+    keys_requested: int = 0
+    """Entity ids the rows needed, counted per row (what a read without de-duplication asks)."""
+    keys_read: int = 0
+    """Distinct entity ids actually read."""
+    reads: int = 0
+    """``FeatureSource.get`` calls (one MGET each)."""
+
+    def add(self, other: ReadStats) -> None:
+        self.keys_requested += other.keys_requested
+        self.keys_read += other.keys_read
+        self.reads += other.reads
+
+
+@dataclass(slots=True)
+class Matrix:
+    columns: list[str]
+    rows: list[list[object]]
+    row_status: list[RowStatus]
+    partial: bool
+    timings_ms: dict[str, float]
+    micro_batches: int
+    timed_out_batches: int
+    stats: ReadStats = field(default_factory=ReadStats)
+
+
+def _key_value(value: object) -> str | None:
+    """A derived key's value: strings as they are, whole numbers as text; else unresolved."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+async def _read_entity(
+    source: FeatureSource,
+    read: EntityRead,
+    fixed: Mapping[str, str | None],
+    row_keys: Mapping[str, list[str | None]],
+    n: int,
+    stats: ReadStats,
+) -> list[EntityRow]:
+    columns = [row_keys[key] if key in row_keys else [fixed.get(key)] * n for key in read.keys]
+    ids: list[EntityId | None]
+    if len(columns) == 1:
+        ids = list(columns[0])
+    else:
+        ids = [None if None in combo else combo for combo in zip(*columns, strict=True)]
+    wanted = [i for i in ids if i is not None]
+    unique = list(dict.fromkeys(wanted))
+    stats.keys_requested += len(wanted)
+    stats.keys_read += len(unique)
+    if not unique:
+        return [None] * n
+    stats.reads += 1
+    rows = await source.get(read.entity, unique, read.features)
+    by_id = dict(zip(unique, rows, strict=True))
+    return [None if i is None else by_id[i] for i in ids]
+
+
+async def read_levels(
+    source: FeatureSource,
+    levels: Sequence[Sequence[EntityRead]],
+    fixed: Mapping[str, str | None],
+    row_keys: dict[str, list[str | None]],
+    n: int,
+    stats: ReadStats,
+    deadline_at: float | None = None,
+) -> dict[str, list[EntityRow]] | None:
+    """Every entity of ``levels`` for ``n`` rows, level by level; keys derived on the way are
+    added to ``row_keys``. None if the loop's clock passed ``deadline_at`` before a level."""
+    loop = asyncio.get_running_loop()
+    values: dict[str, list[EntityRow]] = {}
+    for level in levels:
+        if deadline_at is not None and loop.time() >= deadline_at:
+            return None
+        found = await gather_all(
+            [_read_entity(source, read, fixed, row_keys, n, stats) for read in level]
+        )
+        for read, rows in zip(level, found, strict=True):
+            values[read.entity] = rows
+            for key, index in read.derives:
+                row_keys[key] = [
+                    None if row is None else _key_value(row[index].value) for row in rows
+                ]
+    return values
+
+
+async def gather_all(awaitables: Sequence[Awaitable[T]]) -> list[T]:
+    """All results in order; if any failed, the first error once all are done (none is
+    cancelled: a read cancelled mid-command costs its Redis connection)."""
+    if len(awaitables) == 1:
+        return [await awaitables[0]]
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """A late task's outcome is nobody's: read it so asyncio does not report it."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def until(deadline_at: float, awaitables: Sequence[Awaitable[T]]) -> list[T | None]:
+    """Each result, or None for one not done by ``deadline_at`` (loop time). The first error
+    is raised at once. Late tasks are not cancelled: they finish in the background (a read
+    cancelled mid-command would cost its Redis connection) and their results are dropped."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    timeout = max(0.0, deadline_at - asyncio.get_running_loop().time())
+    done, pending = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_EXCEPTION)
+    for task in pending:
+        task.add_done_callback(_retrieve)
+    for task in tasks:
+        if task in done and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return [task.result() if task in done else None for task in tasks]
+
+
+@dataclass(slots=True)
+class _Batch:
+    size: int
+    values: dict[str, list[EntityRow]] | None
+    """None: the micro-batch missed the deadline."""
+
+
+def _cell(column: Column, row: EntityRow) -> object:
+    if row is None:
+        return column.default
+    found = row[column.index]
+    if column.override and found.status == "missing":
+        return column.default
+    return found.value
+
+
+class MatrixBuilder:
+    """Builds matrices from one feature source (``features.reader.FeatureReader``)."""
+
+    def __init__(self, source: FeatureSource) -> None:
+        self.source = source
+
+    async def build(
+        self,
+        plan: Plan,
+        context: Mapping[str, str],
+        candidates: Sequence[str],
+        *,
+        micro_batch: int,
+        deadline_s: float,
+    ) -> Matrix:
+        started = time.perf_counter()
+        deadline_at = asyncio.get_running_loop().time() + deadline_s
+        fixed: dict[str, str | None] = dict(context)
+        sizes = range(0, len(candidates), micro_batch)
+        batches = [list(candidates[i : i + micro_batch]) for i in sizes]
+        context_ms = 0.0
+
+        async def context_phase() -> tuple[dict[str, list[EntityRow]] | None, ReadStats]:
+            nonlocal context_ms
+            row_keys: dict[str, list[str | None]] = {}
+            own = ReadStats()
+            values = await read_levels(
+                self.source, plan.context_levels, fixed, row_keys, 1, own, deadline_at
+            )
+            context_ms = (time.perf_counter() - started) * 1000
+            fixed.update({key: found[0] for key, found in row_keys.items()})
+            return values, own
+
+        async def batch_phase(
+            ids: list[str],
+        ) -> tuple[dict[str, list[EntityRow]] | None, ReadStats]:
+            own = ReadStats()
+            row_keys: dict[str, list[str | None]] = {plan.candidate_key: list(ids)}
+            values = await read_levels(
+                self.source, plan.candidate_levels, fixed, row_keys, len(ids), own, deadline_at
+            )
+            return values, own
+
+        if plan.derived_context_keys:  # the micro-batches need keys the context phase derives
+            [first] = await until(deadline_at, [context_phase()])
+            found = [first, *await until(deadline_at, [batch_phase(ids) for ids in batches])]
+        else:  # the context is read while the micro-batches are
+            found = await until(deadline_at, [context_phase(), *map(batch_phase, batches)])
+        stats = ReadStats()
+        for outcome in found:
+            if outcome is not None:
+                stats.add(outcome[1])
+        context_values = None if found[0] is None else found[0][0]
+        outcomes = [
+            _Batch(len(ids), None if outcome is None else outcome[0])
+            for ids, outcome in zip(batches, found[1:], strict=True)
+        ]
+        fetched = time.perf_counter()
+        matrix = assemble(plan, context_values, outcomes)
+        done = time.perf_counter()
+        matrix.stats = stats
+        matrix.timings_ms = {
+            "context": round(context_ms, 3),
+            "fetch": round((fetched - started) * 1000, 3),
+            "assemble": round((done - fetched) * 1000, 3),
+        }
+        return matrix
+
+
+def assemble(
+    plan: Plan, context_values: dict[str, list[EntityRow]] | None, batches: Sequence[_Batch]
+) -> Matrix:
+    """Rows in candidate order. Context columns carry the context's values in every row (its
+    defaults if the context read timed out); a timed-out micro-batch's other columns carry
+    their defaults."""
+    context_timeout = context_values is None
+    template: list[object] = []
+    candidate_columns: list[tuple[int, Column]] = []
+    for position, column in enumerate(plan.columns):
+        if context_values is not None and column.entity in context_values:
+            template.append(_cell(column, context_values[column.entity][0]))
+        else:
+            template.append(column.default)
+            if not context_timeout or column.entity not in _context_entities(plan):
+                candidate_columns.append((position, column))
+    rows: list[list[object]] = []
+    statuses: list[RowStatus] = []
+    timed_out = 0
+    for batch in batches:
+        if batch.values is None:
+            timed_out += 1
+            rows.extend(list(template) for _ in range(batch.size))
+            statuses.extend(["timeout"] * batch.size)
+            continue
+        # column by column (list comprehensions), then zipped into rows
+        cells: list[list[object]] = [[value] * batch.size for value in template]
+        for position, column in candidate_columns:
+            cells[position] = _column(column, batch.values[column.entity])
+        rows.extend(map(list, zip(*cells, strict=True)))
+        candidate_rows = batch.values.get(plan.candidate_entity)
+        if context_timeout:
+            statuses.extend(["timeout"] * batch.size)
+        elif candidate_rows is None:
+            statuses.extend(["ok"] * batch.size)
+        else:
+            statuses.extend("missing" if _all_missing(row) else "ok" for row in candidate_rows)
+    return Matrix(
+        columns=plan.column_names,
+        rows=rows,
+        row_status=statuses,
+        partial=context_timeout or timed_out > 0,
+        timings_ms={},
+        micro_batches=len(batches),
+        timed_out_batches=timed_out + (1 if context_timeout else 0),
+    )
+
+
+def _column(column: Column, rows: list[EntityRow]) -> list[object]:
+    """One column's values for a micro-batch's rows."""
+    index, default = column.index, column.default
+    if column.override:
+        return [
+            default if row is None or row[index].status == "missing" else row[index].value
+            for row in rows
+        ]
+    return [default if row is None else row[index].value for row in rows]
+
+
+def _context_entities(plan: Plan) -> set[str]:
+    return {read.entity for level in plan.context_levels for read in level}
+
+
+def _all_missing(row: EntityRow) -> bool:
+    return row is None or all(value.status == "missing" for value in row)

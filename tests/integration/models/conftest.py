@@ -1,0 +1,106 @@
+"""The API in-process on the real stack with a models folder of the test's own, and a writer of
+feature values into the real Redis through the features codec and store (the values the
+features worker would write), under the test's own key prefix."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from api.app import create_app
+from core.clock import wall_clock_ms
+from core.settings import PROJECT_ROOT, Settings
+from features.catalogue import Catalogue, load_catalogue
+from features.serving import ServingValue, encode_serving
+from store.feature_store import serving_key
+from store.redis_features import RedisFeatureStore
+from tests.integration.api.conftest import FEATURES_KEY
+from tests.integration.api.conftest import api_settings as api_settings  # the fixture
+
+SAMPLE = PROJECT_ROOT / "models" / "configs" / "home_ranker.yaml"
+ServeModels = Any
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(SAMPLE, folder / SAMPLE.name)
+    return folder
+
+
+@pytest.fixture
+def model_settings(api_settings: Settings, models_dir: Path, unique_name: str) -> Settings:
+    return api_settings.model_copy(
+        update={
+            "models": api_settings.models.model_copy(update={"path": models_dir, "poll_s": 0.1}),
+            "features": api_settings.features.model_copy(update={"key_prefix": f"{unique_name}f"}),
+        }
+    )
+
+
+@pytest.fixture
+def serve_models(model_settings: Settings) -> ServeModels:
+    """``async with serve_models(**overrides) as client``: the app with its lifespan, a client
+    with the read:features key."""
+
+    @asynccontextmanager
+    async def serving(**overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(model_settings.model_copy(update=overrides))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://api", headers={"X-API-Key": FEATURES_KEY}
+            ) as client:
+                yield client
+
+    return serving
+
+
+@dataclass
+class FeatureValues:
+    """Writes serving values: ``put("product", ("p1",), "product_stats", {"clicks_1h": 3})``;
+    features not named get their default."""
+
+    catalogue: Catalogue
+    store: RedisFeatureStore
+    prefix: str
+
+    async def put(
+        self, entity: str, ids: tuple[str, ...], group: str, values: Mapping[str, Any]
+    ) -> None:
+        served = self.catalogue.served(group)
+        unknown = set(values) - {f.name for f in served}
+        assert not unknown, f"not served features of {group}: {unknown}"
+        row = [
+            values.get(f.name, self.catalogue.features[f"{group}.{f.name}"].default) for f in served
+        ]
+        now = wall_clock_ms()
+        value = ServingValue(self.catalogue.fingerprints[group], now, now, None, row)
+        key = serving_key(self.prefix, entity, ids, group)
+        await self.store.write_values({key: encode_serving(value)})
+
+
+@pytest.fixture
+async def feature_values(model_settings: Settings) -> AsyncIterator[FeatureValues]:
+    settings = model_settings
+    store = RedisFeatureStore(settings.redis, settings.features)
+    catalogue = load_catalogue(settings.features.definitions_path)
+    yield FeatureValues(catalogue, store, settings.features.key_prefix)
+    await store.close()
+    raw = Redis.from_url(settings.redis.url)
+    pattern = f"{settings.features.key_prefix}:*"
+    if keys := [key async for key in raw.scan_iter(match=pattern, count=1000)]:
+        await raw.delete(*keys)
+    await raw.aclose()
+
+
+ServeContext = AbstractAsyncContextManager[httpx.AsyncClient]

@@ -1,0 +1,96 @@
+"""Pure-logic fixtures for the models package: a catalogue view and an in-memory feature source
+with exactly the ``FeatureReader.get`` signature (counting its reads)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import pytest
+
+from models.catalogue_view import CatalogueView, FeatureSpec
+from models.source import EntityId
+
+FEATURES = {
+    "user": {"user_activity": {"clicks_1h": ("count", 0), "orders_30d": ("count", 0),
+                               "last_order_at": ("last_time", None),
+                               "recent_clicked_products": ("last_n", [])},
+             "user_prefs": {"favourite_category": ("attribute", None)}},
+    "product": {"product_stats": {"clicks_1h": ("count", 0), "conversion_7d": ("ratio", 0.0)},
+                "product_attributes": {"category_id": ("attribute", None),
+                                       "brand_id": ("attribute", None)}},
+    "brand": {"brand_stats": {"orders_7d": ("count", 0), "parent_id": ("attribute", None)}},
+    "category": {"category_stats": {"clicks_24h": ("count", 0)}},
+    "user_category": {"user_category_affinity": {"clicks_7d": ("count", 0),
+                                                 "spend_30d": ("sum", 0.0)}},
+}  # fmt: skip
+KEYS = {
+    "user": ("user_id",),
+    "product": ("product_id",),
+    "brand": ("brand_id",),
+    "category": ("category_id",),
+    "user_category": ("user_id", "category_id"),
+}
+
+
+def make_view() -> CatalogueView:
+    specs = {
+        f"{group}.{name}": FeatureSpec(entity, group, name, kind, default)
+        for entity, groups in FEATURES.items()
+        for group, features in groups.items()
+        for name, (kind, default) in features.items()
+    }
+    return CatalogueView(KEYS, specs)
+
+
+@pytest.fixture
+def view() -> CatalogueView:
+    return make_view()
+
+
+class Value(NamedTuple):
+    value: object
+    status: str
+
+
+class SourceDown(Exception):
+    pass
+
+
+@dataclass
+class FakeSource:
+    """Values per (entity, id): ``{"group.feature": value}``; absent -> the default, missing."""
+
+    view: CatalogueView
+    values: dict[tuple[str, EntityId], dict[str, object]] = field(default_factory=dict)
+    calls: list[tuple[str, list[EntityId]]] = field(default_factory=list)
+    delay_s: dict[str, float] = field(default_factory=dict)
+    down: bool = False
+
+    async def get(
+        self, entity: str, ids: Sequence[EntityId], features: Sequence[str],
+        *, now_ms: int | None = None,
+    ) -> list[list[Value]]:  # fmt: skip
+        if self.down:
+            raise SourceDown("feature store is down")
+        self.calls.append((entity, list(ids)))
+        if delay := self.delay_s.get(entity):
+            await asyncio.sleep(delay)
+        rows = []
+        for entity_id in ids:
+            stored = self.values.get((entity, entity_id))
+            row = []
+            for name in features:
+                if stored is not None and name in stored:
+                    row.append(Value(stored[name], "present"))
+                else:
+                    row.append(Value(self.view.features[name].default, "missing"))
+            rows.append(row)
+        return rows
+
+
+@pytest.fixture
+def source(view: CatalogueView) -> FakeSource:
+    return FakeSource(view)
