@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from core.settings import RedisSettings
-from store.hot import HotStoreFull, HotStoreUnavailable
+from store.hot import HotStoreFull, HotStoreUnavailable, Hydration
 from store.redis_hot import RedisHotStore
 from tests.hot_store_contract import SESSION
 from tests.integration.private_redis import PrivateRedis, free_port, private_redis
@@ -27,6 +27,11 @@ def server(tmp_path: Path) -> Iterator[PrivateRedis]:
         yield started
 
 
+async def hydrate(store: RedisHotStore, user: str, event_id: str) -> None:
+    rows = {"click": [click(event_id, NOW_MS - 1000, user).row()]}
+    await store.hydrate_many([Hydration(user, rows, 0)], now_ms=NOW_MS)
+
+
 def store_of(server: PrivateRedis) -> RedisHotStore:
     settings = RedisSettings(url=server.url, socket_timeout_s=10, retries=0)
     return RedisHotStore(settings, SESSION, RETENTION, prefix="t", clock=FakeClock())
@@ -34,10 +39,10 @@ def store_of(server: PrivateRedis) -> RedisHotStore:
 
 async def test_out_of_memory_is_hot_store_full_and_reads_still_work(server: PrivateRedis) -> None:
     store = store_of(server)
-    await store.hydrate("u1", [click("e1", NOW_MS - 1000, "u1")], partition=0, now_ms=NOW_MS)
+    await hydrate(store, "u1", "e1")
     server.fill()
     with pytest.raises(HotStoreFull):
-        await store.hydrate("u2", [click("e2", NOW_MS - 1000, "u2")], partition=0, now_ms=NOW_MS)
+        await hydrate(store, "u2", "e2")
     assert await store.live_users(["u1", "u2"]) == {"u1"}
     await store.close()
 
@@ -48,16 +53,14 @@ async def test_readonly_and_masterdown_are_unavailable(server: PrivateRedis) -> 
     client.replicaof("127.0.0.1", str(free_port()))  # a master that never answers
     try:
         with pytest.raises(HotStoreUnavailable, match="ReadOnly"):
-            await store.hydrate(
-                "u1", [click("e1", NOW_MS - 1000, "u1")], partition=0, now_ms=NOW_MS
-            )
+            await hydrate(store, "u1", "e1")
         client.config_set("replica-serve-stale-data", "no")
         with pytest.raises(HotStoreUnavailable, match="MasterDown"):
             await store.live_users(["u1"])
     finally:
         client.config_set("replica-serve-stale-data", "yes")
         client.replicaof("NO", "ONE")
-    await store.hydrate("u1", [click("e1", NOW_MS - 1000, "u1")], partition=0, now_ms=NOW_MS)
+    await hydrate(store, "u1", "e1")
     await store.close()
 
 
