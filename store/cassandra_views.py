@@ -1,8 +1,8 @@
 """The compact recent views (``store.recent_views``) on Cassandra: statements and their values.
 
 One partition per user (``recent_views``, ``schemas/cql/006_recent_views.cql``): a write appends
-one delta pack per user (users' deltas of a write go together as UNLOGGED batches of up to
-``DELTAS_PER_BATCH`` partitions: one request, not one per user), a hydration reads the whole
+one delta pack per user (small deltas of several users go together as UNLOGGED batches: one
+request, not one per user), a hydration reads the whole
 partition in one request (at most ``MAX_PACKS`` packs: a user with more is read from the
 individual rows) and replaces the packs it read with one base pack in one single-partition batch
 (atomic: a reader sees the packs before or after it; the packs read are the partition's first,
@@ -27,6 +27,11 @@ MAX_PACKS = 256
 """Packs read per hydration; a partition holding more is read the old way (and refreshed)."""
 DELTAS_PER_BATCH = 10
 """Users' delta packs per request (Cassandra warns past 10 partitions in one UNLOGGED batch)."""
+BATCH_BYTES = 24 * 1024
+"""Packed bytes per multi-user batch (under Cassandra's 50 KiB fail threshold); a bigger pack
+goes alone (one partition: no batch limit)."""
+ENTRIES_PER_DELTA = 2_000
+"""Interactions per delta pack (a bulk write of one user's history makes several)."""
 
 
 class ViewStatements:
@@ -65,24 +70,39 @@ class ViewStatements:
         }
 
     def deltas(self, written: Sequence[Interaction], now_ms: int) -> Iterator[Statement]:
-        """One delta pack per user of ``written`` (rows already inside retention), batched."""
+        """Delta packs of ``written`` (rows already inside retention): per user, one pack per
+        ``ENTRIES_PER_DELTA`` interactions; small packs of several users go together (at most
+        ``DELTAS_PER_BATCH`` of them and ``BATCH_BYTES`` of packs: Cassandra refuses a batch of
+        several partitions past ``batch_size_fail_threshold``, 50 KiB by default)."""
         by_user: dict[str, list[Interaction]] = {}
         for item in written:
             by_user.setdefault(item.user_id, []).append(item)
-        statements = [
-            self.insert.bind([user, pack_delta(items), self._ttl(items, now_ms)])
-            for user, items in by_user.items()
-        ]
-        for start in range(0, len(statements), DELTAS_PER_BATCH):
-            chunk = statements[start : start + DELTAS_PER_BATCH]
-            if len(chunk) == 1:
-                yield chunk[0]
-                continue
-            batch = BatchStatement(BatchType.UNLOGGED, consistency_level=self.consistency)
-            batch.is_idempotent = True
-            for statement in chunk:
-                batch.add(statement)
-            yield batch
+        batch: list[Statement] = []
+        size = 0
+        for user, items in by_user.items():
+            for start in range(0, len(items), ENTRIES_PER_DELTA):
+                chunk = items[start : start + ENTRIES_PER_DELTA]
+                packed = pack_delta(chunk)
+                statement = self.insert.bind([user, packed, self._ttl(chunk, now_ms)])
+                if len(packed) > BATCH_BYTES:
+                    yield statement
+                    continue
+                if len(batch) == DELTAS_PER_BATCH or size + len(packed) > BATCH_BYTES:
+                    yield self._together(batch)
+                    batch, size = [], 0
+                batch.append(statement)
+                size += len(packed)
+        if batch:
+            yield self._together(batch)
+
+    def _together(self, statements: list[Statement]) -> Statement:
+        if len(statements) == 1:
+            return statements[0]
+        batch = BatchStatement(BatchType.UNLOGGED, consistency_level=self.consistency)
+        batch.is_idempotent = True
+        for statement in statements:
+            batch.add(statement)
+        return batch
 
     def _ttl(self, items: Sequence[Interaction], now_ms: int) -> int:
         return max(

@@ -62,11 +62,14 @@ async def test_generated_histories_hydrate_as_the_old_path(
 async def test_history_older_than_the_views_is_read_from_rows_once(
     cql_session: Session, keyspace: str
 ) -> None:
-    store = CassandraColdStore(cql_session, keyspace, RETENTION, views_complete=False)
+    store = CassandraColdStore(
+        cql_session, keyspace, RETENTION, views_complete=False, clock=FakeClock()
+    )
     await store.write_many(generated(random.Random(7), NOW_MS, 300))
     cql_session.execute(f"TRUNCATE {keyspace}.recent_views")  # as if written before the views
     await store.write_many([click("late", NOW_MS - 1000)])  # a delta alone is not the truth
     expected = await old_path(store, 20)
+    assert all(expected.values())  # every kind has history inside retention
     assert by_kind(await store.hydration_members("user-1", limit=20)) == expected
     await store.settle()
     assert packs(cql_session, keyspace) == 1  # the base, from the rows
@@ -76,7 +79,7 @@ async def test_history_older_than_the_views_is_read_from_rows_once(
 
 
 async def test_more_packs_than_one_read_takes(cql_session: Session, keyspace: str) -> None:
-    store = CassandraColdStore(cql_session, keyspace, RETENTION)
+    store = CassandraColdStore(cql_session, keyspace, RETENTION, clock=FakeClock())
     for n in range(MAX_PACKS + 3):
         await store.write_many([order(f"o{n}", NOW_MS - n * 60_000)])
     assert packs(cql_session, keyspace) == MAX_PACKS + 3
