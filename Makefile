@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit integration up down status bench clean
+.PHONY: run test install lint typecheck unit integration up down status bench clean browser
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,12 @@ run: install
 	$(BIN)/interstore demo
 
 ## test: lint, type-check, unit tests, integration tests against the real stack
-test: install lint typecheck
+test: install browser lint typecheck
 	$(BIN)/pytest
+
+## browser: Debian's headless Chromium, for the test that renders /docs offline
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
