@@ -16,7 +16,7 @@ from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, RequestMetrics
 from api.responses import OrjsonResponse
-from api.routes import health, interactions
+from api.routes import health, interactions, users
 from core.settings import Settings
 
 log = logging.getLogger("interstore.api")
@@ -59,6 +59,7 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
     app.state.keyring = keyring
     app.state.metrics = metrics
     app.include_router(interactions.router)
+    app.include_router(users.router)
     app.include_router(health.router)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)

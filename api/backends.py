@@ -17,6 +17,7 @@ from core.settings import Settings
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
 from store.errors import StoreError
+from store.forgetting import Forgetter, build_forgetter
 from store.read_path import InteractionReader
 from store.redis_hot import RedisHotStore
 
@@ -48,6 +49,7 @@ class Backends:
     session: Session
     kafka: AdminClient
     events_topic: str
+    forgetter: Forgetter
 
     @classmethod
     async def open(cls, settings: Settings) -> Backends:
@@ -74,7 +76,11 @@ class Backends:
         hot = RedisHotStore(settings.redis, settings.session, settings.retention)
         reader = InteractionReader(hot, cold, timeout_s=settings.api.read_timeout_s)
         kafka = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
-        return cls(reader, hot, cold, session, kafka, settings.topics.events)
+        forgetter = build_forgetter(
+            session, hot, keyspace=settings.cassandra.keyspace, retention=settings.retention,
+            tombstone_refresh_s=settings.ops.tombstone_refresh_s,
+        )  # fmt: skip
+        return cls(reader, hot, cold, session, kafka, settings.topics.events, forgetter)
 
     async def close(self) -> None:
         await self.hot.close()

@@ -12,6 +12,7 @@ from benchmarks.cli import bench_app
 from core.errors import InterstoreError
 from core.settings import load_settings
 from deploy.cli import stack_app
+from ops.cli import forget_app, inspect_app, replay
 from streams.producer_cli import produce, topics_app
 
 app = typer.Typer(
@@ -25,6 +26,9 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(topics_app, name="topics")
 app.command("produce")(produce)
 app.add_typer(bench_app, name="bench")
+app.command("replay")(replay)
+app.add_typer(inspect_app, name="inspect")
+app.add_typer(forget_app, name="forget")
 
 
 @app.command()

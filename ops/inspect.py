@@ -1,0 +1,102 @@
+"""``interstore inspect user``: one user across the tiers, as JSON-ready data and as a table."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from core.clock import wall_clock_ms
+from core.settings import Settings
+from store.cassandra_session import open_session
+from store.cassandra_user_data import CassandraUserData
+from store.redis_hot import RedisHotStore
+from store.redis_user_data import RedisUserData
+from store.tombstones import TombstoneTable
+
+
+async def gather_report(
+    user_id: str, hot: RedisUserData, cold: CassandraUserData, tombstones: TombstoneTable
+) -> dict[str, Any]:
+    state, summary, tombstone = await asyncio.gather(
+        hot.state(user_id), cold.summary(user_id), tombstones.get(user_id)
+    )
+    return {
+        "user_id": user_id,
+        "live": state.live,
+        "session": None if not state.live else {
+            "started_ms": state.started_ms, "last_seen_ms": state.seen_ms,
+            "dirty": state.dirty, "partition": state.partition,
+        },
+        "kinds": {
+            kind: {
+                "hot": state.views[kind][0], "hot_newest_ms": state.views[kind][1],
+                "cold": s.count, "cold_newest_ms": s.newest_ms,
+            }
+            for kind, s in summary.items()
+        },
+        "tombstone": None if tombstone is None else {
+            "forgotten_at_ms": tombstone.forgotten_at_ms, "reason": tombstone.reason,
+        },
+        "at_ms": wall_clock_ms(),
+    }  # fmt: skip
+
+
+def inspect_user_report(settings: Settings, user_id: str) -> dict[str, Any]:
+    session = open_session(settings.cassandra)
+    hot = RedisHotStore(settings.redis, settings.session, settings.retention)
+    keyspace = settings.cassandra.keyspace
+
+    async def run() -> dict[str, Any]:
+        try:
+            return await gather_report(
+                user_id, RedisUserData(hot),
+                CassandraUserData(session, keyspace, settings.retention),
+                TombstoneTable(session, keyspace),
+            )  # fmt: skip
+        finally:
+            await hot.close()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        session.cluster.shutdown()
+
+
+def _when(ms: int | None, now_ms: int) -> str:
+    if ms is None:
+        return "-"
+    text = datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{text} ({(now_ms - ms) / 1000:,.0f}s ago)"
+
+
+def print_report(report: dict[str, Any], console: Console) -> None:
+    now = report["at_ms"]
+    console.print(f"[bold]{report['user_id']}[/]", highlight=False)
+    session = report["session"]
+    if session is None:
+        console.print("live: no (not in a session)")
+    else:
+        console.print(
+            f"live: yes, since {_when(session['started_ms'], now)}, last seen "
+            f"{_when(session['last_seen_ms'], now)}, {session['dirty']} dirty, "
+            f"partition {session['partition']}", highlight=False,
+        )  # fmt: skip
+    table = Table("kind", "hot", "hot newest", "cold", "cold newest")
+    for kind, k in report["kinds"].items():
+        table.add_row(
+            kind, str(k["hot"]), _when(k["hot_newest_ms"], now), str(k["cold"]),
+            _when(k["cold_newest_ms"], now),
+        )  # fmt: skip
+    console.print(table)
+    tombstone = report["tombstone"]
+    if tombstone is None:
+        console.print("tombstone: none")
+    else:
+        console.print(
+            f"tombstone: forgotten {_when(tombstone['forgotten_at_ms'], now)}, "
+            f"reason {tombstone['reason']!r}", highlight=False,
+        )  # fmt: skip
