@@ -86,10 +86,12 @@ class Replay:
         self.judge = judge
         self.tombstones = tombstones
         self.dead_letters = dead_letters
-        self.bucket = None if rate is None else TokenBucket(rate)
         self.batch_max = settings.ops.replay_batch_max
-        if rate is not None:  # small batches keep the pace even
-            self.batch_max = max(1, min(self.batch_max, int(rate / 20)))
+        self.bucket = None
+        if rate is not None:  # batches of a tenth of a second's events keep the pace even
+            self.batch_max = max(1, min(self.batch_max, int(rate / 10)))
+            # A batch's tokens may build up while the one before it is written: no loss.
+            self.bucket = TokenBucket(rate, burst=2 * self.batch_max)
         self.clock = clock
 
     async def run(
@@ -118,8 +120,9 @@ class Replay:
                     await self.bucket.take(len(messages))
                 if pending is not None:
                     await pending
-                pending = asyncio.create_task(self._finish(consumer, batch, every, progress))
-                summary.add(batch)
+                pending = asyncio.create_task(
+                    self._finish(consumer, batch, every, progress, summary)
+                )
                 for tp in [tp for tp in active if positions[tp] >= ends[tp]]:
                     consumer.pause([TopicPartition(*tp)])
                     del active[tp]
@@ -146,8 +149,9 @@ class Replay:
 
     async def _finish(
         self, consumer: Consumer, batch: Judged, ranges: dict[tuple[str, int], PartitionRange],
-        progress: ReplayProgress,
+        progress: ReplayProgress, summary: ReplaySummary,
     ) -> None:  # fmt: skip
+        """Write, dead-letter, then checkpoint one batch (the batch before it is done)."""
         written = await self._write(batch)
         batch.counts["written"].update(written)
         if batch.letters and self.dead_letters is not None:
@@ -156,6 +160,7 @@ class Replay:
         if checkpoints:
             await self._commit(consumer, checkpoints)
         progress.advance(dict(batch.advanced))
+        summary.add(batch)
 
     async def _write(self, batch: Judged) -> Counter[str]:
         """Write the batch's rows, retrying while the cold tier is unavailable; rows it refuses
