@@ -51,11 +51,12 @@ down: $(INSTALLED)
 status: $(INSTALLED)
 	$(BIN)/interstore stack status
 
-## bench: every benchmark against the local stack (results in benchmarks/results)
+## bench: every registered benchmark against the local stack, a warm-up run then RUNS runs each
+## (results in benchmarks/results; `interstore bench report` makes the README's table from them)
+RUNS ?= 3
 bench: up
-	$(BIN)/interstore bench ingest
-	$(BIN)/interstore bench hydrate
-	$(BIN)/interstore bench api
+	$(BIN)/interstore bench all --runs $(RUNS)
+	$(BIN)/interstore bench report
 
 clean: down
 	rm -rf var

@@ -11,10 +11,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.validation import MAX_ID_BYTES as MAX_ID_BYTES  # ids: the events' bound
+
 MAX_LIMIT = 1000
+"""Most interactions per user one API request may ask for (the OpenAPI bound); stores accept up
+to ``store.cold.MAX_READ_LIMIT``."""
 DEFAULT_LIMIT = 100
 MAX_BATCH_USERS = 500
-MAX_ID_BYTES = 256
 
 Kind = Literal["click", "order", "wishlist"]
 Since = int | str

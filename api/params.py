@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from api.errors import ApiError
 from api.models import DEFAULT_LIMIT, MAX_ID_BYTES, MAX_LIMIT
+from schemas.times import iso_to_epoch_ms
 from store.interactions import INTERACTION_KINDS
 
 MAX_EPOCH_MS = 253_402_300_799_999
@@ -52,14 +52,11 @@ def parse_since(raw: int | str | None) -> int | None:
         millis = int(raw)
     else:
         try:
-            when = datetime.fromisoformat(raw.strip())
+            millis = iso_to_epoch_ms(raw.strip())
         except ValueError:
             raise ApiError(
                 422, f"since: {raw[:64]!r} is neither epoch milliseconds nor an ISO 8601 time"
             ) from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        millis = int(when.timestamp() * 1000)
     if not 0 <= millis <= MAX_EPOCH_MS:
         raise ApiError(422, f"since: {millis} is outside 0..{MAX_EPOCH_MS} epoch milliseconds")
     return millis

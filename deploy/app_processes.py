@@ -1,14 +1,19 @@
-"""interstore's own long-running processes (the worker, the read API), run as local daemons
-like the stack: ``interstore <command>`` with a pid file and a log under ``var/<command>/``."""
+"""interstore's own long-running processes (the worker, the read API): run as local daemons
+like the stack (``interstore <command>`` with a pid file and a log under ``var/<command>/``), or
+as a child of a test or a benchmark (``WorkerChild``: the one worker starter both use)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 import httpx
 
 from core.settings import Settings
-from deploy.process import ManagedProcess, wait_until_ready
+from deploy.process import ManagedProcess, free_port, wait_until_ready
 
 WORKER_READY_TIMEOUT_S = 120.0
 API_READY_TIMEOUT_S = 60.0
@@ -17,6 +22,11 @@ API_READY_TIMEOUT_S = 60.0
 def _local(host: str) -> str:
     """Where to reach a server bound to ``host`` from this machine."""
     return "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+
+
+def interstore_argv(command: str) -> list[str]:
+    """``interstore <command>`` with this interpreter (what the console script runs)."""
+    return [sys.executable, "-m", "interstore.cli", command]
 
 
 def _process(settings: Settings, command: str) -> ManagedProcess:
@@ -36,7 +46,7 @@ def _start(
     if started:
         home = settings.stack.var_dir / command
         home.mkdir(parents=True, exist_ok=True)
-        process.start([sys.executable, "-m", "interstore.cli", command], env or {}, home)
+        process.start(interstore_argv(command), env or {}, home)
 
     def probe() -> None:
         httpx.get(health_url, timeout=2).raise_for_status()
@@ -72,3 +82,59 @@ def api_url(settings: Settings, path: str) -> str:
 def start_api(settings: Settings, env: dict[str, str] | None = None) -> tuple[ManagedProcess, bool]:
     """``interstore api``, ready once its /healthz answers."""
     return _start(settings, "api", api_url(settings, "/healthz"), API_READY_TIMEOUT_S, env)
+
+
+class WorkerChild:
+    """``interstore worker`` as a child process (it dies with the test or benchmark that started
+    it, unlike the daemon above): ``env`` as given plus a free web port, output to ``log_path``.
+
+    Tests and benchmarks give it their own topics, keyspace, app id and data dir in ``env``.
+    """
+
+    def __init__(self, env: Mapping[str, str], log_path: Path, cwd: Path) -> None:
+        self.web_port = free_port()
+        self.env = {**env, "INTERSTORE_WORKER_WEB_PORT": str(self.web_port)}
+        self.log_path = log_path
+        self.cwd = cwd
+        self.metrics_url = f"http://127.0.0.1:{self.web_port}/metrics"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> int:
+        """Start the worker; its pid."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                interstore_argv("worker"),
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+            )
+        return self.proc.pid
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return f"(no log at {self.log_path})"
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """SIGTERM (the worker commits and leaves its group), then SIGKILL after ``timeout_s``."""
+        if not self.running:
+            return
+        assert self.proc is not None
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()

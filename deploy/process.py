@@ -29,6 +29,15 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the OS picks it), for a daemon, proxy or test server
+    started next. The one helper the benchmarks and the tests share (deploy/ is the lowest layer
+    both may import that runs processes)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def port_owner(port: int) -> str:
     """A short description of who listens on a port, when the OS tells us."""
     try:

@@ -8,12 +8,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from benchmarks.cli import bench_app
 from core.errors import InterstoreError
 from core.settings import load_settings
 from deploy.cli import stack_app
+from interstore.producer_cli import produce, topics_app
 from ops.cli import forget_app, inspect_app, replay
-from streams.producer_cli import produce, topics_app
 
 app = typer.Typer(
     help="interstore: interaction store and feature pipeline for real-time ranking.",
@@ -25,10 +24,30 @@ schema_app = typer.Typer(help="The CQL schema of the cold tier (files in schemas
 app.add_typer(schema_app, name="schema")
 app.add_typer(topics_app, name="topics")
 app.command("produce")(produce)
-app.add_typer(bench_app, name="bench")
 app.command("replay")(replay)
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(forget_app, name="forget")
+
+
+@app.command(
+    "bench",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def bench(ctx: typer.Context) -> None:
+    """Benchmarks against the local stack (`interstore bench --help`); results go to
+    benchmarks/results/NAME.json. Needs a clone of the repository: the wheel has no benchmarks."""
+    from interstore.bench_loader import load_bench_app
+
+    app_of_benchmarks = load_bench_app()
+    if app_of_benchmarks is None:
+        Console(stderr=True).print(
+            "[bold red]the benchmarks are not installed[/]: they live in the repository's "
+            "benchmarks/ folder and are left out of the wheel; run `interstore bench` from an "
+            "editable install of a clone (`pip install -e .`, as `make install` does)."
+        )
+        raise typer.Exit(2)
+    app_of_benchmarks(args=ctx.args, prog_name="interstore bench")
 
 
 @app.command()

@@ -1,6 +1,6 @@
 """The demo's traffic plan: app sessions paced in real time, plus a few malformed messages.
 
-The records come from ``streams.demo_events.generate_events`` (its users, products, kinds mix
+The records come from ``interstore.demo_events.generate_events`` (its users, products, kinds mix
 and per-user session structure); this module only decides *when* each session happens:
 
 - at the start a cohort of users opens the app within the first seconds, then new sessions
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from interstore.demo_events import generate_events
 from schemas.codec import MAGIC, Codec
-from streams.demo_events import generate_events
 from streams.outgoing import OutgoingEvent, prepare_event
 
 Record = dict[str, Any]

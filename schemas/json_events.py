@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from copy import deepcopy
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,9 +25,8 @@ import orjson
 from schemas.catalogue import Catalogue, Schema, default_catalogue
 from schemas.codec import Record
 from schemas.errors import InvalidEvent
+from schemas.times import iso_to_epoch_ms
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS = timedelta(milliseconds=1)
 _INT32 = range(-(2**31), 2**31)
 _INT64 = range(-(2**63), 2**63)
 _PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
@@ -85,13 +83,9 @@ def to_millis(value: object) -> int:
     if not isinstance(value, str):
         raise InvalidEvent("invalid_ts", f"ts must be epoch ms or ISO 8601, got {value!r}")
     try:
-        moment = datetime.fromisoformat(value)
+        return iso_to_epoch_ms(value)
     except ValueError as exc:
         raise InvalidEvent("invalid_ts", f"ts {value!r} is not ISO 8601") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    # Integer arithmetic on timedeltas: float seconds would round some millis off by one.
-    return (moment - _EPOCH) // _ONE_MS
 
 
 def to_decimal(value: object, scale: int) -> Decimal:

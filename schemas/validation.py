@@ -19,9 +19,6 @@ from typing import Any
 
 from schemas.errors import InvalidEvent
 
-KINDS = frozenset({"click", "order", "wishlist", "app_open"})
-INTERACTION_KINDS = frozenset({"click", "order", "wishlist"})
-
 MAX_ID_BYTES = 256
 """Longest id (UTF-8 bytes): ids are Cassandra clustering and partition key parts."""
 MAX_FUTURE_MS = 86_400_000

@@ -45,7 +45,6 @@ from store.interactions import INTERACTION_KINDS, KIND_FIELDS, ColdRow, Interact
 TUPLE_ROWS = "interstore-cold-tuple-rows"
 """An execution profile with plain tuple rows: the default row factory builds a namedtuple
 class per result set, measured at 11-21% of the worker's CPU."""
-KINDS = tuple(KIND_FIELDS)
 COMMON_COLUMNS = ("user_id", "kind", "bucket", "ts", "event_id", "product_id", "category_id")
 MAX_BATCH_ROWS = 100
 """Rows of one partition per UNLOGGED batch (~15 KB: under Scylla's and Cassandra's limits)."""
@@ -103,8 +102,8 @@ class CassandraColdStore(cold.ColdStore):
         """Requests ``write_many`` has sent (a row alone, or an UNLOGGED batch), retries too."""
         table = f"{keyspace}.interactions"
         try:
-            self._inserts = {k: self._prepare(_insert_cql(table, k)) for k in KINDS}
-            self._selects = {k: self._prepare(_select_cql(table, k)) for k in KINDS}
+            self._inserts = {k: self._prepare(_insert_cql(table, k)) for k in INTERACTION_KINDS}
+            self._selects = {k: self._prepare(_select_cql(table, k)) for k in INTERACTION_KINDS}
             self._select_all = self._prepare(select_all_cql(table))
             self._ping = self._prepare("SELECT release_version FROM system.local")
         except DRIVER_ERRORS as exc:

@@ -20,7 +20,10 @@ T = TypeVar("T")
 
 FUTURE_SKEW_MS = DAY_MS
 """Reads include events up to this far ahead of now (client clocks run fast)."""
-MAX_LIMIT = 10_000
+MAX_READ_LIMIT = 10_000
+"""The largest ``limit`` a store read accepts (a bound on one read's memory, for any caller:
+hydration's ``last_n_per_kind`` included). The read API's own bound is lower:
+``api.models.MAX_LIMIT``, a public contract."""
 MAX_TTL_S = 20 * 365 * 86_400
 """Cassandra's largest TTL (20 years)."""
 
@@ -50,8 +53,8 @@ def check_read(kinds: Sequence[str], limit: int) -> tuple[str, ...]:
     unknown = [kind for kind in kinds if kind not in INTERACTION_KINDS]
     if unknown:
         raise ValueError(f"unknown interaction kinds {unknown}; known: {INTERACTION_KINDS}")
-    if not 0 <= limit <= MAX_LIMIT:
-        raise ValueError(f"limit must be between 0 and {MAX_LIMIT}, got {limit}")
+    if not 0 <= limit <= MAX_READ_LIMIT:
+        raise ValueError(f"limit must be between 0 and {MAX_READ_LIMIT}, got {limit}")
     return tuple(dict.fromkeys(kinds))
 
 
@@ -80,9 +83,12 @@ class ColdStore(ABC):
 
     ``skipped_past_retention`` counts interactions ``write_many`` left out because they were
     already past their kind's retention (replays of old events); a retried call counts again.
+    ``statements_written`` counts the statements sent (a row, or a batch of a partition's rows)
+    by stores that send statements (Cassandra); it stays 0 in the others.
     """
 
     skipped_past_retention: int = 0
+    statements_written: int = 0
     _closed: bool = False
 
     @abstractmethod
@@ -111,7 +117,7 @@ class ColdStore(ABC):
         Only rows inside retention at ``now_ms`` (default: the store's clock), with
         ``ts >= since_ms`` and at most a day ahead of now. Raises ColdStoreUnavailable or
         ColdReadError on failure: an error is never an empty list. ValueError for unknown kinds
-        or a limit outside 0..MAX_LIMIT.
+        or a limit outside 0..MAX_READ_LIMIT.
         """
 
     async def recent_rows(

@@ -1,12 +1,13 @@
 """The hot tier's narrow interface: live sessions in Redis (or Dragonfly), and what every
 implementation shares.
 
-A session is live from its ``hydrate`` (an app-open: the newest N per kind copied from the cold
-tier) until ``evict``. While it is live, the worker appends the user's new interactions: each goes
-to the user's bounded newest-first view of its kind (what reads serve) and to the user's dirty set
-(what the tracker flushes to the cold tier; never bounded, so nothing pushed out of the view is
-lost). Every dirty interaction remembers its Kafka offset: per partition, the lowest offset still
-dirty (``min_dirty_offsets``) is how far the durability watermark may advance.
+A session is live from its hydration (``hydrate_many``; an app-open: the newest N per kind
+copied from the cold tier) until a flush evicts it (``release_flushed``). While it is live, the
+worker appends the user's new interactions: each goes to the user's bounded newest-first view of
+its kind (what reads serve) and to the user's dirty set (what the tracker flushes to the cold
+tier; never bounded, so nothing pushed out of the view is lost). Every dirty interaction
+remembers its Kafka offset: per partition, the lowest offset still dirty
+(``min_dirty_offsets``) is how far the durability watermark may advance.
 
 Each user's state changes atomically (a reader never sees half a hydration or half an eviction),
 and every write is idempotent (the same interaction always encodes to the same member), so a
@@ -17,7 +18,12 @@ sessions". A sentinel per partition tells them apart: the owner sets it (``set_s
 the partition's hot data is known complete (first start, or after a recovery has replayed the
 partition from its durable watermark), checks it on every tracker tick (``sentinel_ok``), and
 ``min_dirty_offsets`` checks it in the same atomic read as the offsets. A session found expired
-with unflushed interactions (``evict``) removes its partition's sentinel: the same recovery.
+with unflushed interactions (``release_flushed``) removes its partition's sentinel: the same
+recovery.
+
+Two interfaces: ``HotReads`` is what the read path needs (recent interactions of live users);
+``HotStore`` adds what the worker does with sessions, batch-oriented (many users per call, one
+round trip where the backend can).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from store.errors import StoreError
+from store.hot_codec import check_interaction, encode
 from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
 
 
@@ -68,68 +75,37 @@ class Hydration(NamedTuple):
     rows: Mapping[str, Sequence[ColdRow]]
     partition: int
 
+    @classmethod
+    def of(cls, user_id: str, interactions: Sequence[Interaction], partition: int) -> Hydration:
+        """From interactions (ValueError for one of another user or kind)."""
+        rows: dict[str, list[ColdRow]] = {}
+        for item in interactions:
+            check_interaction(item, user_id)
+            rows.setdefault(item.kind, []).append(item.row())
+        return cls(user_id, rows, partition)
+
+
+class Dirty(NamedTuple):
+    """A session's dirty interactions in offset order, and their members as the store keeps
+    them: a flush writes the interactions and hands the same members back to remove."""
+
+    interactions: list[Interaction]
+    members: list[bytes]
+
+    @classmethod
+    def of(cls, interactions: Sequence[Interaction]) -> Dirty:
+        return cls(list(interactions), [encode(item) for item in interactions])
+
 
 def check_partition(partition: int) -> None:
     if partition < 0:
         raise ValueError(f"partition must be >= 0, got {partition}")
 
 
-class HotStore(ABC):
-    """Live sessions: bounded newest-first views per kind, dirty sets, per-partition indexes.
+class HotReads(ABC):
+    """What the read path needs of the hot tier: live users' recent interactions."""
 
-    ``vanished_sessions`` counts sessions ``evict`` found gone (their keys expired: key_ttl_s
-    too short or the tracker stalled) while the partition still held their lowest dirty offset:
-    their unflushed interactions are only in Kafka now, and the partition's sentinel is gone.
-    """
-
-    vanished_sessions: int = 0
     _closed: bool = False
-
-    @abstractmethod
-    async def live_users(self, user_ids: Iterable[str]) -> set[str]:
-        """Which of these users have a live session (one round trip)."""
-
-    @abstractmethod
-    async def hydrate(
-        self, user_id: str, interactions: Sequence[Interaction], *, partition: int, now_ms: int
-    ) -> None:
-        """Make the user's session live with the newest ``last_n_per_kind`` of ``interactions``
-        per kind (from the cold tier: not dirty). Atomic. Idempotent: hydrating a live session
-        again merges into its views and keeps its start time, dirty set and offsets.
-        ValueError for an interaction of another user or kind."""
-
-    async def hydrate_rows(
-        self, user_id: str, rows: Mapping[str, Sequence[ColdRow]], *, partition: int, now_ms: int
-    ) -> None:
-        """``hydrate`` from the user's cold-tier rows per kind (``ColdStore.recent_rows``).
-        Stores override this to skip building an interaction per row."""
-        if unknown := [kind for kind in rows if kind not in INTERACTION_KINDS]:
-            raise ValueError(f"kind {unknown[0]!r} is not an interaction kind")
-        items = [
-            Interaction.from_row(kind, user_id, row) for kind, of in rows.items() for row in of
-        ]
-        await self.hydrate(user_id, items, partition=partition, now_ms=now_ms)
-
-    async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
-        """``hydrate_rows`` of several users (each atomic): one round trip where the store can.
-        On an error some users may be hydrated and others not; hydrating again is harmless."""
-        for user_id, rows, partition in hydrations:
-            await self.hydrate_rows(user_id, rows, partition=partition, now_ms=now_ms)
-
-    @abstractmethod
-    async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:
-        """Refresh last-seen (and key TTLs) of those users that are live; returns them. Never
-        makes a session live."""
-
-    @abstractmethod
-    async def append(self, items: Sequence[Item], now_ms: int) -> list[Item]:
-        """Add each interaction of a live user to its view (bounded, newest first) and to its
-        dirty set (keeping the lowest offset it was seen at), and refresh last-seen. Per user
-        atomic and conditional on the session being live; one round trip for the batch.
-
-        Returns the items NOT appended because their user was not live at that instant, in
-        input order: the caller writes them to the cold tier. ValueError for an unknown kind.
-        """
 
     @abstractmethod
     async def recent_many(
@@ -177,6 +153,58 @@ class HotStore(ABC):
         )
         return found.get(user_id)
 
+    async def ping(self) -> None:
+        """Raise HotStoreUnavailable unless the backend answers (a readiness check)."""
+        self._check_open("ping")
+
+    async def close(self) -> None:
+        """Stop serving; later calls raise HotStoreError. (Override to release what the store
+        owns, calling this too.)"""
+        self._closed = True
+
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise HotStoreError(f"{what}: the hot store is closed")
+
+
+class HotStore(HotReads):
+    """Live sessions: bounded newest-first views per kind, dirty sets, per-partition indexes.
+
+    ``vanished_sessions`` counts sessions ``release_flushed`` found gone (their keys expired:
+    key_ttl_s too short or the tracker stalled) while the partition still held their lowest
+    dirty offset: their unflushed interactions are only in Kafka now, and the partition's
+    sentinel is gone.
+    """
+
+    vanished_sessions: int = 0
+
+    @abstractmethod
+    async def live_users(self, user_ids: Iterable[str]) -> set[str]:
+        """Which of these users have a live session (one round trip)."""
+
+    @abstractmethod
+    async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
+        """Make each user's session live with the newest ``last_n_per_kind`` of its rows per
+        kind (from the cold tier: not dirty); one round trip. Atomic per user. Idempotent:
+        hydrating a live session again merges into its views and keeps its start time, dirty set
+        and offsets. ValueError for an unknown kind or a negative partition. On an error some
+        users may be hydrated and others not; hydrating again is harmless."""
+
+    @abstractmethod
+    async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:
+        """Refresh last-seen (and key TTLs) of those users that are live; returns them. Never
+        makes a session live."""
+
+    @abstractmethod
+    async def append(self, items: Sequence[Item], now_ms: int) -> list[Item]:
+        """Add each interaction of a live user to its view (bounded, newest first) and to its
+        dirty set (keeping the lowest offset it was seen at), and refresh last-seen. Per user
+        atomic and conditional on the session being live; one round trip for the batch.
+
+        Returns the items NOT appended because their user was not live at that instant, in
+        input order: the caller writes them to the cold tier. ValueError for an unknown kind.
+        """
+
     @abstractmethod
     async def sessions_to_flush(
         self, partition: int, *, idle_before_ms: int, started_before_ms: int, limit: int
@@ -189,24 +217,23 @@ class HotStore(ABC):
         """Every session indexed under these partitions (e.g. the ones a rebalance revokes)."""
 
     @abstractmethod
-    async def dirty(self, user_ids: Iterable[str]) -> dict[str, list[Interaction]]:
-        """Each user's dirty interactions (all of them, in offset order; [] if none)."""
+    async def dirty(self, user_ids: Iterable[str]) -> dict[str, Dirty]:
+        """Each user's dirty interactions (all of them, in offset order; empty if none), with
+        the members they are kept as."""
 
     @abstractmethod
-    async def evict(self, partition: int, flushed: Mapping[str, Sequence[Interaction]]) -> set[str]:
-        """For each user: remove exactly the ``flushed`` entries from its dirty set; if none is
-        left, delete all its keys and its index entries and include it in the result. A user
-        with interactions dirtied meanwhile stays live (its lowest dirty offset recomputed).
-        Atomic per user; one round trip. Users whose keys are already gone are cleaned up
-        from the partition's indexes; if one still had a dirty offset there, it is counted in
-        ``vanished_sessions`` and the partition's sentinel is removed."""
+    async def release_flushed(
+        self, partition: int, flushed: Mapping[str, Dirty], *, evict: bool
+    ) -> set[str]:
+        """After a flush wrote ``flushed`` (``dirty``'s answer) to the cold tier: for each user,
+        remove exactly those members from its dirty set and recompute its lowest dirty offset.
 
-    @abstractmethod
-    async def mark_flushed(
-        self, partition: int, flushed: Mapping[str, Sequence[Interaction]]
-    ) -> None:
-        """``evict`` that keeps the sessions live (a rebalance hands them over with nothing
-        dirty): removes exactly the flushed entries and recomputes each lowest dirty offset."""
+        ``evict``: a user with nothing left dirty ends: all its keys and index entries go. A
+        user dirtied meanwhile stays live. Without ``evict`` (a rebalance hands sessions over
+        with nothing dirty) sessions stay live. Users whose keys are already gone are cleaned
+        up from the partition's indexes; if one still had a dirty offset there, it is counted in
+        ``vanished_sessions`` and the partition's sentinel is removed. Returns the users whose
+        session ended. Atomic per user; one round trip."""
 
     @abstractmethod
     async def min_dirty_offsets(self, partitions: Iterable[int]) -> dict[int, int]:
@@ -222,16 +249,3 @@ class HotStore(ABC):
     async def sentinel_ok(self, partition: int) -> bool:
         """Whether the partition's sentinel is still there (refreshing its TTL and the TTLs of
         the partition's indexes). False: the hot tier lost data of this partition."""
-
-    async def ping(self) -> None:
-        """Raise HotStoreUnavailable unless the backend answers (a readiness check)."""
-        self._check_open("ping")
-
-    async def close(self) -> None:
-        """Stop serving; later calls raise HotStoreError. (Override to release what the store
-        owns, calling this too.)"""
-        self._closed = True
-
-    def _check_open(self, what: str) -> None:
-        if self._closed:
-            raise HotStoreError(f"{what}: the hot store is closed")

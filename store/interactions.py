@@ -1,4 +1,6 @@
-"""The interaction: what the stores keep of a click, order or wishlist event."""
+"""The interaction: what the stores keep of a click, order or wishlist event (the kinds and
+their fields are ``schemas.kinds``'s), and its shapes at the stores' edges: a ``ColdRow``
+(hydration's plain values), JSON (the API's answer)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-INTERACTION_KINDS = ("click", "order", "wishlist")
-KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    "click": ("surface", "position"),
-    "order": ("order_id", "quantity", "price", "currency"),
-    "wishlist": ("action",),
-}
+from schemas.kinds import INTERACTION_KINDS as INTERACTION_KINDS  # re-exported for store users
+from schemas.kinds import KIND_FIELDS as KIND_FIELDS
 
 ColdRow = tuple[Any, ...]
 """One interaction of a known user and kind as plain values, in the order

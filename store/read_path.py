@@ -11,7 +11,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from store.cold import ColdStore
 from store.errors import ReadTimedOut, StoreError
-from store.hot import HotStore
+from store.hot import HotReads
 from store.interactions import INTERACTION_KINDS, Interaction
 
 Source = Literal["hot", "cold"]
@@ -43,7 +43,7 @@ class InteractionReader:
     """``timeout_s`` bounds each tier's read (the hot read of a batch, each user's cold read);
     one that takes longer fails as ReadTimedOut."""
 
-    def __init__(self, hot: HotStore, cold: ColdStore, *, timeout_s: float | None = None) -> None:
+    def __init__(self, hot: HotReads, cold: ColdStore, *, timeout_s: float | None = None) -> None:
         self.hot = hot
         self.cold = cold
         self.timeout_s = timeout_s

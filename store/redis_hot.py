@@ -1,11 +1,14 @@
 """The hot tier on Redis 7 or Dragonfly (``redis.asyncio`` with hiredis).
 
-Layout and scripts: ``store.redis_hot_scripts``. Writes are Lua scripts, one per user (atomic,
-conditional, all keys declared), several users to a pipeline: one round trip per batch. Reads
-that span several keys of a user run in one MULTI/EXEC, so a read never sees half a hydration or
-half an eviction. Every key gets key_ttl_s on every write that touches its user or partition
-(and the partition's keys on every ``sentinel_ok``). Only commands both servers support:
-strings, hashes, sorted sets, pipelines, MULTI/EXEC, EVALSHA/SCRIPT LOAD.
+Layout and scripts: ``store.redis_hot_scripts``; how commands are sent and errors mapped:
+``store.redis_hot_commands``. Writes are Lua scripts, one per user (atomic, conditional, all
+keys declared), several users to a pipeline: one round trip per batch. A recent read is the
+``recent`` script per user (atomic: it never sees half a hydration or half an eviction), all
+users in one pipeline; the live check is one EVAL over every user's session key; the dirty
+offsets are read in one MULTI/EXEC with the sentinels. Every key gets key_ttl_s on every write
+that touches its user or partition (and the partition's keys on every ``sentinel_ok``). Only
+commands both servers support: strings, hashes, sorted sets, pipelines, MULTI/EXEC,
+EVAL/EVALSHA/SCRIPT LOAD.
 
 One node (Redis or Dragonfly) is assumed: a script touches a user's keys and its partition's
 index keys (two hash tags), which Redis Cluster refuses (CROSSSLOT). The hash tags already keep
@@ -20,28 +23,24 @@ from typing import Any, TypeVar
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.clock import Clock, wall_clock_ms
 from core.settings import RedisSettings, RetentionSettings, SessionSettings
 from store.cold import check_read, read_window
 from store.hot import (
+    Dirty,
     HotDataLost,
     HotStore,
-    HotStoreError,
-    HotStoreUnavailable,
     Hydration,
     Item,
     check_partition,
 )
 from store.hot_codec import check_interaction, decode, decode_json, encode, encode_row
 from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
-from store.redis_hot_scripts import KIND_SLOT, SCRIPTS, SHAS, KeyLayout
+from store.redis_hot_commands import Command, run_commands
+from store.redis_hot_scripts import KIND_SLOT, SHAS, KeyLayout
 from store.redis_pack import packed_connection
 
-Command = tuple[Any, ...]
 Decoded = TypeVar("Decoded")
 LIVE_SCRIPT = "local f = {} for i = 1, #KEYS do f[i] = redis.call('EXISTS', KEYS[i]) end return f"
 """Per session key 1 (live) or 0, in one reply: an EXISTS per user in a pipeline cost redis-py
@@ -80,29 +79,8 @@ class RedisHotStore(HotStore):
     async def _run(
         self, what: str, commands: Iterable[Command], *, transaction: bool = False
     ) -> list[Any]:
-        """One round trip; NOSCRIPT (a restarted server) loads the scripts and runs it again,
-        which every write here allows (idempotent)."""
         self._check_open(what)
-        batch = list(commands)
-        try:
-            try:
-                return await self._execute(batch, transaction)
-            except NoScriptError:
-                for source in SCRIPTS.values():
-                    await self.client.script_load(source)
-                return await self._execute(batch, transaction)
-        except (RedisConnectionError, RedisTimeoutError) as error:
-            raise HotStoreUnavailable(f"{what}: {type(error).__name__}: {error}") from error
-        except RedisError as error:
-            raise HotStoreError(f"{what}: {type(error).__name__}: {error}") from error
-
-    async def _execute(self, batch: list[Command], transaction: bool) -> list[Any]:
-        if len(batch) == 1 and not transaction:  # a pipeline of one costs twice the CPU
-            return [await self.client.execute_command(*batch[0])]  # type: ignore[no-untyped-call]
-        async with self.client.pipeline(transaction=transaction) as pipe:
-            for command in batch:
-                pipe.execute_command(*command)
-            return await pipe.execute()
+        return await run_commands(self.client, what, commands, transaction=transaction)
 
     def _script(self, name: str, user_id: str, partition: int, args: Iterable[Any]) -> Command:
         keys = self.keys.script_keys(user_id, partition)
@@ -116,21 +94,6 @@ class RedisHotStore(HotStore):
         command = ("EVAL", LIVE_SCRIPT, len(keys), *keys)
         (found,) = await self._run(f"live check of {len(users)} users", [command])
         return {user for user, live in zip(users, found, strict=True) if live}
-
-    async def hydrate(
-        self, user_id: str, interactions: Sequence[Interaction], *, partition: int, now_ms: int
-    ) -> None:
-        for item in interactions:
-            check_interaction(item, user_id)
-        rows: dict[str, list[ColdRow]] = {}
-        for item in interactions:
-            rows.setdefault(item.kind, []).append(item.row())
-        await self.hydrate_rows(user_id, rows, partition=partition, now_ms=now_ms)
-
-    async def hydrate_rows(
-        self, user_id: str, rows: Mapping[str, Sequence[ColdRow]], *, partition: int, now_ms: int
-    ) -> None:
-        await self.hydrate_many([Hydration(user_id, rows, partition)], now_ms=now_ms)
 
     async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
         commands = [self._hydrate_command(*hydration, now_ms) for hydration in hydrations]
@@ -262,38 +225,30 @@ class RedisHotStore(HotStore):
         found = await self._run(f"sessions of partitions {wanted}", commands)
         return {p: [m.decode() for m in members] for p, members in zip(wanted, found, strict=True)}
 
-    async def dirty(self, user_ids: Iterable[str]) -> dict[str, list[Interaction]]:
+    async def dirty(self, user_ids: Iterable[str]) -> dict[str, Dirty]:
         users = list(dict.fromkeys(user_ids))
         commands = [("ZRANGE", self.keys.user_keys(user)[1], 0, -1) for user in users]
         found = await self._run(f"dirty read of {len(users)} users", commands)
         return {
-            user: [decode(user, member) for member in members]
+            user: Dirty([decode(user, member) for member in members], members)
             for user, members in zip(users, found, strict=True)
         }
 
-    async def evict(self, partition: int, flushed: Mapping[str, Sequence[Interaction]]) -> set[str]:
-        results = await self._flushed(partition, flushed, keep_live=False)
-        return {user for user, result in zip(flushed, results, strict=True) if result}
-
-    async def mark_flushed(
-        self, partition: int, flushed: Mapping[str, Sequence[Interaction]]
-    ) -> None:
-        await self._flushed(partition, flushed, keep_live=True)
-
-    async def _flushed(
-        self, partition: int, flushed: Mapping[str, Sequence[Interaction]], *, keep_live: bool
-    ) -> list[int]:
+    async def release_flushed(
+        self, partition: int, flushed: Mapping[str, Dirty], *, evict: bool
+    ) -> set[str]:
+        """The ``evict`` script per user, with the members ``dirty`` read (not re-encoded)."""
         check_partition(partition)
         sentinel = self.keys.sentinel(partition)
         commands = []
-        for user, items in flushed.items():
+        for user, (_, members) in flushed.items():
             keys = [*self.keys.script_keys(user, partition), sentinel]
-            args = [user, int(keep_live), *map(encode, items)]
+            args = [user, int(not evict), *members]
             commands.append(("EVALSHA", SHAS["evict"], len(keys), *keys, *args))
-        what = f"{'flush' if keep_live else 'eviction'} of {len(commands)} sessions"
+        what = f"{'eviction' if evict else 'flush'} of {len(commands)} sessions"
         results = await self._run(what, commands)
         self.vanished_sessions += results.count(2)
-        return results
+        return {user for user, result in zip(flushed, results, strict=True) if result}
 
     async def min_dirty_offsets(self, partitions: Iterable[int]) -> dict[int, int]:
         wanted = list(partitions)

@@ -2,14 +2,13 @@
 
 The batch is done (and its offsets may be committed) only when this returns: every good
 interaction is in the cold tier and every bad message is in the dead-letter topic. A cold tier
-that is down is retried with backoff, holding the batch, for as long as it takes.
+that is down is retried with backoff (``ColdWriter``), holding the batch, for as long as it
+takes. Which interactions go to the hot tier instead is the session router's call (``sessions``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,20 +18,14 @@ from core.clock import wall_clock_ms
 from schemas.codec import Codec
 from schemas.errors import SchemaError
 from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate
-from store.cold import ColdStore
-from store.errors import ColdStoreUnavailable, ColdWriteError
+from store.errors import ColdWriteError
 from store.interactions import Interaction
+from streams.cold_writer import ColdWriter
 from streams.dead_letters import DeadLetter, DeadLetterSink
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    initial_s: float = 0.5
-    max_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +60,20 @@ class IngestPipeline:
     def __init__(
         self,
         codec: Codec,
-        cold: ColdStore,
+        writer: ColdWriter,
+        sessions: SessionRouting,
         dead_letters: DeadLetterSink,
         metrics: WorkerMetrics,
         *,
         limits: ValidationLimits = DEFAULT_LIMITS,
-        retry: RetryPolicy = RetryPolicy(),
         clock_ms: Callable[[], int] = wall_clock_ms,
-        sessions: SessionRouting | None = None,
     ) -> None:
-        self.sessions = sessions
         self.codec = codec
-        self.cold = cold
+        self.writer = writer
+        self.sessions = sessions
         self.dead_letters = dead_letters
         self.metrics = metrics
         self.limits = limits
-        self.retry = retry
         self.clock_ms = clock_ms
 
     def sort(self, messages: Sequence[RawMessage]) -> Sorted:
@@ -117,13 +108,9 @@ class IngestPipeline:
         """Handle one batch completely; afterwards its offsets are safe to commit."""
         self.metrics.batch_size.observe(len(messages))
         batch = self.sort(messages)
-        if self.sessions is None:
-            to_cold, plan = [a for a in batch.accepted if a.interaction is not None], None
-        else:
-            to_cold, plan = await self.sessions.split(batch.accepted)
+        to_cold, plan = await self.sessions.split(batch.accepted)
         batch.dead.extend(await self.write_cold(to_cold))
-        if self.sessions is not None:
-            await self.sessions.apply(plan)
+        await self.sessions.apply(plan)
         if batch.dead:
             await self.dead_letters.send_many(batch.dead)
             for letter in batch.dead:
@@ -135,7 +122,7 @@ class IngestPipeline:
         if not accepted:
             return []
         try:
-            await self.write_until_done([a.interaction for a in accepted if a.interaction])
+            await self.writer.write_until_done([a.interaction for a in accepted if a.interaction])
         except ColdWriteError:
             return await self.write_one_by_one(accepted)
         return []
@@ -148,30 +135,9 @@ class IngestPipeline:
             if item.interaction is None:
                 continue
             try:
-                await self.write_until_done([item.interaction])
+                await self.writer.write_until_done([item.interaction])
             except ColdWriteError as exc:
                 where, key = item.message.where, item.message.key
                 log.error("cold tier refused %s key=%r: %s", where, key, exc)
                 refused.append(DeadLetter(item.message, "cold_write_refused", str(exc)))
         return refused
-
-    async def write_until_done(self, interactions: Sequence[Interaction]) -> None:
-        """Write to cold, retrying with capped exponential backoff while it is unavailable."""
-        delay = self.retry.initial_s
-        while True:
-            started = time.perf_counter()
-            try:
-                await self.cold.write_many(interactions)
-            except ColdStoreUnavailable as exc:
-                self.metrics.cold_write_retries.inc()
-                log.warning(
-                    "cold tier unavailable, retrying %d interactions in %.1fs: %s",
-                    len(interactions), delay, exc,
-                )  # fmt: skip
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry.max_s)
-                continue
-            self.metrics.cold_write_seconds.observe(time.perf_counter() - started)
-            for kind, count in Counter(i.kind for i in interactions).items():
-                self.metrics.written.labels(kind).inc(count)
-            return

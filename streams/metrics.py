@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000)
@@ -12,10 +10,6 @@ HYDRATION_BUCKETS = (
     *(step / 2000 for step in range(1, 101)),  # 0.5 ms steps to 50 ms: p50/p99 to 0.5 ms
     0.06, 0.07, 0.08, 0.09, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 10,
 )  # fmt: skip
-
-
-def _no_statements_counted() -> int:
-    return 0
 
 
 class WorkerMetrics:
@@ -114,9 +108,6 @@ class WorkerMetrics:
             ["path"],
             registry=r,
         )
-        self.cold_statements_sent: Callable[[], int] = _no_statements_counted
-        """Statements the cold store has sent so far (the session router points this at its
-        store; 0 for a store that does not count them)."""
         self.recoveries = Counter(
             "interstore_hot_recoveries",
             "Partitions replayed into the cold tier after the hot tier lost its data.",

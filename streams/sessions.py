@@ -17,13 +17,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import NamedTuple
 
 from store.cold import ColdStore, gather_all
 from store.hot import HotItem, HotStore, Hydration
 from store.interactions import ColdRow, Interaction
 from store.watermarks import WatermarkStore
+from streams.cold_writer import ColdWriter
 from streams.ingest import Accepted
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
@@ -70,22 +70,21 @@ class SessionRouter:
         self,
         hot: HotStore,
         cold: ColdStore,
+        writer: ColdWriter,
         watermarks: PartitionWatermarks,
         metrics: WorkerMetrics,
         *,
         last_n: int,
         clock_ms: Callable[[], int],
-        write_cold: Writer,
     ) -> None:
         self.hot = hot
         self.cold = cold
-        self.write_cold = write_cold
+        self.writer = writer
         self.watermarks = watermarks
         self.metrics = metrics
         self.last_n = last_n
         self.clock_ms = clock_ms
         self._statements_at_split = 0
-        metrics.cold_statements_sent = partial(statements_sent, cold)
 
     async def split(self, accepted: Sequence[Accepted]) -> tuple[list[Accepted], SessionPlan]:
         live = await self.hot.live_users(list({a.user_id for a in accepted}))
@@ -104,13 +103,13 @@ class SessionRouter:
                 plan.append.append(HotItem(item.interaction, partition, item.message.offset))
             else:
                 to_cold.append(item)
-        self._statements_at_split = statements_sent(self.cold)
+        self._statements_at_split = self.writer.statements_sent()
         return to_cold, plan
 
     async def apply(self, plan: SessionPlan) -> None:
         """Runs after the batch's cold part is written, so hydration reads it."""
         direct = self.metrics.cold_write_statements.labels("direct")
-        direct.inc(statements_sent(self.cold) - self._statements_at_split)
+        direct.inc(self.writer.statements_sent() - self._statements_at_split)
         for partition, offset in _lowest_offsets(plan.append).items():
             await self.watermarks.cover(partition, offset)
         await self.hydrate_all(
@@ -122,9 +121,9 @@ class SessionRouter:
             # data: what was not appended goes to the cold tier instead.
             missed = await self.hot.append(plan.append, now_ms)
             if missed:
-                before = statements_sent(self.cold)
-                await self.write_cold([item.interaction for item in missed])
-                direct.inc(statements_sent(self.cold) - before)
+                before = self.writer.statements_sent()
+                await self.writer.write_until_done([item.interaction for item in missed])
+                direct.inc(self.writer.statements_sent() - before)
             self.metrics.absorbed.inc(len(plan.append) - len(missed))
         for partition, users in plan.touch.items():
             await self.hot.touch(users, partition=partition, now_ms=now_ms)
@@ -173,11 +172,6 @@ class ToHydrate(NamedTuple):
     in_flight: Sequence[Interaction]
     consumed_s: float | None
     """When the worker consumed the user's app_open (``time.monotonic``)."""
-
-
-def statements_sent(cold: ColdStore) -> int:
-    """Statements the cold store has sent so far, if it counts them (CassandraColdStore does)."""
-    return int(getattr(cold, "statements_written", 0))
 
 
 def _lowest_offsets(items: Sequence[HotItem]) -> dict[int, int]:

@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from store.hot import HotDataLost, HotStore
+from streams.cold_writer import ColdWriter
 from streams.hot_recovery import HotRecovery
 from streams.metrics import WorkerMetrics
-from streams.sessions import PartitionWatermarks, Writer
+from streams.sessions import PartitionWatermarks
 
 log = logging.getLogger(__name__)
 FLUSH_BATCH = 500
@@ -25,7 +26,7 @@ class InactivityTracker:
     def __init__(
         self,
         hot: HotStore,
-        write: Writer,
+        writer: ColdWriter,
         watermarks: PartitionWatermarks,
         recovery: HotRecovery,
         metrics: WorkerMetrics,
@@ -35,7 +36,7 @@ class InactivityTracker:
         clock_ms: Callable[[], int],
     ) -> None:
         self.hot = hot
-        self.write = write
+        self.writer = writer
         self.watermarks = watermarks
         self.recovery = recovery
         self.metrics = metrics
@@ -73,23 +74,19 @@ class InactivityTracker:
         hand-over, only mark what was written clean). Returns how many sessions ended."""
         started = time.perf_counter()
         dirty = await self.hot.dirty(users)
-        written = [item for items in dirty.values() for item in items]
+        written = [item for session in dirty.values() for item in session.interactions]
         if written:
-            before = self.metrics.cold_statements_sent()
-            await self.write(written)
-            sent = self.metrics.cold_statements_sent() - before
+            before = self.writer.statements_sent()
+            await self.writer.write_until_done(written)
+            sent = self.writer.statements_sent() - before
             self.metrics.cold_write_statements.labels("flush").inc(sent)
-        ended = 0
-        if evict:
-            ended = len(await self.hot.evict(partition, dirty))
-        else:
-            await self.hot.mark_flushed(partition, dirty)
+        ended = await self.hot.release_flushed(partition, dirty, evict=evict)
         self.metrics.flushes.labels(cause).inc(len(users))
-        for items in dirty.values():
-            self.metrics.flush_size.observe(len(items))
+        for session in dirty.values():
+            self.metrics.flush_size.observe(len(session.interactions))
         self.metrics.flushed.inc(len(written))
         self.metrics.flush_seconds.observe(time.perf_counter() - started)
-        return ended
+        return len(ended) if evict else 0
 
     async def hand_over(self, partitions: Iterable[int]) -> None:
         """Before partitions are let go in a rebalance: everything dirty of their sessions goes

@@ -16,6 +16,7 @@ from store.redis_hot import RedisHotStore
 from store.watermarks import CassandraWatermarkStore
 from streams.app import build_app
 from streams.metrics import WorkerMetrics
+from streams.services import WorkerStores
 from streams.topics import ensure_topics
 
 CONNECT_ATTEMPTS = 30
@@ -49,7 +50,7 @@ def run_worker(settings: Settings) -> None:
             f"({exc}): run `interstore schema apply`"
         ) from exc
     hot = RedisHotStore(settings.redis, settings.session, settings.retention)
-    app = build_app(settings, cold, hot, watermarks, WorkerMetrics())
+    app = build_app(settings, WorkerStores(cold, hot, watermarks), WorkerMetrics())
     try:
         faust.Worker(app, loglevel=settings.worker.log_level).execute_from_commandline()
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -23,14 +22,8 @@ from cassandra.cluster import Session
 
 from core.settings import Settings, StackSettings
 from deploy.app_processes import api_process, worker_process
-from deploy.process import log_tail
+from deploy.process import free_port, log_tail
 from deploy.stack import LocalStack
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -20,6 +20,7 @@ from store.cassandra_cold import CassandraColdStore
 from store.interactions import Interaction
 from store.redis_hot import RedisHotStore
 from streams.topics import ensure_topics
+from tests.hot_store_contract import hydrate
 
 READ_KEY = "integration-read-key-0123"
 FEATURES_KEY = "integration-features-key-0123"
@@ -82,7 +83,7 @@ class Tiers:
         self, user: str, hydrated: list[Interaction], appended: list[Interaction]
     ) -> None:
         now = max((i.ts_ms for i in hydrated + appended), default=0) + 1
-        await self.hot.hydrate(user, hydrated, partition=0, now_ms=now)
+        await hydrate(self.hot, user, hydrated, partition=0, now_ms=now)
         await self.hot.append([(item, 0, n) for n, item in enumerate(appended)], now)
 
 

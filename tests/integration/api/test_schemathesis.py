@@ -16,11 +16,11 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from core.settings import Settings
 from deploy.app_processes import api_process, api_url, start_api
+from deploy.process import free_port
 from deploy.stack import LocalStack
 from store.cql_schema import apply_schema
 from streams.topics import ensure_topics
 from tests.integration.api.conftest import READ_KEY
-from tests.integration.tcp_proxy import free_port
 
 
 @pytest.fixture(scope="module")

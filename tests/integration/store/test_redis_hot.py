@@ -15,7 +15,7 @@ from core.settings import RedisSettings, Settings
 from deploy.stack import LocalStack
 from store.hot import HotDataLost, HotStoreUnavailable
 from store.redis_hot import RedisHotStore
-from tests.hot_store_contract import SESSION, Expire, HotStoreContract, Lose, P, hot
+from tests.hot_store_contract import SESSION, Expire, HotStoreContract, Lose, P, hot, hydrate
 from tests.store_contract import NOW_MS, RETENTION, FakeClock, click, ids, order
 
 FLUSHABLE_DB = 15
@@ -74,7 +74,7 @@ async def test_key_layout_and_every_key_has_a_ttl(
     hot_store: RedisHotStore, raw: Redis, unique_name: str
 ) -> None:
     await hot_store.set_sentinel(P)
-    await hot_store.hydrate("user-1", [order("o1", NOW_MS - 1)], partition=P, now_ms=NOW_MS)
+    await hydrate(hot_store, "user-1", [order("o1", NOW_MS - 1)], partition=P, now_ms=NOW_MS)
     await hot_store.append([hot(click("c1", NOW_MS), 42)], now_ms=NOW_MS + 5)
     keys = sorted(key.decode() for key in await keys_of(raw, unique_name))
     user = f"{unique_name}:{{user-1}}"
@@ -116,7 +116,7 @@ async def test_sentinel_lost_after_flushdb(
     raw = Redis.from_url(url)
     try:
         await store.set_sentinel(P)
-        await store.hydrate("user-1", [], partition=P, now_ms=NOW_MS)
+        await hydrate(store, "user-1", [], partition=P, now_ms=NOW_MS)
         await store.append([hot(click("c1", NOW_MS), 7)], now_ms=NOW_MS)
         assert await store.min_dirty_offsets([P]) == {P: 7}
         others = [
@@ -156,7 +156,7 @@ async def test_unreachable_redis_raises_instead_of_empty() -> None:
 async def test_scripts_come_back_after_the_script_cache_is_flushed(
     hot_store: RedisHotStore, raw: Redis
 ) -> None:
-    await hot_store.hydrate("user-1", [], partition=P, now_ms=NOW_MS)
+    await hydrate(hot_store, "user-1", [], partition=P, now_ms=NOW_MS)
     await raw.script_flush()  # what a restart does to the script cache
     assert await hot_store.append([hot(click("c1", NOW_MS), 1)], now_ms=NOW_MS) == []
     assert ids(await hot_store.recent("user-1") or []) == ["c1"]

@@ -8,9 +8,9 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from core.settings import Settings, TopicSettings
+from interstore.demo_events import generate_events
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
-from streams.demo_events import generate_events
 from streams.producer import DeliveryFailed, EventProducer
 from streams.topics import TopicError, ensure_topics, partition_counts, wait_until_led
 from tests.integration.streams.kafka_reader import read_topic

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,13 +15,8 @@ from cassandra.cluster import NoHostAvailable, Session
 from confluent_kafka import Consumer, Message
 
 from core.settings import Settings
+from deploy.app_processes import WorkerChild
 from deploy.stack import LocalStack
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -47,39 +40,16 @@ class Pipeline:
         )
 
 
-class WorkerProcess:
-    def __init__(self, pipeline: Pipeline, name: str) -> None:
-        self.pipeline = pipeline
-        self.log_path = pipeline.tmp / f"{name}.log"
-        self.web_port = free_port()
-        env = {**pipeline.env, "INTERSTORE_WORKER_WEB_PORT": str(self.web_port)}
-        self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "interstore.cli", "worker"],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=pipeline.tmp,
-        )
+class WorkerProcess(WorkerChild):
+    """The test's worker (``deploy.app_processes.WorkerChild``), started at once."""
 
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
+    def __init__(self, pipeline: Pipeline, name: str) -> None:
+        super().__init__(pipeline.env, pipeline.tmp / f"{name}.log", cwd=pipeline.tmp)
+        self.pipeline = pipeline
+        self.start()
 
     def assert_running(self) -> None:
-        assert self.proc.poll() is None, f"worker exited:\n{self.log_tail()}"
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
+        assert self.running, f"worker exited:\n{self.log_tail()}"
 
 
 @pytest.fixture

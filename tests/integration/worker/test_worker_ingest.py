@@ -10,18 +10,18 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from cassandra.cluster import Session
 from confluent_kafka import Producer
 
 from core.settings import Settings
+from deploy.scrape import metric_sum, scrape
 from deploy.stack import LocalStack
+from interstore.demo_events import generate_events
 from schemas.codec import MAGIC, encode
 from store.cassandra_cold import CassandraColdStore
 from streams.dead_letters import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC
-from streams.demo_events import generate_events
 from streams.producer import EventProducer
 from tests.integration.worker.conftest import (
     Pipeline,
@@ -57,16 +57,10 @@ def produce(
 def consumed_total(worker: WorkerProcess) -> float:
     """The worker's own count of events consumed (all kinds), from its /metrics page."""
     try:
-        response = httpx.get(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5)
-    except httpx.ConnectError:
+        text = scrape(worker.metrics_url)
+    except OSError:
         return 0.0  # its web server is not up yet
-    response.raise_for_status()
-    text = response.text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("interstore_events_consumed_total{")
-    )
+    return metric_sum(text, "interstore_events_consumed_total")
 
 
 def wait_for_rows(

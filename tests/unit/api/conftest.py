@@ -11,9 +11,9 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from core.settings import ApiSettings, RetentionSettings, SessionSettings, Settings
-from store.memory_cold import InMemoryColdStore
-from store.memory_hot import InMemoryHotStore
 from store.read_path import InteractionReader
+from tests.support.memory_cold import InMemoryColdStore
+from tests.support.memory_hot import InMemoryHotStore
 
 READ_KEY = "read-key-0123456789"
 FEATURES_KEY = "features-key-0123456789"

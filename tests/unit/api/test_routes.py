@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from store.interactions import Interaction
+from tests.hot_store_contract import hydrate
 from tests.unit.api.conftest import FEATURES_KEY, NOW_MS, MemoryBackends
 
 
@@ -29,7 +30,7 @@ async def seed(backends: MemoryBackends) -> None:
          click("cold-user", 3, NOW_MS - 1000)]
     )  # fmt: skip
     hydrated = [click("live-user", 1, NOW_MS - 5000), click("live-user", 2, NOW_MS - 4000)]
-    await backends.hot.hydrate("live-user", hydrated, partition=0, now_ms=NOW_MS)
+    await hydrate(backends.hot, "live-user", hydrated, partition=0, now_ms=NOW_MS)
     await backends.hot.append([(order("live-user", 3, NOW_MS - 100), 0, 7)], NOW_MS)
 
 

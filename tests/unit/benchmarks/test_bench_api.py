@@ -9,21 +9,12 @@ from typing import Any
 
 import pytest
 
-from benchmarks.api_floor import floor_figures
-from benchmarks.api_plan import (
-    ApiParams,
-    Step,
-    VegetaReport,
-    api_targets,
-    build_result,
-    ladder_json,
-    limited_by,
-    nice,
-    rate_ladder,
-    render,
-)
-from benchmarks.common import RESULT_KEYS, read_result, write_result
-from benchmarks.vegeta import Request, targets_lines
+from benchmarks.api.floor import floor_figures
+from benchmarks.api.ladder import Step, ladder_json, limited_by, nice, rate_ladder
+from benchmarks.api.plan import ApiParams
+from benchmarks.api.report import api_targets, build_result, render
+from benchmarks.api.vegeta import Request, VegetaReport, targets_lines
+from benchmarks.harness.results import RESULT_KEYS, read_result, write_result
 
 MS = 1_000_000
 

@@ -7,20 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.common import (
+from benchmarks.harness.figures import Target, all_met, per_second, ratio
+from benchmarks.harness.results import (
     RESULT_KEYS,
     BenchResult,
-    Target,
-    all_met,
     host_info,
-    metric_sum,
-    per_second,
-    ratio,
     read_result,
     result_path,
     write_result,
 )
-from benchmarks.ingest import Measurement, ingest_targets, stored_interactions
+from benchmarks.ingest.plan import Measurement, ingest_targets
+from benchmarks.ingest.worker import stored_interactions
+from deploy.scrape import metric_sum
 
 
 def result(**overrides: object) -> BenchResult:

@@ -11,33 +11,18 @@ from typing import Any
 
 import pytest
 
-from benchmarks.common import (
-    Ceiling,
-    Target,
-    bucket_delta,
-    histogram_buckets,
-    histogram_quantile,
-    metric_value,
-    percentile,
-)
-from benchmarks.hydrate_plan import (
-    HydrateParams,
-    SessionMix,
-    WriteCost,
-    build_result,
-    expected_hot,
-    history,
-    interaction_record,
-    render,
-    session_mix,
-)
+from benchmarks.harness.figures import Ceiling, Target, percentile
+from benchmarks.harness.records import interaction_record
+from benchmarks.hydrate.plan import HydrateParams, SessionMix, expected_hot, history, session_mix
+from benchmarks.hydrate.report import WriteCost, build_result, render
+from deploy.scrape import bucket_delta, histogram_buckets, histogram_quantile, metric_value
 from store.buckets import DAY_MS
 from store.interactions import INTERACTION_KINDS, Interaction
 from streams.metrics import WorkerMetrics
 from streams.outgoing import prepare_event
 from tests.unit.streams.test_sessions import IDLE_MS, NOW_MS, World, app_open, click
 
-# -- quantiles and Prometheus parsing (benchmarks.common)
+# -- quantiles and Prometheus parsing (deploy.scrape)
 
 
 def test_percentile_interpolates_between_closest_ranks() -> None:

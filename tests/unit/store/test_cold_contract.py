@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from store.errors import ColdStoreError, ColdStoreUnavailable
-from store.memory_cold import InMemoryColdStore
 from tests.store_contract import NOW_MS, RETENTION, ColdStoreContract, FakeClock, click, ids
+from tests.support.memory_cold import InMemoryColdStore
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from store.hot import HotStoreUnavailable
-from store.memory_hot import InMemoryHotStore
-from tests.hot_store_contract import SESSION, Expire, HotStoreContract, Lose
+from tests.hot_store_contract import SESSION, Expire, HotStoreContract, Lose, hydrate
 from tests.store_contract import NOW_MS, RETENTION, FakeClock
+from tests.support.memory_hot import InMemoryHotStore
 
 
 @pytest.fixture
@@ -41,11 +41,11 @@ class TestInMemoryHotStore(HotStoreContract):
 
 
 async def test_unavailable_fails_reads_and_writes(hot_store: InMemoryHotStore) -> None:
-    await hot_store.hydrate("user-1", [], partition=0, now_ms=NOW_MS)
+    await hydrate(hot_store, "user-1", [], partition=0, now_ms=NOW_MS)
     hot_store.available = False
     with pytest.raises(HotStoreUnavailable):
         await hot_store.recent("user-1")
     with pytest.raises(HotStoreUnavailable):
-        await hot_store.hydrate("user-2", [], partition=0, now_ms=NOW_MS)
+        await hydrate(hot_store, "user-2", [], partition=0, now_ms=NOW_MS)
     hot_store.available = True
     assert await hot_store.recent("user-1") == []

@@ -11,10 +11,11 @@ from core.settings import RetentionSettings, SessionSettings
 from store.errors import ColdStoreUnavailable, ReadTimedOut
 from store.hot import HotStoreUnavailable
 from store.interactions import INTERACTION_KINDS, Interaction
-from store.memory_cold import InMemoryColdStore
-from store.memory_hot import InMemoryHotStore
 from store.read_path import InteractionReader, ReadFailed, RecentInteractions
+from tests.hot_store_contract import hydrate
 from tests.store_contract import NOW_MS, click
+from tests.support.memory_cold import InMemoryColdStore
+from tests.support.memory_hot import InMemoryHotStore
 
 
 class SlowColdStore(InMemoryColdStore):
@@ -44,8 +45,8 @@ def stores(cold_class: type[InMemoryColdStore] = InMemoryColdStore) -> tuple[
 async def seeded() -> tuple[InMemoryHotStore, InMemoryColdStore]:
     hot, cold = stores()
     await cold.write_many([click("c1", NOW_MS - 10, "cold-user")])
-    await hot.hydrate(
-        "live-user", [click("h1", NOW_MS - 5, "live-user")], partition=0, now_ms=NOW_MS
+    await hydrate(
+        hot, "live-user", [click("h1", NOW_MS - 5, "live-user")], partition=0, now_ms=NOW_MS
     )
     return hot, cold
 

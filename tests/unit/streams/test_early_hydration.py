@@ -4,18 +4,14 @@ batch, which then finds a live user; nothing is lost or doubled, failures fall b
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from schemas.codec import encode
-from streams.early_hydration import EarlyHydration
 from streams.messages import RawMessage
-from streams.sessions import SessionRouter
-from tests.unit.streams.test_sessions import IDLE_MS, NOW_MS, TOPIC, World, app_open, click
+from tests.unit.streams.world import IDLE_MS, NOW_MS, World, app_open, click
 
 Event = tuple[str, dict[str, Any]]
 
@@ -25,36 +21,22 @@ class Early:
     their batch is processed."""
 
     def __init__(self, behind: bool = False) -> None:
-        self.world = World()
-        self.lock = asyncio.Lock()
-        router = self.world.pipeline.sessions
-        assert isinstance(router, SessionRouter)
-        self.early = EarlyHydration(
-            self.world.pipeline, router, self.world.recovery.ensure_intact, self.lock,
-            behind=lambda _: behind,
-        )  # fmt: skip
-        self.metrics = self.world.pipeline.metrics
-        self.offset = 0
+        self.world = World(behind=behind)
+        self.early = self.world.services.early
+        self.lock = self.world.services.lock
+        self.metrics = self.world.metrics
 
     def messages(
         self, events: Sequence[Event], *, consumed_s: float | None = None
     ) -> list[RawMessage]:
-        out = []
-        for kind, record in events:
-            key = record["user_id"].encode()
-            out.append(RawMessage(TOPIC, 0, self.offset, key, encode(kind, record), consumed_s))
-            self.offset += 1
-        return out
+        return self.world.messages(events, key=None, consumed_s=consumed_s)
 
     def see(self, messages: Sequence[RawMessage]) -> None:
         for message in messages:
             self.early.seen(message)
 
     async def process(self, messages: Sequence[RawMessage]) -> None:
-        async with self.lock:
-            await self.world.recovery.ensure_intact({0})
-            await self.world.pipeline.process(messages)
-            self.early.handled(messages)
+        await self.world.run(messages)
 
     async def view(self, user: str = "u1") -> list[str] | None:
         found = await self.world.hot.recent(user, limit=100, now_ms=NOW_MS)

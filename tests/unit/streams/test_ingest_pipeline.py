@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 
 from core.settings import RetentionSettings
-from schemas.codec import default_codec, encode
+from schemas.codec import encode
 from store.errors import ColdWriteError
 from store.interactions import Interaction
-from store.memory_cold import InMemoryColdStore
 from streams.dead_letters import HEADER_OFFSET, HEADER_REASON, InMemoryDeadLetterSink
-from streams.ingest import IngestPipeline, RetryPolicy
+from streams.ingest import IngestPipeline
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
+from tests.support.memory_cold import InMemoryColdStore
+from tests.unit.streams.world import World
 
 NOW_MS = 1_750_000_000_000
 _offsets = itertools.count()
@@ -51,13 +52,9 @@ class RefusingColdStore(InMemoryColdStore):
 def pipeline(
     cold: InMemoryColdStore,
 ) -> tuple[IngestPipeline, InMemoryDeadLetterSink, WorkerMetrics]:
-    sink = InMemoryDeadLetterSink()
-    metrics = WorkerMetrics()
-    ingest = IngestPipeline(
-        default_codec(), cold, sink, metrics,
-        retry=RetryPolicy(initial_s=0.001, max_s=0.002), clock_ms=lambda: NOW_MS,
-    )  # fmt: skip
-    return ingest, sink, metrics
+    """The pipeline of a worker built by its factory (no user is in a session here)."""
+    world = World(cold=cold)
+    return world.pipeline, world.dead_letters, world.metrics
 
 
 def memory_cold() -> InMemoryColdStore:
@@ -72,7 +69,8 @@ def metric(metrics: WorkerMetrics, name: str, **labels: str) -> float:
 async def test_interactions_are_written_and_app_opens_are_not() -> None:
     cold = memory_cold()
     ingest, sink, metrics = pipeline(cold)
-    app_open = encode("app_open", {"event_id": "o1", "user_id": "u1", "ts": NOW_MS - 5000})
+    # another user's app_open (u1's would hydrate u1: its clicks would go to its session)
+    app_open = encode("app_open", {"event_id": "o1", "user_id": "u2", "ts": NOW_MS - 5000})
     order = encode(
         "order",
         {

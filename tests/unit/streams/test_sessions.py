@@ -2,104 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-from typing import Any
-
 import pytest
 
-from core.settings import RetentionSettings, SessionSettings
-from schemas.codec import default_codec, encode
-from store.interactions import Interaction
-from store.memory_cold import InMemoryColdStore
-from store.memory_hot import InMemoryHotStore
-from store.watermarks import InMemoryWatermarkStore
-from streams.dead_letters import InMemoryDeadLetterSink
-from streams.hot_recovery import HotRecovery
-from streams.ingest import IngestPipeline, RetryPolicy
-from streams.messages import RawMessage
-from streams.metrics import WorkerMetrics
-from streams.sessions import PartitionWatermarks, SessionRouter
-from streams.tracker import InactivityTracker
-
-NOW_MS = 1_750_000_000_000
-IDLE_MS = 60_000
-GROUP, TOPIC = "g", "events"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW_MS
-
-    def __call__(self) -> int:
-        return self.now
-
-
-class ListReplayer:
-    """Replays from a list of (partition, offset, interaction) instead of Kafka."""
-
-    topic = TOPIC
-
-    def __init__(self, cold: InMemoryColdStore) -> None:
-        self.cold = cold
-        self.log: list[tuple[int, int, Interaction]] = []
-
-    async def replay(self, partition: int, from_offset: int) -> int:
-        items = [i for p, o, i in self.log if p == partition and o >= from_offset]
-        await self.cold.write_many(items)
-        return len(items)
-
-
-class World:
-    """A worker's pipeline and session machinery over in-memory stores."""
-
-    def __init__(self) -> None:
-        self.clock = Clock()
-        self.cold = InMemoryColdStore(RetentionSettings(), clock=self.clock)
-        self.hot = InMemoryHotStore(SessionSettings(), RetentionSettings(), clock=self.clock)
-        self.marks = InMemoryWatermarkStore()
-        metrics = WorkerMetrics()
-        self.pipeline = IngestPipeline(
-            default_codec(), self.cold, InMemoryDeadLetterSink(), metrics,
-            retry=RetryPolicy(0.001, 0.002), clock_ms=self.clock,
-        )  # fmt: skip
-        self.watermarks = PartitionWatermarks(GROUP, TOPIC, self.marks)
-        self.replayer = ListReplayer(self.cold)
-        self.recovery = HotRecovery(self.hot, self.watermarks, self.replayer, metrics)
-        self.pipeline.sessions = SessionRouter(
-            self.hot, self.cold, self.watermarks, metrics,
-            last_n=500, clock_ms=self.clock, write_cold=self.pipeline.write_until_done,
-        )  # fmt: skip
-        self.tracker = InactivityTracker(
-            self.hot, self.pipeline.write_until_done, self.watermarks, self.recovery, metrics,
-            idle_ms=IDLE_MS, max_session_ms=4 * 3_600_000, clock_ms=self.clock,
-        )  # fmt: skip
-        self.offsets = itertools.count()
-
-    async def send(self, events: Sequence[tuple[str, dict[str, Any]]], partition: int = 0) -> None:
-        messages = []
-        for kind, record in events:
-            offset = next(self.offsets)
-            messages.append(RawMessage(TOPIC, partition, offset, b"u", encode(kind, record)))
-            if kind != "app_open":
-                self.replayer.log.append((partition, offset, Interaction.from_record(kind, record)))
-        await self.recovery.ensure_intact({partition})
-        await self.pipeline.process(messages)
-
-
-def click(n: int, user: str = "u1") -> tuple[str, dict[str, Any]]:
-    return "click", {
-        "event_id": f"c{n}", "user_id": user, "ts": NOW_MS - 100_000 + n, "product_id": "p",
-        "category_id": "c", "surface": "home", "position": n,
-    }  # fmt: skip
-
-
-def app_open(n: int, user: str = "u1") -> tuple[str, dict[str, Any]]:
-    return "app_open", {"event_id": f"o{n}", "user_id": user, "ts": NOW_MS - 100_000 + n}
-
-
-async def ids_in_cold(world: World, user: str = "u1") -> list[str]:
-    return [i.event_id for i in await world.cold.recent(user, limit=1000, now_ms=NOW_MS)]
+from tests.unit.streams.world import (
+    GROUP,
+    IDLE_MS,
+    NOW_MS,
+    TOPIC,
+    World,
+    app_open,
+    click,
+    ids_in_cold,
+)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""A real in-memory hot store for unit tests: the same semantics as the Redis one.
+"""A real in-memory hot store for unit tests (test support, not shipped): the same semantics as
+the Redis one.
 
 It keeps what Redis keeps (a session record, views and a dirty set per user, three indexes per
 partition), orders members the same way (score, then the encoded bytes) and changes one user at
@@ -17,7 +18,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from core.clock import Clock, wall_clock_ms
 from core.settings import RetentionSettings, SessionSettings
 from store.cold import check_read, merge_newest_first, read_window
-from store.hot import HotDataLost, HotStore, HotStoreUnavailable, Item, check_partition
+from store.hot import (
+    Dirty,
+    HotDataLost,
+    HotStore,
+    HotStoreUnavailable,
+    Hydration,
+    Item,
+    check_partition,
+)
 from store.hot_codec import check_interaction, encode
 from store.interactions import INTERACTION_KINDS, Interaction
 
@@ -76,12 +85,18 @@ class InMemoryHotStore(HotStore):
         self._check("live-users read")
         return {user for user in user_ids if user in self._sessions}
 
-    async def hydrate(
-        self, user_id: str, interactions: Sequence[Interaction], *, partition: int, now_ms: int
+    async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
+        for _, rows, partition in hydrations:
+            check_partition(partition)
+            if unknown := [kind for kind in rows if kind not in INTERACTION_KINDS]:
+                raise ValueError(f"kind {unknown[0]!r} is not an interaction kind")
+        for user_id, rows, partition in hydrations:
+            items = [Interaction.from_row(k, user_id, row) for k, of in rows.items() for row in of]
+            self._hydrate(user_id, items, partition, now_ms)
+
+    def _hydrate(
+        self, user_id: str, interactions: Sequence[Interaction], partition: int, now_ms: int
     ) -> None:
-        check_partition(partition)
-        for item in interactions:
-            check_interaction(item, user_id)
         self._check(f"hydration of user {user_id!r}")
         session = self._sessions.get(user_id)
         if session is None:
@@ -180,53 +195,42 @@ class InMemoryHotStore(HotStore):
         self._check("sessions of partitions")
         return {p: _ordered(self._seen.get(p, {})) for p in partitions}
 
-    async def dirty(self, user_ids: Iterable[str]) -> dict[str, list[Interaction]]:
+    async def dirty(self, user_ids: Iterable[str]) -> dict[str, Dirty]:
         self._check("dirty read")
         found = {}
         for user in user_ids:
             entries = self._dirty.get(user, {})
             ranked = sorted(entries.items(), key=lambda entry: (entry[1][0], entry[0]))
-            found[user] = [item for _, (_, item) in ranked]
+            found[user] = Dirty([item for _, (_, item) in ranked], [m for m, _ in ranked])
         return found
 
-    async def evict(self, partition: int, flushed: Mapping[str, Sequence[Interaction]]) -> set[str]:
-        results = self._flushed(partition, flushed, keep_live=False)
-        return {user for user, result in zip(flushed, results, strict=True) if result}
-
-    async def mark_flushed(
-        self, partition: int, flushed: Mapping[str, Sequence[Interaction]]
-    ) -> None:
-        self._flushed(partition, flushed, keep_live=True)
-
-    def _flushed(
-        self, partition: int, flushed: Mapping[str, Sequence[Interaction]], *, keep_live: bool
-    ) -> list[int]:
-        """What the Redis script returns per user: 0 kept, 1 evicted, 2 evicted and lost."""
+    async def release_flushed(
+        self, partition: int, flushed: Mapping[str, Dirty], *, evict: bool
+    ) -> set[str]:
+        """What the Redis script does per user (see ``store.redis_hot``)."""
         check_partition(partition)
         self._check(f"flush of {len(flushed)} sessions")
-        results = []
+        ended = set()
         offsets = self._dirty_offsets.get(partition, {})
-        for user, items in flushed.items():
+        for user, (_, members) in flushed.items():
             dirty = self._dirty.get(user, {})
-            for item in items:
-                dirty.pop(encode(item), None)
+            for member in members:
+                dirty.pop(member, None)
             gone = user not in self._sessions
-            if dirty or (keep_live and not gone):
+            if dirty or (not evict and not gone):
                 if dirty:
                     offsets[user] = min(offset for offset, _ in dirty.values())
                 else:
                     offsets.pop(user, None)
-                results.append(0)
                 continue
-            lost = gone and not items and user in offsets
-            if lost:
+            if gone and not members and user in offsets:
                 self.vanished_sessions += 1
                 self._sentinels.discard(partition)
             self.expire_user(user)
             for index in (self._seen, self._started, self._dirty_offsets):
                 index.get(partition, {}).pop(user, None)
-            results.append(2 if lost else 1)
-        return results
+            ended.add(user)
+        return ended
 
     async def min_dirty_offsets(self, partitions: Iterable[int]) -> dict[int, int]:
         self._check("dirty offsets read")

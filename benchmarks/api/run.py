@@ -33,31 +33,20 @@ from typing import Any
 
 from rich.console import Console
 
-from benchmarks.api_floor import run_floor
-from benchmarks.api_phases import (
-    Phases,
-    check_answers,
-    produce_sessions,
-    profile_api,
-    running_apis,
-    wait_live,
-)
-from benchmarks.api_plan import (
-    BATCH_P99_TARGET_MS,
-    SINGLE_P99_TARGET_MS,
-    ApiParams,
-    api_targets,
-    build_result,
-    ladder_json,
-    rate_ladder,
-    render,
-)
-from benchmarks.common import BenchResult, host_info, metric_sum, print_targets
-from benchmarks.hydrate import Background, CpuWatch, running_worker
-from benchmarks.hydrate_plan import HydrateParams
-from benchmarks.ingest import Scratch, delete_hot_keys, scratch_resources
-from benchmarks.vegeta import VEGETA_VERSION, Request, Vegeta, ensure_vegeta
+from benchmarks.api.floor import run_floor
+from benchmarks.api.ladder import ladder_json, rate_ladder
+from benchmarks.api.phases import Phases, check_answers, produce_sessions, profile_api, wait_live
+from benchmarks.api.plan import BATCH_P99_TARGET_MS, SINGLE_P99_TARGET_MS, ApiParams
+from benchmarks.api.report import api_targets, build_result, render
+from benchmarks.api.vegeta import VEGETA_VERSION, Request, Vegeta, ensure_vegeta
+from benchmarks.harness.background import Background
+from benchmarks.harness.cpu import GroupCpu
+from benchmarks.harness.figures import print_targets
+from benchmarks.harness.processes import running_apis, running_worker
+from benchmarks.harness.results import BenchResult, host_info
+from benchmarks.harness.scratch import Scratch, delete_hot_keys, scratch_resources
 from core.settings import Settings, load_settings
+from deploy.scrape import metric_sum
 from store.cassandra_session import open_session
 
 WARMUP_ATTACK_S = 3.0
@@ -66,7 +55,8 @@ CONSUMED = "interstore_events_consumed_total"
 
 def run_api_bench(
     params: ApiParams, console: Console, out: Console, profile_dir: Path | None = None
-) -> BenchResult:
+) -> tuple[BenchResult, bool]:
+    """One run; the result and whether every request was answered 2xx."""
     settings = load_settings()
     vegeta_bin = ensure_vegeta()
     session = open_session(settings.cassandra)
@@ -97,7 +87,8 @@ def run_api_bench(
     for table in render(result):
         out.print(table)
     print_targets(out, targets)
-    return result
+    answered = [t for t in targets if t.name == "requests answered 2xx"]
+    return result, all(t.met for t in answered)
 
 
 def _measure(
@@ -106,12 +97,11 @@ def _measure(
 ) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
     hot_user = "apihot-00000"
     batch_users = [f"apib-{n:05d}" for n in range(params.batch_size)]
-    background_params = HydrateParams(
-        background_rate=params.ingest_rate, seed=params.seed, partitions=params.partitions
-    )
     with (
         running_worker(scoped, scratch, scratch.worker_env(), console) as worker,
-        Background(scoped, scratch.events_topic, background_params) as background,
+        Background(
+            scoped, scratch.events_topic, params.ingest_rate, seed=params.seed
+        ) as background,
     ):
 
         def alive() -> None:
@@ -131,10 +121,9 @@ def _measure(
         with running_apis(scoped, scratch, workdir, params.api_processes, key) as apis:
             check_answers(apis[0][1], key, hot_user, batch_users, params.limit)
             console.print(f"API at {', '.join(url for _, url in apis)}; every answer checked")
-            assert worker.proc is not None
-            named = {worker.proc.pid: "worker", background.pid: "background", os.getpid(): "bench"}
+            named = {worker.pid: "worker", background.pid: "background", os.getpid(): "bench"}
             named |= {process.pid() or 0: "api" for process, _ in apis}
-            phases = Phases(CpuWatch(named), Vegeta(vegeta_bin, workdir), alive)
+            phases = Phases(GroupCpu(named), Vegeta(vegeta_bin, workdir), alive)
             headers = {"X-API-Key": key, "Content-Type": "application/json"}
             single = [
                 Request("GET", f"{url}/v1/users/{hot_user}/interactions?limit={params.limit}")

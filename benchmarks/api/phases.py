@@ -1,31 +1,28 @@
-"""The steps of `interstore bench api` (``benchmarks.api``): live users through the real
-pipeline, the API daemons, measured phases with the CPU of each process group, the profile."""
+"""The steps of `interstore bench api` (``benchmarks.api.run``): live users through the real
+pipeline, measured phases with the CPU of each process group, the profile."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import random
-import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 from rich.console import Console
 
-from benchmarks.api_plan import ApiParams, Step
-from benchmarks.hydrate import CpuWatch
-from benchmarks.hydrate_plan import HISTORY_MIX, interaction_record, pick_kind
-from benchmarks.ingest import BenchError, Scratch, free_port
-from benchmarks.vegeta import Request, Vegeta
+from benchmarks.api.ladder import Step
+from benchmarks.api.plan import ApiParams
+from benchmarks.api.vegeta import Request, Vegeta
+from benchmarks.harness.cpu import GroupCpu, children_cpu_s
+from benchmarks.harness.errors import BenchError
+from benchmarks.harness.records import HISTORY_MIX, interaction_record, pick_kind
+from core.clock import wall_clock_ms
 from core.settings import Settings
-from deploy.app_processes import api_process, api_url, start_api
-from deploy.process import ManagedProcess
 from store.redis_hot import RedisHotStore
 from streams.producer import EventProducer
 
@@ -34,14 +31,10 @@ SETTLE_S = 2.0
 """Pause before each phase: what an overloaded phase left queued is served first."""
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def produce_sessions(settings: Settings, topic: str, users: Sequence[str], p: ApiParams) -> None:
     """Per user an app_open, then ``interactions_per_user`` interactions (after it in the
     user's partition, so they go to the live session)."""
-    rng, start = random.Random(p.seed), now_ms() - p.interactions_per_user
+    rng, start = random.Random(p.seed), wall_clock_ms() - p.interactions_per_user
     with EventProducer(settings.kafka, topic) as producer:
         for user in users:
             opened = {"event_id": f"{user}-open", "user_id": user, "ts": start - 1}
@@ -71,36 +64,6 @@ async def wait_live(
         await hot.close()
 
 
-@contextlib.contextmanager
-def running_apis(
-    scoped: Settings, scratch: Scratch, workdir: Path, count: int, key: str
-) -> Iterator[list[tuple[ManagedProcess, str]]]:
-    """``count`` ``interstore api`` daemons on this run's names, each on a free port."""
-    started: list[tuple[ManagedProcess, str]] = []
-    try:
-        for index in range(count):
-            port = free_port()
-            settings = scoped.model_copy(
-                update={
-                    "api": scoped.api.model_copy(update={"host": "127.0.0.1", "port": port}),
-                    "stack": scoped.stack.model_copy(update={"var_dir": workdir / f"api-{index}"}),
-                }
-            )
-            env = {
-                **scratch.worker_env(),
-                "INTERSTORE_API_KEYS": json.dumps({key: ["read:interactions"]}),
-                "INTERSTORE_API_DEV_MODE": "false",
-                "INTERSTORE_API_HOST": "127.0.0.1",
-                "INTERSTORE_API_PORT": str(port),
-            }
-            started.append((api_process(settings), api_url(settings, "")))
-            start_api(settings, env)
-        yield started
-    finally:
-        for process, _ in started:
-            process.stop()
-
-
 def check_answers(base: str, key: str, hot_user: str, batch: Sequence[str], limit: int) -> None:
     """One request of each kind answers every user from the hot tier with ``limit`` items."""
     headers = {"X-API-Key": key}
@@ -114,16 +77,10 @@ def check_answers(base: str, key: str, hot_user: str, batch: Sequence[str], limi
         raise BenchError(f"API answers {one.status_code} {many.status_code}: not all hot x{limit}")
 
 
-def children_cpu_s() -> float:
-    """CPU of the children this process has reaped (vegeta's runs, the floor processes)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 class Phases:
     """Runs one measured phase at a time, with the CPU of each process group meanwhile."""
 
-    def __init__(self, cpu: CpuWatch, vegeta: Vegeta, alive: Callable[[], None]) -> None:
+    def __init__(self, cpu: GroupCpu, vegeta: Vegeta, alive: Callable[[], None]) -> None:
         self.cpu, self.vegeta, self.alive = cpu, vegeta, alive
 
     def _measured(self, run: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:

@@ -15,8 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.common import percentile
-from benchmarks.ingest import BenchError
+from benchmarks.harness.errors import BenchError
+from benchmarks.harness.figures import percentile
 from core.clock import wall_clock_ms
 from core.settings import Settings
 from store.interactions import INTERACTION_KINDS

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.api_plan import VegetaReport
-from benchmarks.ingest import BenchError
+from benchmarks.api.plan import KEPT_RATE
+from benchmarks.harness.errors import BenchError
 
 VEGETA_MODULE = "github.com/tsenart/vegeta/v12"
 VEGETA_VERSION = "v12.13.0"
 GO = Path("/usr/local/go/bin/go")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache"
 VEGETA_BIN = CACHE / "bin" / "vegeta"
 INSTALL_TIMEOUT_S = 600.0
@@ -77,6 +77,69 @@ def ensure_vegeta() -> Path:
     if found != VEGETA_VERSION:
         raise BenchError(f"installed vegeta is version {found!r}, not {VEGETA_VERSION}")
     return VEGETA_BIN
+
+
+@dataclass(frozen=True, slots=True)
+class VegetaReport:
+    """``vegeta report -type=json``: latencies in nanoseconds, rates per second."""
+
+    requests: int
+    rate: float
+    """Requests/s the attacker actually sent."""
+    throughput: float
+    """Successful requests/s, counted until the last answer."""
+    success: float
+    latencies_ns: Mapping[str, int]
+    status_codes: Mapping[str, int]
+    errors: Sequence[str]
+    wanted_rate: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str, wanted_rate: float = 0.0) -> VegetaReport:
+        data = json.loads(text)
+        return cls(
+            requests=int(data["requests"]),
+            rate=float(data["rate"]),
+            throughput=float(data["throughput"]),
+            success=float(data["success"]),
+            latencies_ns={key: int(value) for key, value in data["latencies"].items()},
+            status_codes={str(k): int(v) for k, v in (data.get("status_codes") or {}).items()},
+            errors=list(data.get("errors") or []),
+            wanted_rate=wanted_rate,
+        )
+
+    def ms(self, key: str) -> float:
+        return round(self.latencies_ns[key] / 1e6, 3)
+
+    @property
+    def not_2xx(self) -> int:
+        """Answers outside 2xx, and requests with no answer (vegeta's status 0)."""
+        return sum(n for code, n in self.status_codes.items() if not code.startswith("2"))
+
+    @property
+    def all_ok(self) -> bool:
+        return self.requests > 0 and self.success >= 1.0 and self.not_2xx == 0
+
+    @property
+    def kept_rate(self) -> bool:
+        return self.rate >= KEPT_RATE * self.wanted_rate
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "rate_wanted": self.wanted_rate,
+            "rate_sent": round(self.rate, 1),
+            "throughput": round(self.throughput, 1),
+            "success": self.success,
+            "status_codes": dict(self.status_codes),
+            "not_2xx": self.not_2xx,
+            "errors": list(self.errors[:5]),
+            "p50_ms": self.ms("50th"),
+            "p90_ms": self.ms("90th"),
+            "p99_ms": self.ms("99th"),
+            "max_ms": self.ms("max"),
+            "mean_ms": self.ms("mean"),
+        }
 
 
 @dataclass(frozen=True, slots=True)

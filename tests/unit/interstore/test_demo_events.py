@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
+from interstore.demo_events import generate_events
 from schemas.codec import decode, encode
 from schemas.validation import check_payload_size, validate
-from streams.demo_events import generate_events
 
 START_MS = 1_750_000_000_000
 

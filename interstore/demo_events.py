@@ -23,7 +23,7 @@ from decimal import Decimal
 from itertools import accumulate
 from typing import Any
 
-from schemas.validation import INTERACTION_KINDS
+from schemas.kinds import INTERACTION_KINDS
 
 Record = dict[str, Any]
 
@@ -160,7 +160,7 @@ def generate_events(
     ``kinds_mix`` weighs the interaction kinds (app_opens come from sessions, not the mix).
     Timestamps start at ``start_ms`` and grow by ``mean_gap_ms`` on average per event.
     """
-    unknown = set(kinds_mix) - INTERACTION_KINDS
+    unknown = set(kinds_mix) - set(INTERACTION_KINDS)
     if unknown or not kinds_mix or any(weight < 0 for weight in kinds_mix.values()):
         raise ValueError(f"kinds_mix weighs {sorted(INTERACTION_KINDS)} only, got {kinds_mix}")
     if users < 1 or products < 1 or categories < 1 or count < 0:

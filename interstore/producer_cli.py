@@ -19,8 +19,8 @@ from rich.text import Text
 
 from core.clock import wall_clock_ms
 from core.settings import load_settings
+from interstore.demo_events import generate_events
 from schemas.errors import InvalidEvent
-from streams.demo_events import generate_events
 from streams.outgoing import AcceptedLine, RejectedLine, parse_lines, prepare_event
 from streams.producer import DeliveryFailed, DeliveryReport, EventProducer
 from streams.topics import describe_topics, ensure_topics, topic_specs

@@ -1,0 +1,81 @@
+"""`interstore bench api`: its options, and the figures its summary and the README show."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from benchmarks.api.plan import ApiParams
+from benchmarks.harness.command import RUNS_HELP, WARMUP_HELP, Repetitions, run_benchmark
+from benchmarks.harness.repeat import Headline
+
+HEADLINES = (
+    Headline("one hot user at the rate: p50", "figures.single.at_rate.p50_ms", "ms",
+             "baseline.single.raw.p50_ms"),
+    Headline("one hot user at the rate: p99", "figures.single.at_rate.p99_ms", "ms",
+             "baseline.single.raw.p99_ms"),
+    Headline("one hot user: answered 2xx", "figures.single.at_rate.success", "share"),
+    Headline("batch of 50: p99", "figures.batch.at_rate.p99_ms", "ms",
+             "baseline.batch.raw.p99_ms"),
+    Headline("one hot user: highest rate kept up with", "figures.single.ladder.max_keeping_up_rps",
+             "req/s"),
+)  # fmt: skip
+
+
+def command(
+    ingest_rate: Annotated[
+        float, typer.Option(min=1, help="Events/s of other users' traffic meanwhile.")
+    ] = 1_000.0,
+    rate: Annotated[float, typer.Option(min=1, help="Requests/s for one hot user.")] = 1_000.0,
+    batch_rate: Annotated[
+        float, typer.Option(min=0.1, help="Requests/s of batches (50 users each).")
+    ] = 20.0,
+    batch_size: Annotated[int, typer.Option(min=1, max=500, help="Users per batch.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Interactions per user.")] = 100,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of each measured phase.")] = 20.0,
+    step_duration: Annotated[float, typer.Option(min=1, help="Seconds of each ladder step.")] = 8.0,
+    api_processes: Annotated[
+        int, typer.Option(min=1, help="`interstore api` daemons (vegeta alternates between them).")
+    ] = 1,
+    profile_dir: Annotated[
+        Path | None, typer.Option(help="Also py-spy the API during one more attack; stacks here.")
+    ] = None,
+    profile_rate: Annotated[
+        float, typer.Option(min=1, help="Requests/s of the profiled attack.")
+    ] = 300.0,
+    seed: Annotated[int, typer.Option(help="Seed of the generated traffic.")] = 42,
+    runs: Annotated[int, typer.Option(min=1, help=RUNS_HELP)] = 3,
+    warm_up: Annotated[bool, typer.Option(help=WARMUP_HELP)] = True,
+) -> None:
+    """Read API p50/p99 and max sustainable requests/s under ingest, vs a redis-py floor."""
+    from benchmarks.api.run import run_api_bench
+
+    try:
+        params = ApiParams(
+            ingest_rate=ingest_rate,
+            rate=rate,
+            batch_rate=batch_rate,
+            batch_size=batch_size,
+            limit=limit,
+            interactions_per_user=max(150, limit),
+            duration_s=duration,
+            step_s=step_duration,
+            api_processes=api_processes,
+            profile_rate=profile_rate,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    warm = dataclasses.replace(params, duration_s=3.0, step_s=2.0, max_steps=2)
+    run_benchmark(
+        params,
+        functools.partial(run_api_bench, profile_dir=profile_dir),
+        Repetitions(runs, warm_up),
+        HEADLINES,
+        warm_up_params=warm,
+        width=140,
+    )

@@ -1,0 +1,89 @@
+"""The targets, result and tables of one `interstore bench api` run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from benchmarks.api.ladder import Step
+from benchmarks.api.plan import BATCH_P99_TARGET_MS, ENDPOINTS, SINGLE_P99_TARGET_MS, ApiParams
+from benchmarks.harness.figures import Ceiling, Target, figures_table, ratio
+from benchmarks.harness.results import BenchResult
+
+
+def api_targets(single: Step, batch: Step) -> list[Target]:
+    """p99 under the ceilings, at the phases' rates, with every request answered 2xx."""
+    ok = single.report.all_ok and batch.report.all_ok
+    return [
+        Ceiling(
+            f"one hot user p99 at {single.report.wanted_rate:,.0f} req/s",
+            single.p99_ms, SINGLE_P99_TARGET_MS, "ms",
+        ),
+        Ceiling(
+            f"batch of 50 p99 at {batch.report.wanted_rate:,.0f} req/s",
+            batch.p99_ms, BATCH_P99_TARGET_MS, "ms",
+        ),
+        Target("requests answered 2xx", 1.0 if ok else 0.0, 1.0, "ratio"),
+    ]  # fmt: skip
+
+
+def build_result(
+    params: ApiParams,
+    figures: Mapping[str, Any],
+    floors: Mapping[str, Mapping[str, Any]],
+    targets: Sequence[Target],
+    host: Mapping[str, Any],
+) -> BenchResult:
+    """``figures[endpoint]["at_rate"]`` against ``floors[endpoint]["raw"]``: the headline ratio
+    is the one-hot-user p99 over the raw floor's p99."""
+    ratios = {}
+    for endpoint in ENDPOINTS:
+        api, raw = figures[endpoint]["at_rate"], floors[endpoint]["raw"]
+        for q in ("p50", "p99"):
+            ratios[f"{endpoint}_{q}"] = round(ratio(api[f"{q}_ms"], raw[f"{q}_ms"]), 2)
+    return BenchResult(
+        name="api",
+        params=params.to_json(),
+        figures={**figures, "ratios": ratios, "targets": [t.to_json() for t in targets]},
+        baseline={
+            **floors,
+            "method": "the same Redis reads (RedisHotStore.recent_commands: one `recent` Lua "
+            "script per user, merging the kinds' views in Redis, in one pipeline) with redis-py "
+            "asyncio + hiredis on uvloop in a process of its own, open loop at the phase's rate; "
+            "`raw` without decoding, `store` is RedisHotStore.recent_json_many (decoding the "
+            "members into the API's shape)",
+        },
+        ratio=ratios["single_p99"],
+        host=host,
+    )
+
+
+def _row(label: str, f: Mapping[str, Any]) -> list[str]:
+    cores = f.get("cpu_cores", {})
+    return [
+        label, f"{f.get('rate_wanted', 0):,.0f}", f"{f['p50_ms']:.2f}", f"{f['p90_ms']:.2f}",
+        f"{f['p99_ms']:.2f}", f"{f['max_ms']:.1f}", f"{f['success']:.2%}",
+        f"{cores.get('api', 0):.2f}", f"{f.get('host_cpu_busy', 0):.0%}",
+    ]  # fmt: skip
+
+
+def render(result: BenchResult) -> list[Any]:
+    figures, floors = result.figures, result.baseline
+    columns = ("phase", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "2xx", "API cores", "host")
+    rows = []
+    for endpoint, label in (("single", "one hot user"), ("batch", "batch of 50")):
+        rows.append(_row(f"API: {label}", figures[endpoint]["at_rate"]))
+        rows.append(_row(f"floor raw: {label}", floors[endpoint]["raw"]))
+        rows.append(_row(f"floor store: {label}", floors[endpoint]["store"]))
+    tables = [figures_table("interstore bench api (under ingest)", columns, rows)]
+    for endpoint in ENDPOINTS:
+        ladder = figures[endpoint]["ladder"]
+        steps = [_row(f"step {n}", step) for n, step in enumerate(ladder["steps"], 1)]
+        for row, step in zip(steps, ladder["steps"], strict=True):
+            row[0] += " pass" if step["passed"] else " FAIL"
+        title = (
+            f"{endpoint}: max sustainable {ladder['max_sustainable_rps']:,.0f} req/s "
+            f"(keeps up to {ladder['max_keeping_up_rps']:,.0f}); limited by: {ladder['limited_by']}"
+        )
+        tables.append(figures_table(title, columns, steps))
+    return tables

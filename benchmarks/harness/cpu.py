@@ -1,0 +1,92 @@
+"""CPU sampling: of the processes under test (``ProcessCpu``), or of every process on the host
+grouped (``GroupCpu``: named pids, the stack's services, "other"), and of the host as a whole."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psutil
+
+
+def host_busy(before: Any, after: Any) -> float:
+    """Share of all the host's CPUs busy between two ``psutil.cpu_times()``."""
+    total = sum(after) - sum(before)
+    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+    return 1 - idle / total if total > 0 else 0.0
+
+
+class ProcessCpu:
+    """CPU seconds of some processes (their reaped children included) and the share of the host
+    busy, from ``start`` to ``stop``."""
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        self._processes = [psutil.Process(pid) for pid in pids]
+        self._cpu = 0.0
+        self._host: Any = None
+
+    def _process_cpu(self) -> float:
+        total = 0.0
+        for process in self._processes:
+            times = process.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+        return total
+
+    def start(self) -> None:
+        self._cpu = self._process_cpu()
+        self._host = psutil.cpu_times()
+
+    def stop(self) -> tuple[float, float]:
+        """(CPU seconds of the processes, share of the host busy) since ``start``."""
+        return self._process_cpu() - self._cpu, host_busy(self._host, psutil.cpu_times())
+
+
+class GroupCpu:
+    """CPU per process group (in cores) and the share of the host busy, from ``start`` on;
+    processes not named here are grouped as the stack's services or "other"."""
+
+    SERVICES = (
+        ("CassandraDaemon", "cassandra"),
+        ("kafka.Kafka", "kafka"),
+        ("redis-server", "redis"),
+    )
+
+    def __init__(self, named: Mapping[int, str]) -> None:
+        self.named = dict(named)
+
+    def _group(self, pid: int, cmdline: Sequence[str] | None) -> str:
+        line = " ".join(cmdline or ())
+        found = (name for needle, name in self.SERVICES if needle in line)
+        return self.named.get(pid) or next(found, "other")
+
+    def _snapshot(self) -> dict[int, tuple[str, float]]:
+        out = {}
+        for proc in psutil.process_iter(["pid", "cmdline", "cpu_times"]):
+            times = proc.info["cpu_times"]
+            if times is not None:
+                group = self._group(proc.info["pid"], proc.info["cmdline"])
+                out[proc.info["pid"]] = (group, float(times.user + times.system))
+        return out
+
+    def start(self) -> None:
+        self.began, self.host, self.before = time.monotonic(), psutil.cpu_times(), self._snapshot()
+
+    def read(self) -> dict[str, Any]:
+        seconds, host, after = time.monotonic() - self.began, psutil.cpu_times(), self._snapshot()
+        groups: dict[str, float] = {}
+        for pid, (group, cpu) in after.items():
+            groups[group] = groups.get(group, 0.0) + cpu - self.before.get(pid, (group, 0.0))[1]
+        return {
+            "host_cpu_busy": round(host_busy(self.host, host), 3),
+            "cpu_cores": {
+                g: round(c / seconds, 2) for g, c in sorted(groups.items(), key=lambda x: -x[1])
+            },
+        }
+
+
+def children_cpu_s() -> float:
+    """CPU of the children this process has reaped (vegeta's runs, the floor processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

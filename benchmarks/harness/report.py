@@ -1,0 +1,82 @@
+"""``interstore bench report``: the README's benchmark table, made from the result files.
+
+One row per headline figure of each registered benchmark that has a result file: the median of
+its runs with the spread (min-max), the baseline's median in the same runs, and the ratio; above
+the table, when and on what machine the results were measured. The README's table is this
+output, pasted whole and replaced whole when the benchmarks are run again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness.repeat import Headline, spread_of
+from benchmarks.harness.results import RESULTS_DIR, Json, read_result, result_path
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:,.1f}"
+    return f"{value:,.2f}"
+
+
+def machine(host: Mapping[str, Any]) -> str:
+    """The machine kind: CPU model, cores, memory."""
+    memory = host.get("memory_mib")
+    gib = f", {memory / 1024:.0f} GiB" if isinstance(memory, int | float) else ""
+    return f"{host.get('cpu_model', '?')}, {host.get('cpu_count', '?')} cores{gib}"
+
+
+def rows(result: Json, headlines: Sequence[Headline]) -> list[str]:
+    """The table's rows of one result file."""
+    runs = len(result.get("runs", [])) or 1
+    out = []
+    for headline in headlines:
+        try:
+            found = spread_of(result, headline.path)
+        except (KeyError, TypeError):
+            continue  # a figure an older result file does not have
+        median = f"{_number(found['median'])} ({_number(found['min'])}-{_number(found['max'])})"
+        base = over = ""
+        if headline.baseline_path is not None:
+            base_median = spread_of(result, headline.baseline_path)["median"]
+            base = _number(base_median)
+            over = f"{found['median'] / base_median:.2f}" if base_median else ""
+        measured = str(result["host"].get("measured_at", "?"))[:10]
+        out.append(
+            f"| {result['name']} | {headline.label} | {median} {headline.unit} | {base} | "
+            f"{over} | {runs} | {measured} |"
+        )
+    return out
+
+
+def report_markdown(
+    directory: Path = RESULTS_DIR, benchmarks: Mapping[str, str] | None = None
+) -> str:
+    """The Markdown table of every registered benchmark's result file in ``directory``."""
+    if benchmarks is None:
+        from benchmarks.registry import BENCHMARKS
+
+        benchmarks = BENCHMARKS
+    lines: list[str] = []
+    machines: set[str] = set()
+    for name, module in benchmarks.items():
+        path = result_path(name, directory)
+        if not path.exists():
+            continue
+        result = read_result(path)
+        machines.add(machine(result["host"]))
+        lines += rows(result, import_module(module).HEADLINES)
+    header = [
+        f"Measured on {'; '.join(sorted(machines)) or 'no results yet'} (`make bench`: each "
+        "benchmark after a warm-up run, median of its runs with the spread min-max).",
+        "",
+        "| benchmark | figure | median (min-max) | baseline, median | vs baseline | runs | date |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    return "\n".join(header + lines)

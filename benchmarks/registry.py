@@ -1,0 +1,19 @@
+"""The benchmarks ``interstore bench`` knows, by name: ``bench NAME`` runs one, ``make bench``
+runs them all (``interstore bench all``) and ``bench report`` tabulates their result files.
+
+Registering a benchmark is one line here: its name and the module that defines it. That module
+(see ``benchmarks/README.md``) defines
+
+- ``command``: the typer command function (its options; its docstring is the help), which
+  builds the params and calls ``harness.command.run_benchmark`` (warm-up, ``--runs``, result
+  file, summary), importing anything heavy inside the function;
+- ``HEADLINES``: ``harness.repeat.Headline`` figures for the summary and the README's table.
+"""
+
+from __future__ import annotations
+
+BENCHMARKS: dict[str, str] = {
+    "ingest": "benchmarks.ingest.command",
+    "hydrate": "benchmarks.hydrate.command",
+    "api": "benchmarks.api.command",
+}

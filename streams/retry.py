@@ -1,0 +1,47 @@
+"""The worker's one retry policy: capped exponential backoff while a store is unavailable.
+
+Every step the worker retries (a cold-tier write, a whole batch) is idempotent, so waiting and
+doing it again is always safe; what differs is only what is retried and what is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+OnRetry = Callable[[Exception, float], None]
+"""Told of each failed attempt and the delay before the next one (for logs and metrics)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Wait ``initial_s``, then twice as long each time, at most ``max_s``, for ever."""
+
+    initial_s: float = 0.5
+    max_s: float = 10.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.initial_s
+        while True:
+            yield delay
+            delay = min(delay * 2, self.max_s)
+
+    async def until_done(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        retry_on: tuple[type[Exception], ...],
+        on_retry: OnRetry,
+    ) -> T:
+        """Await ``attempt()`` until it returns; an error of ``retry_on`` waits and tries again,
+        any other error is raised at once."""
+        for delay in self.delays():
+            try:
+                return await attempt()
+            except retry_on as exc:
+                on_retry(exc, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("delays() never ends")  # pragma: no cover

@@ -1,0 +1,105 @@
+"""Repetitions (``benchmarks.harness.repeat``) and the README table (``harness.report``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from benchmarks.harness.repeat import Headline, combine, lookup, repeat, spread_of
+from benchmarks.harness.report import report_markdown
+from benchmarks.harness.results import RESULT_KEYS, BenchResult, read_result, write_result
+
+
+def run(events_per_s: float, ratio: float, **figures: Any) -> BenchResult:
+    return BenchResult(
+        name="ingest",
+        params={"events": 1000},
+        figures={"worker_events_per_s": events_per_s, "verified": True, **figures},
+        baseline={"events_per_s": events_per_s / ratio, "method": "raw"},
+        ratio=ratio,
+        host={"cpu_count": 2, "cpu_model": "Test CPU", "memory_mib": 4096,
+              "measured_at": "2026-12-02T00:30:00Z"},
+    )  # fmt: skip
+
+
+def test_each_number_is_the_median_of_the_runs_with_its_spread() -> None:
+    runs = [run(6000, 0.3), run(5000, 0.25), run(7000, 0.35)]
+    combined = combine(runs, {"events": 1000, "runs": 3})
+    assert combined.figures["worker_events_per_s"] == 6000
+    assert combined.ratio == 0.3
+    spread = combined.extra["spread"]
+    assert spread["figures.worker_events_per_s"] == {"median": 6000, "min": 5000, "max": 7000}
+    assert spread["ratio"] == {"median": 0.3, "min": 0.25, "max": 0.35}
+    assert [r["ratio"] for r in combined.extra["runs"]] == [0.3, 0.25, 0.35]
+    assert combined.params == {"events": 1000, "runs": 3}
+    assert combined.baseline["method"] == "raw"
+
+
+def test_a_boolean_holds_only_if_it_held_in_every_run() -> None:
+    runs = [run(6000, 0.3), run(5000, 0.25, verified=False), run(7000, 0.35)]
+    assert combine(runs).figures["verified"] is False
+    assert combine([run(6000, 0.3), run(5000, 0.25)]).figures["verified"] is True
+
+
+def test_lists_fold_element_by_element_or_come_from_the_median_run() -> None:
+    same = [run(1, 1.0, steps=[1, 10]), run(1, 2.0, steps=[3, 30]), run(1, 3.0, steps=[2, 20])]
+    assert combine(same).figures["steps"] == [2, 20]
+    ladders = [run(1, 1.0, steps=[1]), run(1, 2.0, steps=[5, 6]), run(1, 3.0, steps=[1, 2, 3])]
+    assert combine(ladders).figures["steps"] == [5, 6]  # the run whose ratio is the median
+
+
+def test_the_median_of_two_runs_lies_between_them() -> None:
+    combined = combine([run(5000, 0.2), run(6000, 0.3)])
+    assert combined.figures["worker_events_per_s"] == 5500
+    assert combined.ratio == 0.25
+
+
+def test_a_combined_result_keeps_the_documented_keys_first(tmp_path: Path) -> None:
+    path = write_result(combine([run(6000, 0.3), run(5000, 0.25), run(7000, 0.35)]), tmp_path)
+    data = read_result(path)
+    assert tuple(data)[: len(RESULT_KEYS)] == RESULT_KEYS
+    assert set(data) == {*RESULT_KEYS, "runs", "spread"}
+    assert lookup(data, "figures.worker_events_per_s") == 6000
+    assert spread_of(data, "baseline.events_per_s")["min"] == 20_000
+
+
+def test_repeat_warms_up_first_and_runs_n_times() -> None:
+    calls: list[str] = []
+
+    def once(index: int) -> tuple[BenchResult, bool]:
+        calls.append(f"run {index}")
+        return run(6000, 0.3), index != 1
+
+    results, verified = repeat(once, 3, Console(quiet=True), lambda: calls.append("warm-up"))
+    assert calls == ["warm-up", "run 0", "run 1", "run 2"]
+    assert len(results) == 3
+    assert not verified
+    with pytest.raises(ValueError, match="at least one run"):
+        repeat(once, 0, Console(quiet=True))
+
+
+def test_the_report_is_a_markdown_table_with_median_spread_date_and_machine(
+    tmp_path: Path,
+) -> None:
+    write_result(combine([run(6000, 0.3), run(5000, 0.25), run(7000, 0.35)]), tmp_path)
+    text = report_markdown(tmp_path, {"ingest": "benchmarks.ingest.command", "api": "x.y"})
+    assert "Test CPU, 2 cores, 4 GiB" in text
+    lines = [line for line in text.splitlines() if line.startswith("| ingest |")]
+    assert lines[0] == (
+        "| ingest | sessions: events/s | 6,000 (5,000-7,000) events/s | 20,000 | 0.30 | 3 "
+        "| 2026-12-02 |"
+    )
+    assert len(lines) == 1  # the other headlines are not in this result file
+
+
+def test_a_single_run_reports_its_own_value_as_the_spread(tmp_path: Path) -> None:
+    (tmp_path / "ingest.json").write_text(json.dumps(run(6000, 0.3).to_json()))
+    data = read_result(tmp_path / "ingest.json")
+    assert spread_of(data, "figures.worker_events_per_s") == {
+        "median": 6000, "min": 6000, "max": 6000,
+    }  # fmt: skip
+    assert Headline("x", "figures.worker_events_per_s").unit == ""
