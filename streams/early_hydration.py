@@ -93,9 +93,12 @@ class EarlyHydration:
             return
         app_open = raw(message)
         try:
-            user = self.pipeline.check(app_open, self.pipeline.clock_ms()).user_id
+            accepted = self.pipeline.check(app_open, self.pipeline.clock_ms())
         except SchemaError:
             return  # its batch dead-letters it
+        if self.pipeline.tombstones.is_forgotten(accepted.user_id, accepted.ts_ms):
+            return  # its batch skips it
+        user = accepted.user_id
         if user in self._queued or user in self._running or user.encode() != message.key:
             return  # already on its way; a key that is not the user id is left to the batch
         if self.behind(app_open):

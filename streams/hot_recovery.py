@@ -18,9 +18,11 @@ from confluent_kafka import Consumer, TopicPartition
 from core.settings import KafkaSettings
 from schemas.codec import Codec
 from schemas.errors import SchemaError
-from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate
+from schemas.intake import check_message
+from schemas.validation import DEFAULT_LIMITS, ValidationLimits
 from store.hot import HotStore
 from store.interactions import Interaction
+from store.tombstones import TombstoneCache
 from streams.metrics import WorkerMetrics
 from streams.sessions import PartitionWatermarks, Writer
 
@@ -40,7 +42,9 @@ class PartitionReplayer:
         *,
         clock_ms: Callable[[], int],
         limits: ValidationLimits = DEFAULT_LIMITS,
+        tombstones: TombstoneCache | None = None,
     ) -> None:
+        self.tombstones = tombstones or TombstoneCache(None, refresh_s=1.0)
         self.kafka = kafka
         self.topic = topic
         self.codec = codec
@@ -90,12 +94,13 @@ class PartitionReplayer:
         if not value:
             return None
         try:
-            check_payload_size(value, self.limits)
-            event = self.codec.decode(value)
-            validate(event.kind, event.record, now_ms=self.clock_ms(), limits=self.limits)
+            event = check_message(self.codec, value, now_ms=self.clock_ms(), limits=self.limits)
         except SchemaError:
             return None
-        if event.kind == "app_open":
+        record = event.record
+        if event.kind == "app_open" or self.tombstones.is_forgotten(
+            record["user_id"], record["ts"]
+        ):
             return None
         return Interaction.from_record(event.kind, event.record)
 

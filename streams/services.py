@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.clock import wall_clock_ms
 from core.settings import Settings
@@ -22,6 +22,7 @@ from schemas.codec import Codec, default_codec
 from store.cold import ColdStore
 from store.errors import ColdStoreUnavailable
 from store.hot import HotStore, HotStoreUnavailable
+from store.tombstones import TombstoneCache
 from store.watermarks import WatermarkStore
 from streams.batch_runner import BatchRunner
 from streams.cold_writer import ColdWriter
@@ -45,6 +46,8 @@ class WorkerStores:
     cold: ColdStore
     hot: HotStore
     watermarks: WatermarkStore
+    tombstones: TombstoneCache = field(default_factory=lambda: TombstoneCache(None, refresh_s=1.0))
+    """Forgotten users (``store.tombstones``); the default knows none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,12 @@ def build_worker(
     watermarks = PartitionWatermarks(settings.worker.app_id, topic, stores.watermarks)
     if replayer is None:
         replayer = PartitionReplayer(
-            settings.kafka, topic, codec, writer.write_until_done, clock_ms=clock_ms
+            settings.kafka,
+            topic,
+            codec,
+            writer.write_until_done,
+            clock_ms=clock_ms,
+            tombstones=stores.tombstones,
         )
     recovery = HotRecovery(stores.hot, watermarks, replayer, metrics)
     router = SessionRouter(
@@ -106,7 +114,15 @@ def build_worker(
         last_n=settings.session.last_n_per_kind,
         clock_ms=clock_ms,
     )
-    pipeline = IngestPipeline(codec, writer, router, dead_letters, metrics, clock_ms=clock_ms)
+    pipeline = IngestPipeline(
+        codec,
+        writer,
+        router,
+        dead_letters,
+        metrics,
+        clock_ms=clock_ms,
+        tombstones=stores.tombstones,
+    )
     tracker = InactivityTracker(
         stores.hot,
         writer,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import ApiSettings
+from core.settings import API_SCOPES, ApiSettings
 from interstore.demo_api import (
     RankerCall,
     api_env,
@@ -37,7 +37,7 @@ def test_the_api_environment_grants_the_key_every_scope(
     for name, value in api_env(key).items():
         monkeypatch.setenv(name, value)
     keys = {k.get_secret_value(): v for k, v in ApiSettings().keys.items()}
-    assert keys == {key: ("read:interactions", "read:features")}
+    assert keys == {key: API_SCOPES}
 
 
 def test_picks_a_live_user_an_idle_one_and_the_most_active() -> None:
