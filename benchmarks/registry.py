@@ -16,4 +16,5 @@ BENCHMARKS: dict[str, str] = {
     "ingest": "benchmarks.ingest.command",
     "hydrate": "benchmarks.hydrate.command",
     "api": "benchmarks.api.command",
+    "replay": "benchmarks.replay.command",
 }
