@@ -14,7 +14,7 @@ from cassandra.cluster import Session
 from cassandra.query import UNSET_VALUE
 from confluent_kafka import Consumer, TopicPartition
 from fastavro import parse_schema, schemaless_reader
-from fastavro.schema import fingerprint
+from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 DAY_MS = 86_400_000
 SPANS = {"click": 7, "order": 28, "wishlist": 28}
@@ -30,9 +30,9 @@ def writer_schemas(avro_dir: Path) -> dict[bytes, tuple[str, Any]]:
     """CRC-64-AVRO fingerprint -> (kind, parsed schema), from the .avsc files."""
     found = {}
     for path in avro_dir.glob("*/v*.avsc"):
-        parsed = parse_schema(json.loads(path.read_text()))
-        print_ = str(fingerprint(parsed, "CRC-64-AVRO"))
-        found[bytes.fromhex(print_)] = (path.parent.name, parsed)
+        raw = json.loads(path.read_text())
+        canonical = fingerprint(to_parsing_canonical_form(raw), "CRC-64-AVRO")
+        found[bytes.fromhex(canonical)] = (path.parent.name, parse_schema(raw))
     return found
 
 
