@@ -13,7 +13,7 @@ import orjson
 from cassandra.cluster import Session
 
 from core.settings import Settings
-from streams.demo_events import generate_events
+from interstore.demo_events import generate_events
 from streams.producer import EventProducer
 from tests.integration.worker.conftest import Pipeline
 from tests.integration.worker.conftest import pipeline as pipeline  # fixtures, for the tests here
