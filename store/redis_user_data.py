@@ -67,7 +67,7 @@ class RedisUserData:
         per_kind: dict[str, tuple[int, int | None]] = {}
         for i, kind in enumerate(INTERACTION_KINDS):
             count, first = replies[2 + 2 * i], replies[3 + 2 * i]
-            per_kind[kind] = (int(count), -int(float(first[0][1])) if first else None)
+            per_kind[kind] = (int(count), _newest_ts(first))
         return HotState(
             live=bool(fields),
             started_ms=_int(fields.get("started")),
@@ -88,6 +88,15 @@ class RedisUserData:
         command = ("EVAL", ERASE_SCRIPT, len(keys), *keys, user_id, len(own))
         await self._run(f"erase of user {user_id!r}", command)
         return before
+
+
+def _newest_ts(reply: Any) -> int | None:
+    """The ts of a view's first member from ``ZRANGE 0 0 WITHSCORES`` (score = -ts): a flat
+    [member, score] reply, or [[member, score]] where the client pairs them."""
+    if not reply:
+        return None
+    score = reply[0][1] if isinstance(reply[0], list | tuple) else reply[1]
+    return -int(float(score))
 
 
 def _text(value: Any) -> str:

@@ -72,6 +72,9 @@ def test_forget_a_live_user_then_late_events_and_a_replay_leave_it_forgotten(
         lambda: cli_json(pipeline, "inspect", "user", user)["session"] is not None,
         60, "the user live", worker.assert_running,
     )  # fmt: skip
+    live = cli_json(pipeline, "inspect", "user", user)
+    assert live["kinds"]["click"]["hot_newest_ms"] == now + 1
+    assert live["kinds"]["click"]["cold"] > 0
     others_before = [r for r in cold_rows(cql_session, pipeline.keyspace) if r[0] != user]
 
     report = cli_json(pipeline, "forget", "user", user, "--reason", "test request")
