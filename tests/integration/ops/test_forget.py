@@ -69,11 +69,12 @@ def test_forget_a_live_user_then_late_events_and_a_replay_leave_it_forgotten(
         [event("app_open", user, now), event("click", user, now + 1)],
     )
     wait_for(
-        lambda: cli_json(pipeline, "inspect", "user", user)["session"] is not None,
-        60, "the user live", worker.assert_running,
+        lambda: cli_json(pipeline, "inspect", "user", user)["kinds"]["click"]["hot_newest_ms"]
+        == now + 1,
+        60, "the user live with its new click", worker.assert_running,
     )  # fmt: skip
     live = cli_json(pipeline, "inspect", "user", user)
-    assert live["kinds"]["click"]["hot_newest_ms"] == now + 1
+    assert live["session"] is not None
     assert live["kinds"]["click"]["cold"] > 0
     others_before = [r for r in cold_rows(cql_session, pipeline.keyspace) if r[0] != user]
 
