@@ -136,3 +136,23 @@ def test_replay_beside_the_live_worker_loses_and_duplicates_nothing(
     time.sleep(3)  # anything late would show as a duplicate or an extra row
     ids = [row[2] for row in cold_rows(cql_session, pipeline.keyspace)]
     assert len(ids) == len(set(ids)) == expected
+
+
+def test_from_a_time_for_some_users_only(
+    settings: Settings, cql_session: Session, pipeline: Pipeline
+) -> None:
+    early, late = make_events(1000, 50, seed=15), make_events(1000, 50, seed=16)
+    produce(settings, pipeline.events_topic, early)
+    time.sleep(1.5)
+    cut = int(time.time() * 1000)  # the Kafka record time (when produced) a replay seeks to
+    time.sleep(0.5)
+    produce(settings, pipeline.events_topic, late)
+    chosen = sorted({record["user_id"] for _, record in late})[:3]
+    users = pipeline.tmp / "users.txt"
+    users.write_text("\n".join(chosen) + "\n")
+    summary, _ = replay_cli(pipeline, "--from", str(cut), "--users", str(users))
+    assert summary is not None
+    assert totals(summary, "read") == len(late)
+    wanted = {r["event_id"] for k, r in late if k != "app_open" and r["user_id"] in chosen}
+    assert {row[2] for row in cold_rows(cql_session, pipeline.keyspace)} == wanted
+    assert totals(summary, "other_users") == sum(1 for _, r in late if r["user_id"] not in chosen)
