@@ -1,17 +1,18 @@
 """The raw limit: a plain confluent-kafka consumer, fastavro and cassandra-driver at full
-concurrency, no project code: what replaying the topic into the table costs at the least."""
+concurrency (``execute_concurrent``; a partition's rows as one UNLOGGED batch, as the cold store
+writes them), no project code: what replaying the topic into the table costs at the least."""
 
 from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from cassandra.cluster import Session
-from cassandra.query import UNSET_VALUE
+from cassandra.concurrent import execute_concurrent
+from cassandra.query import UNSET_VALUE, BatchStatement, BatchType
 from confluent_kafka import Consumer, TopicPartition
 from fastavro import parse_schema, schemaless_reader
 from fastavro.schema import fingerprint, to_parsing_canonical_form
@@ -53,20 +54,12 @@ def replay_raw(
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{keyspace}-raw",
                          "enable.auto.commit": False, "fetch.max.bytes": 64 << 20})  # fmt: skip
     consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-    slots = threading.BoundedSemaphore(concurrency)
-    errors: list[BaseException] = []
-
-    def done(_: Any) -> None:
-        slots.release()
-
-    def failed(exc: BaseException) -> None:
-        errors.append(exc)
-        slots.release()
-
+    errors: list[Any] = []
     started = time.perf_counter()
     seen = 0
     try:
         while seen < total:
+            by_partition: dict[tuple[str, str, int], list[Any]] = {}
             for message in consumer.consume(5000, 1.0):
                 if message.error() is not None:
                     continue
@@ -83,14 +76,23 @@ def replay_raw(
                     ts = int(ts.timestamp() * 1000)
                 ttl = (ts + RETENTION_DAYS[kind] * DAY_MS - int(time.time() * 1000)) // 1000
                 own = [UNSET_VALUE if record[c] is None else record[c] for c in FIELDS[kind]]
-                values = [record["user_id"], kind, ts // DAY_MS // SPANS[kind], ts,
-                          record["event_id"], record["product_id"], record["category_id"],
-                          *own, ttl]  # fmt: skip
-                slots.acquire()
-                future = session.execute_async(inserts[kind].bind(values))
-                future.add_callbacks(done, failed)
-        for _ in range(concurrency):  # every request settled
-            slots.acquire()
+                bucket = ts // DAY_MS // SPANS[kind]
+                values = [record["user_id"], kind, bucket, ts, record["event_id"],
+                          record["product_id"], record["category_id"], *own, ttl]  # fmt: skip
+                key = (record["user_id"], kind, bucket)
+                by_partition.setdefault(key, []).append(inserts[kind].bind(values))
+            statements: list[Any] = []
+            for rows in by_partition.values():  # a partition's rows as one UNLOGGED batch
+                if len(rows) == 1:
+                    statements.append(rows[0])
+                    continue
+                batch = BatchStatement(BatchType.UNLOGGED)
+                for row in rows:
+                    batch.add(row)
+                statements.append(batch)
+            for ok, result in execute_concurrent(session, statements, concurrency=concurrency):
+                if not ok:
+                    errors.append(result)
     finally:
         consumer.close()
     if errors:

@@ -56,6 +56,7 @@ def test_forget_a_live_user_then_late_events_and_a_replay_leave_it_forgotten(
     history = make_events(2000, users=40, seed=21)
     user = history[-1][1]["user_id"]
     produce(settings, pipeline.events_topic, history)
+    pipeline.env["INTERSTORE_SESSION_IDLE_S"] = "20"  # the user stays live while it is forgotten
     worker = start_worker("worker")
     expected = sum(1 for kind, _ in history if kind != "app_open")
     wait_for(
