@@ -97,12 +97,12 @@ class PartitionReplayer:
             event = check_message(self.codec, value, now_ms=self.clock_ms(), limits=self.limits)
         except SchemaError:
             return None
-        record = event.record
-        if event.kind == "app_open" or self.tombstones.is_forgotten(
-            record["user_id"], record["ts"]
-        ):
+        if event.kind == "app_open":
             return None
-        return Interaction.from_record(event.kind, event.record)
+        interaction = Interaction.from_record(event.kind, event.record)
+        if self.tombstones.is_forgotten(interaction.user_id, interaction.ts_ms):
+            return None  # a forgotten user's event: never back into the cold tier
+        return interaction
 
 
 class Replayer(Protocol):
