@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from cassandra.cluster import Session
 
@@ -69,12 +70,18 @@ class TombstoneTable:
         return await asyncio.to_thread(scan)
 
 
+class TombstoneSource(Protocol):
+    async def all(self) -> dict[str, int]:
+        """Every forgotten user -> forgotten_at (epoch ms)."""
+
+
 class TombstoneCache:
-    """What a consumer checks per event: the table's content, at most ``refresh_s`` old."""
+    """What a consumer checks per event: the source's content (``TombstoneTable``), at most
+    ``refresh_s`` old. Without a source it knows no forgotten user."""
 
     def __init__(
         self,
-        table: TombstoneTable | None,
+        table: TombstoneSource | None,
         *,
         refresh_s: float,
         monotonic: Callable[[], float] = time.monotonic,

@@ -17,6 +17,7 @@ from schemas.codec import default_codec, encode
 from schemas.intake import HEADER_REASON
 from store.tombstones import TombstoneCache
 from tests.unit.schemas.events import sample
+from tests.unit.streams.world import Forgotten
 
 DAY_MS = 86_400_000
 
@@ -73,9 +74,9 @@ def test_the_same_request_names_the_same_group() -> None:
     assert one.startswith("r-")
 
 
-def test_tombstones_cover_events_up_to_the_forget_time() -> None:
-    cache = TombstoneCache(None, refresh_s=1)
-    cache.forgotten = {"u1": 1000}
+async def test_tombstones_cover_events_up_to_the_forget_time() -> None:
+    cache = TombstoneCache(Forgotten({"u1": 1000}), refresh_s=1)
+    await cache.refresh_if_due()
     assert cache.is_forgotten("u1", 1000)
     assert not cache.is_forgotten("u1", 1001)
     assert not cache.is_forgotten("u2", 5)
@@ -103,8 +104,8 @@ class Message:
 
 async def test_a_batch_is_judged_with_the_worker_rules() -> None:
     now = int(time.time() * 1000)
-    tombstones = TombstoneCache(None, refresh_s=1)
-    tombstones.forgotten = {"gone": now}
+    tombstones = TombstoneCache(Forgotten({"gone": now}), refresh_s=1)
+    await tombstones.refresh_if_due()
     judge = BatchJudge(
         default_codec(), RetentionSettings(), tombstones, dead_letter_topic="dlq", users=None
     )

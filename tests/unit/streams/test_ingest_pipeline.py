@@ -144,9 +144,8 @@ async def test_a_row_the_cold_tier_refuses_for_good_is_dead_lettered_alone() -> 
 
 
 async def test_events_of_a_forgotten_user_older_than_the_tombstone_are_skipped() -> None:
-    cold = memory_cold()
-    ingest, sink, metrics = pipeline(cold)
-    ingest.tombstones.forgotten = {"gone": NOW_MS - 800}
+    world = World(cold=memory_cold(), forgotten={"gone": NOW_MS - 800})
+    ingest, sink, metrics, cold = world.pipeline, world.dead_letters, world.metrics, world.cold
     batch = await ingest.process(
         [
             message(click("old", user="gone", ts=NOW_MS - 900), key=b"gone"),
