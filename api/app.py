@@ -16,7 +16,7 @@ from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, RequestMetrics
 from api.responses import OrjsonResponse
-from api.routes import health, interactions, users
+from api.routes import features, health, interactions, users
 from core.settings import Settings
 
 log = logging.getLogger("interstore.api")
@@ -51,7 +51,8 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
         title="interstore read API",
         version="1",
         description="Recent interactions for rankers: hot (live sessions in Redis) or cold "
-        "(Cassandra), one user or many. Send an API key in the X-API-Key header.",
+        "(Cassandra), one user or many; feature values of many entities and the feature "
+        "catalogue. Send an API key in the X-API-Key header.",
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
     )
@@ -60,6 +61,7 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
     app.state.metrics = metrics
     app.include_router(interactions.router)
     app.include_router(users.router)
+    app.include_router(features.router)
     app.include_router(health.router)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)

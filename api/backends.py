@@ -14,11 +14,14 @@ from confluent_kafka.admin import AdminClient
 
 from core.errors import InterstoreError
 from core.settings import Settings
+from features.catalogue import load_catalogue
+from features.reader import FeatureReader, build_feature_reader
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
 from store.errors import StoreError
 from store.forgetting import Forgetter, build_forgetter
 from store.read_path import InteractionReader
+from store.redis_features import RedisFeatureStore
 from store.redis_hot import RedisHotStore
 
 log = logging.getLogger("interstore.api")
@@ -29,10 +32,13 @@ class BackendsUnavailable(InterstoreError):
 
 
 class ApiBackends(Protocol):
-    """What the routes use: the read path, readiness checks, and closing."""
+    """What the routes use: the read paths, readiness checks, and closing."""
 
     @property
     def reader(self) -> InteractionReader: ...
+
+    @property
+    def features(self) -> FeatureReader: ...
 
     async def readiness(self, timeout_s: float) -> dict[str, str]: ...
 
@@ -44,6 +50,8 @@ class Backends:
     """The real ones: Redis, Cassandra and Kafka clients."""
 
     reader: InteractionReader
+    features: FeatureReader
+    feature_store: RedisFeatureStore
     hot: RedisHotStore
     cold: CassandraColdStore
     session: Session
@@ -53,7 +61,9 @@ class Backends:
 
     @classmethod
     async def open(cls, settings: Settings) -> Backends:
-        """Connect to Cassandra (blocking, so in a thread) and prepare; Redis connects lazily."""
+        """Connect to Cassandra (blocking, so in a thread) and prepare; Redis connects lazily.
+        DefinitionError if the feature definition file is invalid."""
+        catalogue = load_catalogue(settings.features.definitions_path)
         try:
             session = await asyncio.to_thread(
                 open_session, settings.cassandra, settings.cassandra.keyspace
@@ -75,14 +85,20 @@ class Backends:
             raise
         hot = RedisHotStore(settings.redis, settings.session, settings.retention)
         reader = InteractionReader(hot, cold, timeout_s=settings.api.read_timeout_s)
+        feature_store = RedisFeatureStore(settings.redis, settings.features)
+        features = build_feature_reader(settings, feature_store, reader, catalogue=catalogue)
         kafka = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
         forgetter = build_forgetter(
             session, hot, keyspace=settings.cassandra.keyspace, retention=settings.retention,
             tombstone_refresh_s=settings.ops.tombstone_refresh_s,
         )  # fmt: skip
-        return cls(reader, hot, cold, session, kafka, settings.topics.events, forgetter)
+        return cls(
+            reader, features, feature_store, hot, cold, session, kafka, settings.topics.events,
+            forgetter,
+        )  # fmt: skip
 
     async def close(self) -> None:
+        await self.feature_store.close()
         await self.hot.close()
         await self.cold.close()
         await asyncio.to_thread(self.session.cluster.shutdown)

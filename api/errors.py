@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from api.responses import OrjsonResponse
 from core.errors import InterstoreError
-from store.errors import ColdStoreUnavailable, ReadTimedOut, StoreError
+from store.errors import ColdStoreUnavailable, FeatureStoreUnavailable, ReadTimedOut, StoreError
 from store.hot import HotStoreUnavailable
 
 log = logging.getLogger("interstore.api")
@@ -63,7 +63,7 @@ def error_response(
 
 def backend_status(error: StoreError) -> int:
     """503 for what may pass (unavailable, timed out); 500 only for what will not."""
-    transient = (HotStoreUnavailable, ColdStoreUnavailable, ReadTimedOut)
+    transient = (HotStoreUnavailable, ColdStoreUnavailable, FeatureStoreUnavailable, ReadTimedOut)
     return 503 if isinstance(error, transient) else 500
 
 

@@ -38,3 +38,9 @@ class ApiMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.features_read = Counter(
+            "interstore_api_features_read",
+            "Feature values answered, per status (present, missing, stale).",
+            ["status"],
+            registry=self.registry,
+        )

@@ -93,3 +93,59 @@ class Readiness(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+EntityIdIn = str | dict[str, str]
+FeatureStatus = Literal["present", "missing", "stale"]
+
+
+class FeaturesGetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entity: str = Field(min_length=1, max_length=64, description="product, user, ...")
+    ids: list[EntityIdIn] = Field(
+        min_length=1,
+        description="Entity ids (at most INTERSTORE_FEATURES_MAX_IDS, default 500): strings, or "
+        'for a composite entity objects of its keys, e.g. {"user_id": "u1", "category_id": "c1"}. '
+        f"Each key 1 to {MAX_ID_BYTES} UTF-8 bytes.",
+    )
+    features: list[str] = Field(
+        min_length=1,
+        description='Names as "<group>.<feature>" (GET /v1/features lists them), at most '
+        "INTERSTORE_FEATURES_MAX_FEATURES (default 100), all of the request's entity.",
+    )
+
+
+class EntityFeatures(BaseModel):
+    id: EntityIdIn = Field(description="As requested.")
+    values: list[Any] = Field(description="In request feature order.")
+    statuses: list[FeatureStatus] = Field(
+        description="Per value: present; missing (never computed: the declared default); stale "
+        "(older than its group's max_age)."
+    )
+
+
+class FeaturesGetResponse(BaseModel):
+    entity: str
+    features: list[str]
+    results: list[EntityFeatures] = Field(description="One entry per requested id, in order.")
+
+
+class FeatureGroupOut(BaseModel):
+    name: str
+    entity: str
+    max_age: str
+    features: list[dict[str, Any]] = Field(
+        description="name, type, its parameters (kind, window, field, value, n, numerator, "
+        "denominator, zero_div, kinds) and default."
+    )
+
+
+class EntityOut(BaseModel):
+    keys: list[str]
+
+
+class FeatureCatalogueOut(BaseModel):
+    version: int
+    entities: dict[str, EntityOut]
+    groups: list[FeatureGroupOut]

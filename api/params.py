@@ -62,14 +62,14 @@ def parse_since(raw: int | str | None) -> int | None:
     return millis
 
 
-def id_problem(user_id: str) -> str | None:
-    """Why ``user_id`` is not a valid id, or None."""
+def id_problem(user_id: str, what: str = "user id") -> str | None:
+    """Why ``user_id`` is not a valid id (of ``what``), or None."""
     try:
         size = len(user_id.encode())
     except UnicodeEncodeError:
-        return "user id is not valid UTF-8 (it holds a lone surrogate)"
+        return f"{what} is not valid UTF-8 (it holds a lone surrogate)"
     if not 1 <= size <= MAX_ID_BYTES:
-        return f"user id must be 1 to {MAX_ID_BYTES} UTF-8 bytes, got {size}"
+        return f"{what} must be 1 to {MAX_ID_BYTES} UTF-8 bytes, got {size}"
     return None
 
 

@@ -17,4 +17,6 @@ BENCHMARKS: dict[str, str] = {
     "hydrate": "benchmarks.hydrate.command",
     "api": "benchmarks.api.command",
     "replay": "benchmarks.replay.command",
+    "features-read": "benchmarks.features_read.command",
+    "features": "benchmarks.features.command",
 }

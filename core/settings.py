@@ -130,6 +130,52 @@ class WorkerSettings(BaseSettings):
     log_level: str = "info"
 
 
+class FeatureSettings(BaseSettings):
+    """Feature definitions, their serving values in Redis, and the bounds of a feature read."""
+
+    model_config = _config("INTERSTORE_FEATURES_")
+
+    definitions_path: Path = Field(
+        PROJECT_ROOT / "features" / "definitions.yaml",
+        description="The feature definition file (YAML); the shipped default if unset.",
+    )
+    key_prefix: str = Field(
+        "isf", min_length=1, description="Every serving-value key starts with it."
+    )
+    max_ids: int = Field(500, ge=1, description="Entity ids per feature read.")
+    max_features: int = Field(100, ge=1, description="Feature names per feature read.")
+    mget_per_slot: bool = Field(
+        False,
+        description="One MGET per Redis Cluster hash slot (pipelined) instead of one MGET for "
+        "every key: needed on Redis Cluster, slower on one node.",
+    )
+    read_timeout_s: float = Field(1.0, gt=0, description="A feature read slower than this fails.")
+
+
+class FeatureWorkerSettings(BaseSettings):
+    """The features worker (``interstore features worker``): its Faust app, batching, event-time
+    lateness and the refresher of slid windows."""
+
+    model_config = _config("INTERSTORE_FEATURES_WORKER_")
+
+    app_id: str = Field("interstore-features", description="Faust app id = consumer group.")
+    data_dir: Path = PROJECT_ROOT / "var" / "features-worker"
+    repartition_suffix: str = Field(
+        ".features-by-entity",
+        description="The repartition topic is the events topic's name plus this.",
+    )
+    batch_max: int = Field(1000, ge=1)
+    batch_within_s: float = Field(0.2, gt=0)
+    lateness_s: int = Field(
+        3600, ge=0, description="Events this much older than their partition's newest are dropped."
+    )
+    refresh_interval_s: float = Field(1.0, gt=0, description="How often slid windows refresh.")
+    commit_interval_s: float = Field(1.0, gt=0)
+    web_bind: str = "127.0.0.1"
+    web_port: int = Field(6067, ge=1, description="Its web server: /metrics and /healthz.")
+    log_level: str = "info"
+
+
 API_SCOPES = ("read:interactions", "read:features", "admin")
 """What an API key may be allowed to do."""
 MIN_API_KEY_CHARS = 16
@@ -223,8 +269,10 @@ class Settings(BaseSettings):
     session: SessionSettings = Field(default_factory=SessionSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    features_worker: FeatureWorkerSettings = Field(default_factory=FeatureWorkerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
     stack: StackSettings = Field(default_factory=StackSettings)
 
 

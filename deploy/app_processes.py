@@ -24,9 +24,9 @@ def _local(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
 
 
-def interstore_argv(command: str) -> list[str]:
-    """``interstore <command>`` with this interpreter (what the console script runs)."""
-    return [sys.executable, "-m", "interstore.cli", command]
+def interstore_argv(*command: str) -> list[str]:
+    """``interstore <command...>`` with this interpreter (what the console script runs)."""
+    return [sys.executable, "-m", "interstore.cli", *command]
 
 
 def _process(settings: Settings, command: str) -> ManagedProcess:
@@ -36,17 +36,22 @@ def _process(settings: Settings, command: str) -> ManagedProcess:
 
 
 def _start(
-    settings: Settings, command: str, health_url: str, timeout_s: float, env: dict[str, str] | None
+    settings: Settings,
+    command: str,
+    health_url: str,
+    timeout_s: float,
+    env: dict[str, str] | None,
+    argv: tuple[str, ...] | None = None,
 ) -> tuple[ManagedProcess, bool]:
-    """Start ``interstore <command>`` in the background unless it runs (``env`` added to its
-    environment); wait until ``health_url`` answers 2xx. Returns the process and whether this
-    call started it."""
+    """Start ``interstore <argv or command>`` in the background unless it runs (``env`` added
+    to its environment); wait until ``health_url`` answers 2xx. Returns the process and whether
+    this call started it."""
     process = _process(settings, command)
     started = process.pid() is None
     if started:
         home = settings.stack.var_dir / command
         home.mkdir(parents=True, exist_ok=True)
-        process.start(interstore_argv(command), env or {}, home)
+        process.start(interstore_argv(*(argv or (command,))), env or {}, home)
 
     def probe() -> None:
         httpx.get(health_url, timeout=2).raise_for_status()
@@ -91,9 +96,12 @@ class WorkerChild:
     Tests and benchmarks give it their own topics, keyspace, app id and data dir in ``env``.
     """
 
+    ARGV: tuple[str, ...] = ("worker",)
+    PORT_VARIABLE = "INTERSTORE_WORKER_WEB_PORT"
+
     def __init__(self, env: Mapping[str, str], log_path: Path, cwd: Path) -> None:
         self.web_port = free_port()
-        self.env = {**env, "INTERSTORE_WORKER_WEB_PORT": str(self.web_port)}
+        self.env = {**env, self.PORT_VARIABLE: str(self.web_port)}
         self.log_path = log_path
         self.cwd = cwd
         self.metrics_url = f"http://127.0.0.1:{self.web_port}/metrics"
@@ -104,7 +112,7 @@ class WorkerChild:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                interstore_argv("worker"),
+                interstore_argv(*self.ARGV),
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -138,3 +146,32 @@ class WorkerChild:
             self.proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+FEATURES_WORKER = "features-worker"
+
+
+def features_worker_process(settings: Settings) -> ManagedProcess:
+    return _process(settings, FEATURES_WORKER)
+
+
+def features_worker_url(settings: Settings, path: str) -> str:
+    conf = settings.features_worker
+    return f"http://{_local(conf.web_bind)}:{conf.web_port}{path}"
+
+
+def start_features_worker(
+    settings: Settings, env: dict[str, str] | None = None
+) -> tuple[ManagedProcess, bool]:
+    """``interstore features worker``, ready once its /healthz answers."""
+    url = features_worker_url(settings, "/healthz")
+    argv = ("features", "worker")
+    return _start(settings, FEATURES_WORKER, url, WORKER_READY_TIMEOUT_S, env, argv)
+
+
+class FeaturesWorkerChild(WorkerChild):
+    """``interstore features worker`` as a child process (``env`` names its app id, key prefix
+    and data dir)."""
+
+    ARGV = ("features", "worker")
+    PORT_VARIABLE = "INTERSTORE_FEATURES_WORKER_WEB_PORT"

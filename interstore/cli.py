@@ -27,6 +27,8 @@ app.command("produce")(produce)
 app.command("replay")(replay)
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(forget_app, name="forget")
+features_app = typer.Typer(help="The feature pipeline: its worker.", no_args_is_help=True)
+app.add_typer(features_app, name="features")
 
 
 @app.command(
@@ -56,6 +58,14 @@ def worker() -> None:
     from streams.worker import run_worker
 
     run_worker(load_settings())
+
+
+@features_app.command("worker")
+def features_worker() -> None:
+    """Run the features worker: aggregate events into feature state and serving values."""
+    from streams.features.worker import run_features_worker
+
+    run_features_worker(load_settings())
 
 
 @app.command()

@@ -1,15 +1,17 @@
 """`interstore demo`: the whole system at work, watched live, then asked like a ranker would.
 
-Starts the worker and the read API if they are not running, sends app traffic paced in real
-time (``interstore.demo_traffic``) while a live view shows what the worker does
-(``interstore.demo_view``), then makes a sample ranker request to the API
-(``interstore.demo_api``). The worker and the API are left running for more requests;
-``interstore stack down`` stops them with the stack.
+Starts the worker, the features worker and the read API if they are not running, sends app
+traffic paced in real time (``interstore.demo_traffic``) while a live view shows what the worker
+does (``interstore.demo_view``) and a live feature line (``interstore.demo_features``), then
+makes a sample ranker request to the API (``interstore.demo_api``): the users' interactions,
+then the features of the products they clicked. The processes are left running for more
+requests; ``interstore stack down`` stops them with the stack.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import threading
 import time
@@ -25,8 +27,16 @@ from rich.live import Live
 
 from core.clock import wall_clock_ms
 from core.settings import Settings
-from deploy.app_processes import api_url, start_api, start_worker, worker_process, worker_url
-from interstore import demo_api
+from deploy.app_processes import (
+    api_url,
+    features_worker_url,
+    start_api,
+    start_features_worker,
+    start_worker,
+    worker_process,
+    worker_url,
+)
+from interstore import demo_api, demo_features
 from interstore.demo_traffic import Malformed, TrafficPlan, build_plan, outgoing
 from interstore.demo_view import DemoState, MetricsReading, plain_line, read_worker, render
 from schemas.codec import default_codec
@@ -104,19 +114,23 @@ def run_demo(settings: Settings, options: DemoOptions) -> None:
     key = demo_api.load_or_create_key(key_file)
     worker_env = {"INTERSTORE_SESSION_IDLE_S": str(options.idle_s),
                   "INTERSTORE_SESSION_TICK_S": str(TICK_S)}  # fmt: skip
-    with ThreadPoolExecutor(3) as pool:  # start both while the traffic is planned
+    with ThreadPoolExecutor(4) as pool:  # start them while the traffic is planned
         worker = pool.submit(start_worker, settings, worker_env)
+        features = pool.submit(start_features_worker, settings)
         api = pool.submit(start_api, settings, demo_api.api_env(key))
         plan = pool.submit(
             build_plan, duration_s=options.duration_s, rate=options.rate, users=options.users,
             seed=seed,
         )  # fmt: skip
         _, worker_started = worker.result()
+        _, features_started = features.result()
         _, api_started = api.result()
     console.print(
         f"worker {'started' if worker_started else 'already running'}: "
         f"{worker_url(settings, '/metrics')}; API {'started' if api_started else 'already running'}"
-        f": {api_url(settings, '/docs')} (local demo key in {demo_api.shown_path(key_file)})"
+        f": {api_url(settings, '/docs')} (local demo key in {demo_api.shown_path(key_file)}); "
+        f"features worker {'started' if features_started else 'already running'}: "
+        f"{features_worker_url(settings, '/metrics')}"
     )
     idle_s, idle_note = _worker_idle(settings, worker_started, options.idle_s)
     traffic = plan.result()
@@ -136,6 +150,10 @@ def _send(
     tty = console.is_terminal
     live = Live(render(state), console=console, refresh_per_second=2) if tty else None
     poller = MetricsPoller(metrics_url, first)
+    ordered = demo_features.OrderedProducts()
+    feature_line = demo_features.FeatureLine(
+        settings, features_worker_url(settings, "/metrics"), ordered.snapshot
+    )
     began, start_ms = time.monotonic(), wall_clock_ms()
     sent = malformed = 0
     next_view = next_plain = 0.0
@@ -146,6 +164,7 @@ def _send(
             return
         next_view = elapsed + VIEW_EVERY_S
         state.update(elapsed_s=elapsed, produced=sent, malformed=malformed, latest=poller.latest)
+        state.features = feature_line.line
         if live is not None:
             live.update(render(state))
         elif elapsed >= next_plain:
@@ -155,6 +174,7 @@ def _send(
     with (
         live or contextlib.nullcontext(),
         poller.running(),
+        feature_line.running(),
         EventProducer(settings.kafka, settings.topics.events, codec=codec) as producer,
     ):
         for entry in plan.entries:
@@ -167,6 +187,8 @@ def _send(
             producer.send_prepared(outgoing(entry, start_ms=start_ms, now_ms=now_ms, codec=codec))
             sent += 1
             malformed += isinstance(entry, Malformed)
+            if not isinstance(entry, Malformed):
+                ordered.note(entry.kind, entry.record)
         while time.monotonic() - began < duration_s:
             show(time.monotonic() - began)
             time.sleep(0.05)
@@ -209,8 +231,26 @@ def _ranker(
     console.print(
         f"\nsources: {', '.join(sources)} (hot: a live session in Redis; cold: Cassandra)"
     )
+    _feature_request(settings, key, call.answer, console)
     console.print(f"API docs: {api_url(settings, '/docs')}")
     console.print(
-        "The worker and the API keep running for more requests; `interstore stack down` "
+        "The workers and the API keep running for more requests; `interstore stack down` "
         "(make down) stops them with the stack."
     )
+
+
+def _feature_request(settings: Settings, key: str, answer: object, console: Console) -> None:
+    """The ranker's second call: features of the products its users clicked, as a table."""
+    products = demo_features.clicked_products(answer)
+    if not products:
+        console.print("\nthe sample users clicked nothing in the answer: no feature request")
+        return
+    body = {"entity": "product", "ids": products, "features": list(demo_features.TABLE_FEATURES)}
+    call = demo_api.post_json(api_url(settings, demo_api.FEATURES_GET), key, body)
+    console.print(f"\n[bold]then asks {demo_api.FEATURES_GET}[/] for the products they clicked:")
+    console.print(json.dumps(body), markup=False)
+    if call.status != 200:
+        console.print(f"HTTP {call.status}: {json.dumps(call.answer)[:500]}", markup=False)
+        return
+    console.print(f"answer: HTTP {call.status}, {call.elapsed_ms:.0f} ms")
+    console.print(demo_features.feature_table(call.answer))

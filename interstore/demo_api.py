@@ -22,6 +22,7 @@ from core.errors import InterstoreError
 from core.settings import API_SCOPES, MIN_API_KEY_CHARS, Settings
 
 BATCH_GET = "/v1/interactions:batchGet"
+FEATURES_GET = "/v1/features:get"
 
 
 class DemoKeyRefused(InterstoreError):
@@ -108,7 +109,11 @@ class RankerCall:
 
 def ranker_request(api_url: str, key: str, user_ids: list[str], limit: int = 5) -> RankerCall:
     """``POST /v1/interactions:batchGet`` as a ranker would make it."""
-    body: dict[str, Any] = {"user_ids": user_ids, "limit": limit}
+    return post_json(api_url, key, {"user_ids": user_ids, "limit": limit})
+
+
+def post_json(api_url: str, key: str, body: dict[str, Any]) -> RankerCall:
+    """A POST to the API with the demo key; DemoKeyRefused on 401 or 403."""
     response = httpx.post(api_url, json=body, headers={API_KEY_HEADER: key}, timeout=10)
     if response.status_code in (401, 403):
         raise DemoKeyRefused(

@@ -74,6 +74,8 @@ class DemoState:
     elapsed_s: float = 0.0
     produced: int = 0
     malformed: int = 0
+    features: str = "n/a"
+    """The live feature line (``interstore.demo_features``)."""
     history: deque[tuple[float, int, float]] = field(default_factory=lambda: deque(maxlen=64))
     """(elapsed, produced, consumed) at each update, for the rates."""
 
@@ -155,6 +157,7 @@ def rows(state: DemoState) -> list[tuple[str, str]]:
             f"{_count(max(written - flushed, 0))} of users not in a session",
         ),
         ("dead letters", _count(dead) + (f" ({reasons})" if reasons else "")),
+        ("features", state.features),
         ("incidents", _incidents(state)),
     ]
 

@@ -31,3 +31,11 @@ class ColdReadError(ColdStoreError):
 
 class ReadTimedOut(StoreError):
     """A read took longer than its caller allows: transient, like an unavailable tier."""
+
+
+class FeatureStoreError(StoreError):
+    """A feature-store operation failed for a reason retrying will not fix."""
+
+
+class FeatureStoreUnavailable(FeatureStoreError):
+    """The feature store could not be reached or timed out: transient (the API's 503)."""

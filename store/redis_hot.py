@@ -20,10 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-
 from core.clock import Clock, wall_clock_ms
 from core.settings import RedisSettings, RetentionSettings, SessionSettings
 from store.cold import check_read, read_window
@@ -39,7 +35,7 @@ from store.hot_codec import check_interaction, decode, decode_json, encode, enco
 from store.interactions import INTERACTION_KINDS, ColdRow, Interaction
 from store.redis_hot_commands import Command, run_commands
 from store.redis_hot_scripts import KIND_SLOT, SHAS, KeyLayout
-from store.redis_pack import packed_connection
+from store.redis_pack import redis_client
 
 Decoded = TypeVar("Decoded")
 LIVE_SCRIPT = "local f = {} for i = 1, #KEYS do f[i] = redis.call('EXISTS', KEYS[i]) end return f"
@@ -63,16 +59,7 @@ class RedisHotStore(HotStore):
         self.retention = retention
         self.clock = clock
         self.keys = KeyLayout(prefix or redis.key_prefix)
-        pool = BlockingConnectionPool.from_url(
-            redis.url,
-            max_connections=redis.max_connections,
-            timeout=redis.pool_timeout_s,
-            socket_timeout=redis.socket_timeout_s,
-            socket_connect_timeout=redis.connect_timeout_s,
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), redis.retries),
-            **packed_connection(redis.url),
-        )
-        self.client = Redis.from_pool(pool)
+        self.client = redis_client(redis)
         self._ttl = str(session.key_ttl_s)
         self._keep = str(session.last_n_per_kind)
 

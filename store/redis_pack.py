@@ -14,8 +14,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import hiredis
-from redis.asyncio import Connection
+from redis.asyncio import BlockingConnectionPool, Connection, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import DataError
+
+from core.settings import RedisSettings
 
 
 class HiredisPackedConnection(Connection):
@@ -37,3 +41,17 @@ def packed_connection(url: str) -> dict[str, Any]:
     """Pool keyword arguments that use ``HiredisPackedConnection`` for a plain ``redis://`` URL
     (TLS and unix-socket URLs keep redis-py's own connection classes)."""
     return {"connection_class": HiredisPackedConnection} if urlsplit(url).scheme == "redis" else {}
+
+
+def redis_client(redis: RedisSettings) -> Redis:
+    """A client on a pool of its own, configured from ``redis`` (connects lazily)."""
+    pool = BlockingConnectionPool.from_url(
+        redis.url,
+        max_connections=redis.max_connections,
+        timeout=redis.pool_timeout_s,
+        socket_timeout=redis.socket_timeout_s,
+        socket_connect_timeout=redis.connect_timeout_s,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), redis.retries),
+        **packed_connection(redis.url),
+    )
+    return Redis.from_pool(pool)

@@ -39,16 +39,6 @@ class DeadLetterSink(ABC):
         """Send every letter and return once all are delivered; raise if any is not."""
 
 
-class InMemoryDeadLetterSink(DeadLetterSink):
-    """Keeps letters in a list: for unit tests of the pipeline."""
-
-    def __init__(self) -> None:
-        self.letters: list[DeadLetter] = []
-
-    async def send_many(self, letters: Sequence[DeadLetter]) -> None:
-        self.letters.extend(letters)
-
-
 class FaustDeadLetterSink(DeadLetterSink):
     """Sends to the dead-letter topic with the worker's own producer, key and bytes unchanged."""
 

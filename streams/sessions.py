@@ -128,16 +128,6 @@ class SessionRouter:
         for partition, users in plan.touch.items():
             await self.hot.touch(users, partition=partition, now_ms=now_ms)
 
-    async def hydrate(
-        self,
-        user: str,
-        partition: int,
-        in_flight: Sequence[Interaction] = (),
-        *,
-        consumed_s: float | None = None,
-    ) -> None:
-        await self.hydrate_all([ToHydrate(user, partition, in_flight, consumed_s)])
-
     async def hydrate_all(self, wanted: Sequence[ToHydrate]) -> None:
         """For each user, the cold tier's newest ``last_n`` per kind and its ``in_flight``
         interactions into a live session: the cold reads concurrently, then one hot-tier round

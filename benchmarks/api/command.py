@@ -18,7 +18,7 @@ HEADLINES = (
              "baseline.single.raw.p50_ms"),
     Headline("one hot user at the rate: p99", "figures.single.at_rate.p99_ms", "ms",
              "baseline.single.raw.p99_ms"),
-    Headline("one hot user: answered 2xx", "figures.single.at_rate.success", "share"),
+    Headline("one hot user: answered 2xx", "figures.single.at_rate.success", "ratio"),
     Headline("batch of 50: p99", "figures.batch.at_rate.p99_ms", "ms",
              "baseline.batch.raw.p99_ms"),
     Headline("one hot user: highest rate kept up with", "figures.single.ladder.max_keeping_up_rps",

@@ -17,7 +17,9 @@ from benchmarks.harness.repeat import Headline, spread_of
 from benchmarks.harness.results import RESULTS_DIR, Json, read_result, result_path
 
 
-def _number(value: float) -> str:
+def _number(value: float, unit: str = "") -> str:
+    if unit == "ratio":
+        return f"{value:.0%}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 10:
@@ -41,15 +43,20 @@ def rows(result: Json, headlines: Sequence[Headline]) -> list[str]:
             found = spread_of(result, headline.path)
         except (KeyError, TypeError):
             continue  # a figure an older result file does not have
-        median = f"{_number(found['median'])} ({_number(found['min'])}-{_number(found['max'])})"
+        unit = headline.unit
+        median = _number(found["median"], unit)
+        if runs > 1:
+            median += f" ({_number(found['min'], unit)}-{_number(found['max'], unit)})"
+        if unit != "ratio":
+            median = f"{median} {unit}".rstrip()
         base = over = ""
         if headline.baseline_path is not None:
             base_median = spread_of(result, headline.baseline_path)["median"]
             base = _number(base_median)
             over = f"{found['median'] / base_median:.2f}" if base_median else ""
-        measured = str(result["host"].get("measured_at", "?"))[:10]
+        measured = str(result["host"].get("measured_at", "not recorded")).partition("T")[0]
         out.append(
-            f"| {result['name']} | {headline.label} | {median} {headline.unit} | {base} | "
+            f"| {result['name']} | {headline.label} | {median} | {base} | "
             f"{over} | {runs} | {measured} |"
         )
     return out
@@ -73,8 +80,8 @@ def report_markdown(
         machines.add(machine(result["host"]))
         lines += rows(result, import_module(module).HEADLINES)
     header = [
-        f"Measured on {'; '.join(sorted(machines)) or 'no results yet'} (`make bench`: each "
-        "benchmark after a warm-up run, median of its runs with the spread min-max).",
+        f"Measured on {'; '.join(sorted(machines)) or 'no results yet'}. Each figure is the "
+        "median of its runs, with the spread (min-max) when there were several.",
         "",
         "| benchmark | figure | median (min-max) | baseline, median | vs baseline | runs | date |",
         "|---|---|---|---|---|---|---|",

@@ -21,7 +21,7 @@ import pytest
 from cassandra.cluster import Session
 
 from core.settings import Settings, StackSettings
-from deploy.app_processes import api_process, worker_process
+from deploy.app_processes import api_process, features_worker_process, worker_process
 from deploy.process import free_port, log_tail
 from deploy.stack import LocalStack
 
@@ -40,7 +40,11 @@ class DemoRun:
         settings = self.settings()
         return "\n".join(
             f"--- {process.name} log:\n{log_tail(process.log_file, 40)}"
-            for process in (worker_process(settings), api_process(settings))
+            for process in (
+                worker_process(settings),
+                features_worker_process(settings),
+                api_process(settings),
+            )
         )
 
 
@@ -64,11 +68,20 @@ def demo_run(
         "INTERSTORE_WORKER_BATCH_WITHIN_S": "0.1",
         "INTERSTORE_WORKER_LOG_LEVEL": "warning",
         "INTERSTORE_API_PORT": str(api_port),
+        "INTERSTORE_FEATURES_KEY_PREFIX": f"{unique_name}f",
+        "INTERSTORE_FEATURES_WORKER_APP_ID": f"{unique_name}-features",
+        "INTERSTORE_FEATURES_WORKER_DATA_DIR": str(tmp_path / "features-data"),
+        "INTERSTORE_FEATURES_WORKER_WEB_PORT": str(free_port()),
+        "INTERSTORE_FEATURES_WORKER_LOG_LEVEL": "warning",
     }
     run = DemoRun(env, var_dir, api_port, tmp_path)
     yield run
     settings = run.settings()
-    for process in (api_process(settings), worker_process(settings)):
+    for process in (
+        api_process(settings),
+        worker_process(settings),
+        features_worker_process(settings),
+    ):
         process.stop()
 
 
@@ -89,9 +102,10 @@ def test_a_short_demo_runs_the_whole_system(demo_run: DemoRun, cql_session: Sess
     out = result.stdout
     assert result.returncode == 0, f"{out}\n{result.stderr}\n{demo_run.logs()}"
 
-    # Both daemons were started by this run, with the demo's key, and keep running.
+    # The daemons were started by this run, with the demo's key, and keep running.
     assert "worker started" in out
     assert "API started" in out
+    assert "features worker started" in out
     key_file = demo_run.var_dir / "api" / "demo.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_text().strip()
@@ -116,8 +130,16 @@ def test_a_short_demo_runs_the_whole_system(demo_run: DemoRun, cql_session: Sess
     assert "answer (HTTP 200" in out
     sources = re.search(r"sources: (.*) \(hot", out)
     assert sources is not None, out
-    assert sources.group(1).split(", ")[0] == "hot"  # the user who sent the last event
+    assert sources.group(1).split(", ")[0] == "hot", out  # the user who sent the last event
     assert "cold" in sources.group(1)  # the user idle longest: its session was flushed
+
+    # The live feature line, and the ranker's feature request for the products it saw clicked.
+    lines = re.findall(r"features: top products by orders in 5m: (.*?); freshness p99 (\S+)", out)
+    assert lines, out
+    assert lines[-1][0] not in ("n/a", "no orders yet")  # read through the FeatureReader
+    assert lines[-1][1].endswith("s")  # scraped from the features worker's histogram
+    assert "then asks /v1/features:get" in out
+    assert "features of the products they clicked" in out
 
     # What the flushes wrote is in this test's keyspace.
     keyspace = demo_run.env["INTERSTORE_CASSANDRA_KEYSPACE"]

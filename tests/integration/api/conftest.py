@@ -40,6 +40,7 @@ def api_settings(
             "api": ApiSettings(keys=keys, read_timeout_s=2.0),  # type: ignore[arg-type]
             "cassandra": settings.cassandra.model_copy(update={"keyspace": keyspace}),
             "redis": settings.redis.model_copy(update={"key_prefix": unique_name}),
+            "features": settings.features.model_copy(update={"key_prefix": f"{unique_name}f"}),
             "topics": settings.topics.model_copy(
                 update={
                     "events": f"{unique_name}.events",

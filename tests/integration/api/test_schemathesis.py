@@ -47,7 +47,7 @@ def api_schema(
     env = {
         "INTERSTORE_TOPICS_EVENTS": topics.events,
         "INTERSTORE_API_PORT": str(port),
-        "INTERSTORE_API_KEYS": json.dumps({READ_KEY: ["read:interactions"]}),
+        "INTERSTORE_API_KEYS": json.dumps({READ_KEY: ["read:interactions", "read:features"]}),
         "INTERSTORE_CASSANDRA_KEYSPACE": name,
         "INTERSTORE_REDIS_KEY_PREFIX": name,
         "INTERSTORE_STACK_VAR_DIR": str(var_dir),

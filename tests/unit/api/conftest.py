@@ -11,8 +11,10 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from core.settings import ApiSettings, RetentionSettings, SessionSettings, Settings
+from features.reader import FeatureReader, build_feature_reader
 from store.read_path import InteractionReader
 from tests.support.memory_cold import InMemoryColdStore
+from tests.support.memory_features import InMemoryFeatureStore
 from tests.support.memory_hot import InMemoryHotStore
 
 READ_KEY = "read-key-0123456789"
@@ -24,11 +26,18 @@ NOW_MS = 1_780_000_000_000
 class MemoryBackends:
     hot: InMemoryHotStore
     cold: InMemoryColdStore
+    feature_store: InMemoryFeatureStore = field(default_factory=InMemoryFeatureStore)
     checks: dict[str, str] = field(default_factory=lambda: {"redis": "ok", "cassandra": "ok"})
+    features: FeatureReader = field(init=False)
 
     @property
     def reader(self) -> InteractionReader:
         return InteractionReader(self.hot, self.cold, timeout_s=1.0)
+
+    def __post_init__(self) -> None:
+        self.features = build_feature_reader(
+            Settings(), self.feature_store, self.reader, clock=lambda: NOW_MS
+        )
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:
         return dict(self.checks)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SCHEMA_FILE = ROOT / "deploy" / "docker" / "compose-spec.json"
 STORES = ("kafka", "scylla", "redis")
-APPS = ("worker", "api")
+APPS = ("worker", "features-worker", "api")
 
 
 def _validator() -> jsonschema.Draft7Validator:

@@ -13,11 +13,12 @@ from core.settings import RetentionSettings
 from schemas.codec import encode
 from store.errors import ColdWriteError
 from store.interactions import Interaction
-from streams.dead_letters import HEADER_OFFSET, HEADER_REASON, InMemoryDeadLetterSink
+from streams.dead_letters import HEADER_OFFSET, HEADER_REASON
 from streams.ingest import IngestPipeline
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 from tests.support.memory_cold import InMemoryColdStore
+from tests.support.memory_dead_letters import InMemoryDeadLetterSink
 from tests.unit.streams.world import World
 
 NOW_MS = 1_750_000_000_000

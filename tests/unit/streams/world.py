@@ -17,13 +17,14 @@ from core.settings import (
 from schemas.codec import encode
 from store.interactions import Interaction
 from store.tombstones import TombstoneCache
-from store.watermarks import InMemoryWatermarkStore
-from streams.dead_letters import DeadLetterSink, InMemoryDeadLetterSink
+from streams.dead_letters import DeadLetterSink
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 from streams.services import WorkerStores, build_worker
 from tests.support.memory_cold import InMemoryColdStore
+from tests.support.memory_dead_letters import InMemoryDeadLetterSink
 from tests.support.memory_hot import InMemoryHotStore
+from tests.support.memory_watermarks import InMemoryWatermarkStore
 
 NOW_MS = 1_750_000_000_000
 IDLE_MS = 60_000

@@ -1,0 +1,1 @@
+"""`interstore bench features`: the feature pipeline's cost to ingest, and its freshness."""

@@ -1,0 +1,1 @@
+"""Feature definitions, the catalogue, serving values and the reader: pure domain logic."""

@@ -1,0 +1,284 @@
+"""FeatureReader: feature values of many entities in one call.
+
+Served features come from one read of the feature store (one MGET, or one per hash slot) for
+every (id, group) pair; ``last_n`` features come from the interaction store's read path
+(``store.read_path``: hot if the user is live, else cold), the same call as
+``GET /v1/users/{id}/interactions`` with the feature's kinds and ``limit=n``, so the two never
+disagree. Every value has a status:
+
+- ``missing``: no serving value (never computed, or computed under other definitions, or
+  unreadable), or an empty ``last_n``: the feature's declared default is returned;
+- ``stale``: ``now_ms > valid_until_ms + max_age`` of its group (the refresher is late);
+- ``present``: otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import Any, Literal, NamedTuple, TypeVar
+
+from core.clock import Clock, wall_clock_ms
+from core.settings import Settings
+from features.catalogue import Catalogue, FeatureRef, load_catalogue
+from features.definitions import LastNFeature
+from features.errors import FeatureError, InvalidEntityId, UnknownFeatures
+from features.serving import ServingValueError, decode_serving
+from store.errors import (
+    ColdStoreUnavailable,
+    FeatureStoreUnavailable,
+    ReadTimedOut,
+    StoreError,
+)
+from store.feature_store import FeatureStore, serving_keys
+from store.hot import HotStoreUnavailable
+from store.read_path import InteractionReader, JsonRow, ReadFailed
+
+log = logging.getLogger("interstore.features")
+
+EntityId = str | tuple[str, ...]
+"""A one-key entity's id, or a composite id's keys in the entity's key order."""
+Status = Literal["present", "missing", "stale"]
+T = TypeVar("T")
+_TRANSIENT = (HotStoreUnavailable, ColdStoreUnavailable, ReadTimedOut, FeatureStoreUnavailable)
+
+
+class FeatureValue(NamedTuple):
+    value: Any
+    status: Status
+
+
+class FeatureReader:
+    """Built by ``build_feature_reader`` (the API and the tests alike). Without an interaction
+    reader (``interactions=None``: a process that reads aggregates only, like the demo's live
+    line) a read of a ``last_n`` feature is a FeatureError."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        store: FeatureStore,
+        interactions: InteractionReader | None,
+        *,
+        key_prefix: str,
+        timeout_s: float | None = None,
+        clock: Clock = wall_clock_ms,
+    ) -> None:
+        self.catalogue = catalogue
+        self.store = store
+        self.interactions = interactions
+        self.key_prefix = key_prefix
+        self.timeout_s = timeout_s
+        self.clock = clock
+        self._checks = {
+            name: (catalogue.fingerprints[name], len(catalogue.served(name)), g.max_age_ms, name)
+            for name, g in catalogue.groups.items()
+        }
+        """Per group: what a serving value must match (fingerprint, width), and its max age."""
+
+    def resolve(self, entity: str, features: Sequence[str]) -> list[FeatureRef]:
+        """UnknownFeatures naming the entity or every feature that is not one of its own."""
+        if entity not in self.catalogue.entities:
+            known = ", ".join(self.catalogue.entities)
+            raise UnknownFeatures(f"unknown entity {entity!r}; known: {known}", [entity])
+        found = [self.catalogue.features.get(name) for name in features]
+        wrong = [
+            name
+            for name, ref in zip(features, found, strict=True)
+            if ref is None or ref.group.entity != entity
+        ]
+        if wrong:
+            listed = ", ".join(repr(name) for name in wrong)
+            raise UnknownFeatures(
+                f"not features of entity {entity!r}: {listed} (GET /v1/features lists them)",
+                wrong,
+            )
+        return [ref for ref in found if ref is not None]
+
+    def key_parts(self, entity: str, entity_id: EntityId) -> tuple[str, ...]:
+        """An id as its keys; InvalidEntityId for the wrong number of keys."""
+        keys = self.catalogue.entities[entity].keys
+        parts = (entity_id,) if isinstance(entity_id, str) else tuple(entity_id)
+        if len(parts) != len(keys) or not all(isinstance(p, str) for p in parts):
+            raise InvalidEntityId(
+                f"{entity} ids have {len(keys)} key(s) ({', '.join(keys)}), got {entity_id!r}"
+            )
+        return parts
+
+    async def get(
+        self,
+        entity: str,
+        ids: Sequence[EntityId],
+        features: Sequence[str],
+        *,
+        now_ms: int | None = None,
+    ) -> list[list[FeatureValue]]:
+        """Rows in id order, values in feature order. UnknownFeatures, InvalidEntityId for bad
+        input; FeatureStoreUnavailable when a backend is down or slow, another StoreError when
+        it refuses."""
+        refs = self.resolve(entity, features)
+        parts = [self.key_parts(entity, entity_id) for entity_id in ids]
+        now = self.clock() if now_ms is None else now_ms
+        groups = list(dict.fromkeys(r.group.name for r in refs if r.served_index is not None))
+        keys = serving_keys(self.key_prefix, entity, parts, groups)
+        sequences = [r for r in refs if r.served_index is None]
+        if sequences and self.interactions is None:
+            raise FeatureError("this reader has no interaction store: it cannot read last_n")
+        raw, sequence_values = await asyncio.gather(
+            self._bounded(f"feature read of {len(keys)} keys", self.store.read_values(keys)),
+            self._sequences(sequences, [p[0] for p in parts]),
+        )
+        served = self._served(groups, raw, now)
+        # Per requested feature: where its value is (group position, index in the value), or
+        # None for last_n; and its "missing" value, one shared (immutable) instance per column.
+        width = len(groups)
+        if not sequences:  # the common case, as one comprehension per row
+            plan = [
+                (groups.index(r.group.name), r.served_index or 0, _value(r.default, "missing"))
+                for r in refs
+            ]
+            return [
+                [
+                    absent if (hit := served[base + at]) is None else _value(hit[0][index], hit[1])
+                    for at, index, absent in plan
+                ]
+                for base in range(0, len(parts) * width, width)
+            ]
+        # Per requested feature: where its value is (group position, index in the value), or
+        # None for last_n; and its "missing" value, one shared (immutable) instance per column.
+        columns = [
+            None if r.served_index is None else (groups.index(r.group.name), r.served_index)
+            for r in refs
+        ]
+        missing = [_value(r.default, "missing") for r in refs]
+        rows: list[list[FeatureValue]] = []
+        for row_index in range(len(parts)):
+            base = row_index * width
+            row: list[FeatureValue] = []
+            for column, (where, absent) in enumerate(zip(columns, missing, strict=True)):
+                if where is None:
+                    row.append(sequence_values[refs[column].name][row_index])
+                    continue
+                found = served[base + where[0]]
+                row.append(absent if found is None else _value(found[0][where[1]], found[1]))
+            rows.append(row)
+        return rows
+
+    def _served(
+        self, groups: list[str], raw: list[bytes | None], now_ms: int
+    ) -> list[tuple[Sequence[Any], Status] | None]:
+        """Each key's values and status; None where it reads as missing."""
+        checks = [self._checks[group] for group in groups]
+        out: list[tuple[Sequence[Any], Status] | None] = []
+        for position, data in enumerate(raw):
+            if data is None:
+                out.append(None)
+                continue
+            fingerprint, width, max_age_ms, name = checks[position % len(checks)]
+            try:
+                value = decode_serving(data)
+            except ServingValueError as exc:
+                log.warning("unreadable serving value of group %s: %s", name, exc)
+                out.append(None)
+                continue
+            if value.fingerprint != fingerprint:
+                out.append(None)  # written under other definitions
+            elif len(value.values) != width:
+                log.warning("serving value of group %s has the wrong width", name)
+                out.append(None)
+            else:
+                valid_until = value.valid_until_ms
+                late = valid_until is not None and now_ms > valid_until + max_age_ms
+                out.append((value.values, "stale" if late else "present"))
+        return out
+
+    async def _sequences(
+        self, refs: list[FeatureRef], user_ids: list[str]
+    ) -> dict[str, list[FeatureValue]]:
+        """Each ``last_n`` feature's value per user: one read path call per set of kinds."""
+        by_kinds: dict[tuple[str, ...], list[FeatureRef]] = {}
+        for ref in refs:
+            by_kinds.setdefault(ref.definition.event_kinds, []).append(ref)
+        reads = [
+            self._recent(user_ids, kinds, max(_last_n(r).n for r in same))
+            for kinds, same in by_kinds.items()
+        ]
+        out: dict[str, list[FeatureValue]] = {}
+        for same, rows_per_user in zip(
+            by_kinds.values(), await asyncio.gather(*reads), strict=True
+        ):
+            for ref in same:
+                field, n = _last_n(ref).field, _last_n(ref).n
+                out[ref.name] = [
+                    FeatureValue([row[field] for row in rows[:n]], "present")
+                    if rows
+                    else FeatureValue(ref.default, "missing")
+                    for rows in rows_per_user
+                ]
+        return out
+
+    async def _recent(
+        self, user_ids: list[str], kinds: tuple[str, ...], limit: int
+    ) -> list[list[JsonRow]]:
+        if not user_ids or self.interactions is None:
+            return []
+        outcomes = await self.interactions.recent_json_many(user_ids, kinds=kinds, limit=limit)
+        rows: list[list[JsonRow]] = []
+        for outcome in outcomes:
+            if isinstance(outcome, ReadFailed):
+                raise _as_feature_error(outcome.error)
+            rows.append(outcome.interactions)
+        return rows
+
+    async def _bounded(self, what: str, read: Awaitable[T]) -> T:
+        try:
+            if self.timeout_s is None:
+                return await read
+            async with asyncio.timeout(self.timeout_s):
+                return await read
+        except TimeoutError as error:
+            raise FeatureStoreUnavailable(
+                f"{what}: no answer within {self.timeout_s:g}s"
+            ) from error
+
+
+_new_value = tuple.__new__
+
+
+def _value(value: Any, status: Status) -> FeatureValue:
+    """A FeatureValue without the NamedTuple constructor's Python-level call (hot loop)."""
+    return _new_value(FeatureValue, (value, status))
+
+
+def _last_n(ref: FeatureRef) -> LastNFeature:
+    assert isinstance(ref.definition, LastNFeature)
+    return ref.definition
+
+
+def _as_feature_error(error: StoreError) -> StoreError:
+    if isinstance(error, _TRANSIENT):
+        unavailable = FeatureStoreUnavailable(f"last_n read: {error}")
+        unavailable.__cause__ = error
+        return unavailable
+    return error
+
+
+def build_feature_reader(
+    settings: Settings,
+    store: FeatureStore,
+    interactions: InteractionReader | None,
+    *,
+    catalogue: Catalogue | None = None,
+    clock: Clock = wall_clock_ms,
+) -> FeatureReader:
+    """The one way to build a reader: the catalogue from ``settings.features.definitions_path``
+    unless given; DefinitionError if that file is invalid."""
+    features = settings.features
+    return FeatureReader(
+        catalogue or load_catalogue(features.definitions_path),
+        store,
+        interactions,
+        key_prefix=features.key_prefix,
+        timeout_s=features.read_timeout_s,
+        clock=clock,
+    )

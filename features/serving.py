@@ -1,0 +1,74 @@
+"""The serving value: one msgpack array per (entity, entity id, group) in the feature store.
+
+``[1, group_fingerprint, event_ts_ms, computed_ts_ms, valid_until_ms, [v1, v2, ...]]``
+
+- ``1``: the layout's version; anything else reads as missing.
+- ``group_fingerprint``: ``Catalogue.fingerprints[group]``, a short hash of the group's feature
+  definitions: a value written under another definition reads as missing.
+- ``event_ts_ms``: the newest event time the values reflect; ``computed_ts_ms``: when computed.
+- ``valid_until_ms``: until when the values stay exact as time passes (the next tile expiry), or
+  None when only a new event can change them.
+- the values, in the group's declared feature order, ``last_n`` features left out (the reader
+  fills them from the interaction store).
+
+The features worker encodes, the reader decodes; both only through this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import msgpack
+
+from features.errors import FeatureError
+
+SERVING_VERSION = 1
+
+
+class ServingValueError(FeatureError):
+    """Bytes that are not a serving value of a known layout."""
+
+
+class ServingValue(NamedTuple):
+    fingerprint: str
+    event_ts_ms: int
+    computed_ts_ms: int
+    valid_until_ms: int | None
+    values: Sequence[Any]
+
+
+def encode_serving(value: ServingValue) -> bytes:
+    """Values may be None, bool, int, float, str or lists of those (msgpack's types)."""
+    packed: bytes = msgpack.packb(
+        [
+            SERVING_VERSION,
+            value.fingerprint,
+            value.event_ts_ms,
+            value.computed_ts_ms,
+            value.valid_until_ms,
+            list(value.values),
+        ],
+        use_bin_type=True,
+    )
+    return packed
+
+
+def decode_serving(raw: bytes) -> ServingValue:
+    """ServingValueError for bytes of another layout or version."""
+    try:
+        decoded = msgpack.unpackb(raw, raw=False, strict_map_key=True)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise ServingValueError(f"not msgpack: {exc}") from exc
+    if not isinstance(decoded, list) or len(decoded) != 6 or decoded[0] != SERVING_VERSION:
+        raise ServingValueError("not a version-1 serving value")
+    _, fingerprint, event_ts, computed_ts, valid_until, values = decoded
+    if not (
+        isinstance(fingerprint, str)
+        and isinstance(event_ts, int)
+        and isinstance(computed_ts, int)
+        and (valid_until is None or isinstance(valid_until, int))
+        and isinstance(values, list)
+    ):
+        raise ServingValueError("a serving value's header has the wrong types")
+    return ServingValue(fingerprint, event_ts, computed_ts, valid_until, values)

@@ -1,0 +1,73 @@
+"""The aggregation state of one entity, and its compact msgpack encoding.
+
+- ``fences``: per source partition (of the events topic), the highest source offset applied and
+  the newest event time seen from it. A record at or below its partition's fence was applied
+  already (a redelivery, a replay, a second worker during a rebalance) and is skipped.
+- ``tiles``: per tiled aggregate, tile index -> count, or sum in 1/10,000 units (an integer, so
+  the sum does not depend on the order events arrive in).
+- ``distinct``: per distinct aggregate, tile index -> the set of values seen in that tile
+  (bounded: at most ``DISTINCT_TILE_CAP`` values per tile).
+- ``last``: per last_time aggregate, the newest event time; ``attrs``: per attribute aggregate,
+  ``(event time, source partition, source offset, value)`` of the newest event carrying it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+FORMAT = 1
+DISTINCT_TILE_CAP = 256
+
+
+@dataclass(slots=True)
+class Fence:
+    offset: int
+    max_ts_ms: int
+
+
+@dataclass(slots=True)
+class EntityState:
+    fences: dict[int, Fence] = field(default_factory=dict)
+    tiles: dict[int, dict[int, int]] = field(default_factory=dict)
+    distinct: dict[int, dict[int, set[str]]] = field(default_factory=dict)
+    last: dict[int, int] = field(default_factory=dict)
+    attrs: dict[int, tuple[int, int, int, Any]] = field(default_factory=dict)
+    late_dropped: int = 0
+
+    @property
+    def event_ts_ms(self) -> int | None:
+        """The newest event time this state reflects."""
+        return max((f.max_ts_ms for f in self.fences.values()), default=None)
+
+    def encode(self) -> bytes:
+        blob: bytes = msgpack.packb(
+            [
+                FORMAT,
+                {p: [f.offset, f.max_ts_ms] for p, f in self.fences.items()},
+                self.tiles,
+                {a: {i: sorted(v) for i, v in t.items()} for a, t in self.distinct.items()},
+                self.last,
+                {a: list(v) for a, v in self.attrs.items()},
+                self.late_dropped,
+            ]
+        )
+        return blob
+
+    @classmethod
+    def decode(cls, blob: bytes) -> EntityState:
+        fmt, fences, tiles, distinct, last, attrs, late = msgpack.unpackb(
+            blob, strict_map_key=False
+        )
+        if fmt != FORMAT:
+            raise ValueError(f"unknown feature state format {fmt}")
+        return cls(
+            {p: Fence(o, t) for p, (o, t) in fences.items()},
+            tiles,
+            {a: {i: set(v) for i, v in t.items()} for a, t in distinct.items()},
+            last,
+            {a: (v[0], v[1], v[2], v[3]) for a, v in attrs.items()},
+            late,
+        )

@@ -1,0 +1,189 @@
+"""Apply batches of events to entity states in the state stores, and refresh slid windows.
+
+One ``FeatureUpdater`` serves the live worker, replays and rebuilds alike (the same code, so
+"replay = live" holds by construction):
+
+- ``apply``: per entity, read the state, apply its events (fenced by source offsets), evaluate
+  every group at now, then compare-and-set state and serving values in one script. An entity
+  whose state changed meanwhile (another worker during a rebalance) is read and applied again:
+  its fences skip what the other worker applied. Then the new states go to the durable copy;
+  only after that may the caller acknowledge the events.
+- ``ensure_intact``: a shard whose sentinel is gone (Redis lost its data) is reloaded from the
+  durable copy, with its serving values recomputed, before anything else touches it.
+- ``refresh``: recompute the serving values whose windows slid (``valid_until_ms`` passed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from core.clock import Clock, wall_clock_ms
+from features.aggregate import ApplyResult, FeatureEvent, apply_events
+from features.catalogue import Catalogue
+from features.evaluate import evaluate_group
+from features.plan import EntityPlan
+from features.serving import ServingValue, encode_serving
+from features.state import EntityState
+from store.feature_state import (
+    DurableStateStore,
+    StateKey,
+    StateWrite,
+    StoredState,
+    WorkingStateStore,
+)
+from store.feature_store import serving_key
+
+MAX_ATTEMPTS = 20
+REFRESH_PAGE = 2000
+MAX_REFRESH_PAGES = 50  # per shard and call: a tick never runs unbounded
+
+
+@dataclass(slots=True)
+class EntityBatch:
+    """The events of one entity in one batch, in source order, and the shard that owns it."""
+
+    shard: str
+    key: StateKey
+    events: list[FeatureEvent] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class UpdateReport:
+    applied: int = 0
+    duplicates: int = 0
+    late: int = 0
+    conflicts: int = 0
+    reloaded: int = 0
+    visible: list[tuple[str, list[int]]] = field(default_factory=list)
+    """Per written group value, the event times it made visible (for the freshness metric)."""
+
+
+class FeatureUpdater:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        plans: dict[str, EntityPlan],
+        working: WorkingStateStore,
+        durable: DurableStateStore,
+        *,
+        key_prefix: str,
+        lateness_ms: int,
+        clock: Clock = wall_clock_ms,
+    ) -> None:
+        self.catalogue = catalogue
+        self.plans = plans
+        self.working = working
+        self.durable = durable
+        self.prefix = key_prefix
+        self.lateness_ms = lateness_ms
+        self.clock = clock
+
+    def serving(
+        self, key: StateKey, state: EntityState, now_ms: int
+    ) -> tuple[dict[str, bytes], int | None]:
+        """Every group's serving value of an entity at ``now_ms``, and when to recompute them."""
+        plan = self.plans[key.entity]
+        values: dict[str, bytes] = {}
+        changes: list[int] = []
+        for group in plan.groups:
+            result = evaluate_group(plan, group, state, now_ms)
+            value = ServingValue(
+                self.catalogue.fingerprints[group.name],
+                result.event_ts_ms or 0,
+                now_ms,
+                result.valid_until_ms,
+                result.values,
+            )
+            values[serving_key(self.prefix, key.entity, key.ids, group.name)] = encode_serving(
+                value
+            )
+            if result.valid_until_ms is not None:
+                changes.append(result.valid_until_ms)
+        return values, min(changes, default=None)
+
+    async def ensure_intact(self, shards: Sequence[str]) -> int:
+        """Reload the shards whose working copy was lost; returns how many states came back."""
+        reloaded = 0
+        for shard in await self.working.lost_shards(sorted(set(shards))):
+            now_ms = self.clock()
+            writes: list[StateWrite] = []
+            for key, stored in await self.durable.load(shard):
+                serving, refresh_at = self.serving(key, EntityState.decode(stored.blob), now_ms)
+                writes.append(
+                    StateWrite(shard, key, None, stored.version, stored.blob, serving, refresh_at)
+                )
+            reloaded += await self.working.reload(shard, writes)
+            await self.working.mark_intact(shard)
+        return reloaded
+
+    async def apply(self, batches: Sequence[EntityBatch]) -> UpdateReport:
+        report = UpdateReport()
+        report.reloaded = await self.ensure_intact([b.shard for b in batches])
+        pending = [b for b in batches if b.key.entity in self.plans]
+        saved: list[tuple[str, StateKey, StoredState]] = []
+        for _ in range(MAX_ATTEMPTS):
+            if not pending:
+                break
+            stored = await self.working.read([b.key for b in pending])
+            now_ms = self.clock()
+            writes: list[StateWrite] = []
+            results: list[ApplyResult] = []
+            for batch, known in zip(pending, stored, strict=True):
+                state = EntityState() if known is None else EntityState.decode(known.blob)
+                results.append(
+                    apply_events(
+                        self.plans[batch.key.entity], state, batch.events, self.lateness_ms
+                    )
+                )
+                serving, refresh_at = self.serving(batch.key, state, now_ms)
+                version = 1 if known is None else known.version + 1
+                expected = None if known is None else known.version
+                blob = state.encode()
+                writes.append(
+                    StateWrite(batch.shard, batch.key, expected, version, blob, serving, refresh_at)
+                )
+            done = await self.working.write(writes)
+            retry: list[EntityBatch] = []
+            for batch, write, result, ok in zip(pending, writes, results, done, strict=True):
+                if not ok:
+                    retry.append(batch)
+                    continue
+                assert write.blob is not None
+                saved.append((write.shard, write.key, StoredState(write.version, write.blob)))
+                report.applied += result.applied
+                report.duplicates += result.duplicates
+                report.late += result.late
+                times = [e.ts_ms for e in batch.events]
+                groups = self.plans[batch.key.entity].groups
+                report.visible.extend((g.name, times) for g in groups)
+            report.conflicts += len(retry)
+            if retry:
+                report.reloaded += await self.ensure_intact([b.shard for b in retry])
+            pending = retry
+        if pending:
+            raise RuntimeError(f"{len(pending)} entity states kept changing under this worker")
+        await self.durable.save(saved)
+        return report
+
+    async def refresh(self, shard: str) -> int:
+        """Recompute the values of the shard's entities whose windows slid; returns how many."""
+        refreshed = 0
+        for _ in range(MAX_REFRESH_PAGES):
+            now_ms = self.clock()
+            keys = await self.working.due(shard, now_ms, REFRESH_PAGE)
+            stored = await self.working.read(keys)
+            writes = []
+            for key, known in zip(keys, stored, strict=True):
+                if known is None or key.entity not in self.plans:
+                    continue
+                serving, refresh_at = self.serving(key, EntityState.decode(known.blob), now_ms)
+                writes.append(
+                    StateWrite(
+                        shard, key, known.version, known.version + 1, None, serving, refresh_at
+                    )
+                )
+            refreshed += sum(await self.working.write(writes))
+            if len(keys) < REFRESH_PAGE:
+                break
+        return refreshed

@@ -1,0 +1,1 @@
+"""Model configurations, the feature graph resolver and matrices: pure domain logic."""

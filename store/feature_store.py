@@ -1,0 +1,59 @@
+"""The online feature store: serving values as bytes, by key (the codec is
+``features.serving``'s). One function builds every key, so writer and reader agree.
+
+Key: ``<prefix>:fv:<entity>:{<first key>}:<other keys...>:<group>``. The hash tag is the
+entity's first key, so a user's and its user x category values share the user's Redis Cluster
+slot (and the hot tier's ``{<user>}``). In ids, ``%``, ``:``, ``{`` and ``}`` are written as
+``%25``, ``%3A``, ``%7B``, ``%7D``: no id can end a hash tag early or pass for two keys.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+
+_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
+
+
+def _escape(part: str) -> str:
+    if "%" in part or ":" in part or "{" in part or "}" in part:
+        return part.translate(_ESCAPES)
+    return part
+
+
+def serving_key(prefix: str, entity: str, ids: Sequence[str], group: str) -> str:
+    """The key of one entity's value of one group; ``ids`` in the entity's key order."""
+    return serving_keys(prefix, entity, [ids], [group])[0]
+
+
+def serving_keys(
+    prefix: str, entity: str, ids: Sequence[Sequence[str]], groups: Sequence[str]
+) -> list[str]:
+    """``serving_key`` of every (id, group) pair, id by id, in ``groups`` order within an id."""
+    head = f"{prefix}:fv:{entity}:{{"
+    tails = [f":{group}" for group in groups]
+    keys: list[str] = []
+    for parts in ids:
+        first, *others = parts
+        entity_part = head + _escape(first) + "}" + "".join(f":{_escape(o)}" for o in others)
+        keys.extend(entity_part + tail for tail in tails)
+    return keys
+
+
+class FeatureStore(ABC):
+    """Serving values by key. Failures raise ``store.errors.FeatureStoreUnavailable``
+    (transient) or ``FeatureStoreError``, never an empty answer."""
+
+    @abstractmethod
+    async def read_values(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The value of each key (None where there is none), in ``keys`` order."""
+
+    @abstractmethod
+    async def write_values(self, values: Mapping[str, bytes]) -> None:
+        """Set every key to its value (in as few round trips as the store allows)."""
+
+    @abstractmethod
+    async def ping(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...

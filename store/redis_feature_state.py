@@ -1,0 +1,154 @@
+"""The working copy of the aggregation state in Redis (``redis.asyncio`` with hiredis).
+
+Per entity, a hash ``<prefix>:fv:<entity>:{<first key>}:...:_state`` with ``v`` (version) and ``s``
+(the state). One Lua script sets the state and the entity's serving values together, only if the
+version is still the one the worker read: the script's keys all share the entity's hash tag, so it
+runs on Redis Cluster too. Per shard, a sorted set ``<prefix>:fx:{<shard>}`` (entity -> when its
+values must be recomputed) and a sentinel ``<prefix>:fsent:{<shard>}`` (present while the shard's
+states are all here); those are separate commands, never in the same script as an entity's keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import NoScriptError, RedisError
+
+from core.settings import RedisSettings
+from store.feature_state import (
+    FeatureStateUnavailable,
+    StateKey,
+    StateWrite,
+    StoredState,
+    WorkingStateStore,
+    state_key,
+)
+from store.redis_pack import packed_connection
+
+CAS_SCRIPT = """
+local cur = redis.call('HGET', KEYS[1], 'v')
+if (cur or '') ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then redis.call('HSET', KEYS[1], 'v', ARGV[2])
+else redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3]) end
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 2]) end
+return 1
+"""
+RELOAD_SCRIPT = """
+local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '-1')
+if cur >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 's', ARGV[2])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1]) end
+return 1
+"""
+Command = tuple[Any, ...]
+
+
+class RedisStateStore(WorkingStateStore):
+    def __init__(self, redis: RedisSettings, prefix: str) -> None:
+        """Connects lazily; every key starts with ``prefix`` (the features' key prefix)."""
+        self.prefix = prefix
+        pool = BlockingConnectionPool.from_url(
+            redis.url,
+            max_connections=redis.max_connections,
+            timeout=redis.pool_timeout_s,
+            socket_timeout=redis.socket_timeout_s,
+            socket_connect_timeout=redis.connect_timeout_s,
+            **packed_connection(redis.url),
+        )
+        self.client = Redis.from_pool(pool)
+        self._shas: dict[str, str] = {}
+
+    def _index(self, shard: str) -> str:
+        return f"{self.prefix}:fx:{{{shard}}}"
+
+    def _sentinel(self, shard: str) -> str:
+        return f"{self.prefix}:fsent:{{{shard}}}"
+
+    async def _run(self, what: str, commands: Sequence[Command]) -> list[Any]:
+        """One pipeline round trip (scripts loaded on first use, and again after a restart)."""
+        try:
+            try:
+                return await self._pipeline(commands)
+            except NoScriptError:
+                self._shas.clear()
+                return await self._pipeline(commands)
+        except RedisError as exc:
+            raise FeatureStateUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+    async def _pipeline(self, commands: Sequence[Command]) -> list[Any]:
+        if not self._shas:
+            for name, source in (("cas", CAS_SCRIPT), ("reload", RELOAD_SCRIPT)):
+                self._shas[name] = await self.client.script_load(source)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for command in commands:
+                if command[0] in self._shas:  # ("cas" | "reload", keys, args)
+                    name, keys, args = command
+                    pipe.execute_command("EVALSHA", self._shas[name], len(keys), *keys, *args)
+                else:
+                    pipe.execute_command(*command)
+            return list(await pipe.execute())
+
+    async def lost_shards(self, shards: Sequence[str]) -> list[str]:
+        found = await self._run(
+            "sentinel check", [("EXISTS", self._sentinel(shard)) for shard in shards]
+        )
+        return [shard for shard, there in zip(shards, found, strict=True) if not there]
+
+    async def mark_intact(self, shard: str) -> None:
+        await self._run("sentinel", [("SET", self._sentinel(shard), "1")])
+
+    async def read(self, keys: Sequence[StateKey]) -> list[StoredState | None]:
+        if not keys:
+            return []
+        commands = [("HMGET", state_key(self.prefix, key), "v", "s") for key in keys]
+        replies = await self._run(f"read of {len(keys)} states", commands)
+        return [
+            None if version is None else StoredState(int(version), blob)
+            for version, blob in replies
+        ]
+
+    async def write(self, writes: Sequence[StateWrite]) -> list[bool]:
+        if not writes:
+            return []
+        commands: list[Command] = []
+        for w in writes:
+            keys = [state_key(self.prefix, w.key), *w.serving]
+            expected = "" if w.expected is None else str(w.expected)
+            args = [expected, str(w.version), w.blob or b"", *w.serving.values()]
+            commands.append(("cas", keys, args))
+        done = [bool(r) for r in await self._run(f"write of {len(writes)} states", commands)]
+        await self._reindex([w for w, ok in zip(writes, done, strict=True) if ok])
+        return done
+
+    async def _reindex(self, writes: Sequence[StateWrite]) -> None:
+        commands: list[Command] = [
+            ("ZREM", self._index(w.shard), w.key.member())
+            if w.refresh_at_ms is None
+            else ("ZADD", self._index(w.shard), w.refresh_at_ms, w.key.member())
+            for w in writes
+        ]
+        if commands:
+            await self._run("refresh index", commands)
+
+    async def reload(self, shard: str, states: Sequence[StateWrite]) -> int:
+        if not states:
+            return 0
+        commands: list[Command] = []
+        for w in states:
+            keys = [state_key(self.prefix, w.key), *w.serving]
+            commands.append(("reload", keys, [str(w.version), w.blob or b"", *w.serving.values()]))
+        done = [bool(r) for r in await self._run(f"reload of {len(states)} states", commands)]
+        await self._reindex([w for w, ok in zip(states, done, strict=True) if ok])
+        return sum(done)
+
+    async def due(self, shard: str, now_ms: int, limit: int) -> list[StateKey]:
+        (members,) = await self._run(
+            "refresh index read",
+            [("ZRANGEBYSCORE", self._index(shard), "-inf", now_ms, "LIMIT", 0, limit)],
+        )
+        return [StateKey.from_member(m.decode() if isinstance(m, bytes) else m) for m in members]
+
+    async def close(self) -> None:
+        await self.client.aclose()

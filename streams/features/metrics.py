@@ -1,0 +1,59 @@
+"""The features worker's Prometheus metrics, in a registry of its own."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+FRESHNESS_BUCKETS = (
+    0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3, 4, 5,
+    7.5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600,
+)  # fmt: skip
+
+
+class FeatureMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.freshness = Histogram(
+            "interstore_feature_freshness_seconds",
+            "From an event's time to its group's serving value being visible in Redis.",
+            ["group"],
+            buckets=FRESHNESS_BUCKETS,
+            registry=r,
+        )
+        self.events = Counter(
+            "interstore_feature_events",
+            "Records handled, by outcome: applied; duplicate (at or below a fence); late (older "
+            "than the lateness: dropped); bad (undecodable or invalid: skipped, the ingest worker "
+            "dead-letters them); ignored (a kind no feature reads).",
+            ["outcome"],
+            registry=r,
+        )
+        self.consumed = Counter(
+            "interstore_feature_records_consumed",
+            "Records consumed, by side: events (the events topic), entities (repartition topic).",
+            ["side"],
+            registry=r,
+        )
+        self.repartitioned = Counter(
+            "interstore_feature_repartitioned", "Records sent to the repartition topic.",
+            registry=r,
+        )  # fmt: skip
+        self.conflicts = Counter(
+            "interstore_feature_state_conflicts",
+            "Entity states another writer changed between read and write (then re-applied).",
+            registry=r,
+        )
+        self.reloaded = Counter(
+            "interstore_feature_states_reloaded",
+            "Entity states reloaded from the durable copy after Redis lost them.",
+            registry=r,
+        )
+        self.refreshed = Counter(
+            "interstore_feature_values_refreshed",
+            "Entities whose serving values were recomputed because their windows slid.",
+            registry=r,
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,119 @@
+"""From consumed messages to entity batches, and the repartition topic's records.
+
+The events topic is keyed by user: entities whose first key is ``user_id`` (user, user x
+category) are aggregated where their events already are. Every other entity (product, category)
+gets its events through the repartition topic, keyed by the entity's first key so one partition
+holds each entity. A repartition record carries the event's source partition and offset, which
+the entity's fences use: a source partition's records reach a repartition partition in order,
+so "skip at or below the fence" makes redeliveries count once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import msgpack
+
+from features.aggregate import FeatureEvent, entity_id
+from features.plan import EntityPlan
+from features.updater import EntityBatch
+from schemas.codec import Codec
+from schemas.errors import SchemaError
+from schemas.validation import DEFAULT_LIMITS, check_payload_size, validate
+from store.feature_state import StateKey
+from store.interactions import Interaction
+from streams.messages import RawMessage
+
+LOCAL_KEY = "user_id"
+"""The events topic's key: entities keyed by it first need no repartitioning."""
+
+
+@dataclass(slots=True)
+class Routed:
+    """One consumed batch: per local entity its events, the records to repartition, and the
+    bad messages skipped (the ingest worker dead-letters them)."""
+
+    local: list[EntityBatch] = field(default_factory=list)
+    outgoing: list[tuple[bytes, bytes]] = field(default_factory=list)
+    bad: int = 0
+    ignored: int = 0  # valid events no feature reads (app_open)
+
+
+def feature_event(codec: Codec, message: RawMessage, now_ms: int) -> FeatureEvent | None:
+    """The event's fields, as the definitions name them; None for a kind features ignore.
+    Raises SchemaError for a bad message (the same checks as the ingest worker's)."""
+    check_payload_size(message.value, DEFAULT_LIMITS)
+    event = codec.decode(message.value)
+    validate(event.kind, event.record, now_ms=now_ms, limits=DEFAULT_LIMITS)
+    if event.kind == "app_open":
+        return None
+    interaction = Interaction.from_record(event.kind, event.record)
+    fields = {**interaction.to_json(), "user_id": interaction.user_id}
+    return FeatureEvent(event.kind, interaction.ts_ms, fields, message.partition, message.offset)
+
+
+def local_shard(partition: int) -> str:
+    return f"u{partition}"
+
+
+def entity_shard(partition: int) -> str:
+    return f"e{partition}"
+
+
+def route(
+    codec: Codec, plans: dict[str, EntityPlan], messages: Sequence[RawMessage], now_ms: int
+) -> Routed:
+    out = Routed()
+    batches: dict[StateKey, EntityBatch] = {}
+    for message in messages:
+        try:
+            event = feature_event(codec, message, now_ms)
+        except SchemaError:
+            out.bad += 1
+            continue
+        if event is None:
+            out.ignored += 1
+            continue
+        for plan in plans.values():
+            ids = entity_id(plan.keys, event.fields)
+            if ids is None:
+                continue
+            key = StateKey(plan.entity, ids)
+            if plan.keys[0] == LOCAL_KEY:
+                batch = batches.get(key)
+                if batch is None:
+                    batch = batches[key] = EntityBatch(local_shard(message.partition), key)
+                batch.events.append(event)
+            else:
+                out.outgoing.append(encode_repartitioned(key, event))
+    out.local = list(batches.values())
+    return out
+
+
+def encode_repartitioned(key: StateKey, event: FeatureEvent) -> tuple[bytes, bytes]:
+    """(Kafka key, value): keyed by the entity's first key, so its records share a partition."""
+    value = [key.entity, list(key.ids), event.kind, event.ts_ms, dict(event.fields)]
+    value += [event.partition, event.offset]
+    return key.ids[0].encode(), msgpack.packb(value)
+
+
+def decode_repartitioned(messages: Iterable[RawMessage]) -> list[EntityBatch]:
+    """Entity batches from repartition records, in consumed order (fences by source offset)."""
+    batches: dict[StateKey, EntityBatch] = {}
+    for message in messages:
+        entity, ids, kind, ts_ms, fields, partition, offset = msgpack.unpackb(message.value)
+        key = StateKey(entity, tuple(ids))
+        batch = batches.get(key)
+        if batch is None:
+            batch = batches[key] = EntityBatch(entity_shard(message.partition), key)
+        batch.events.append(FeatureEvent(kind, ts_ms, fields, partition, offset))
+    return list(batches.values())
+
+
+def freshness_pairs(visible: Iterable[tuple[str, list[int]]]) -> dict[str, list[int]]:
+    """Event times made visible, per group."""
+    out: dict[str, list[int]] = {}
+    for group, times in visible:
+        out.setdefault(group, []).extend(times)
+    return out
