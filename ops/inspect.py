@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,18 +12,22 @@ from rich.table import Table
 
 from core.clock import wall_clock_ms
 from core.settings import Settings
+from features.catalogue import load_catalogue
+from ops.inspect_features import user_features
 from store.cassandra_session import open_session
 from store.cassandra_user_data import CassandraUserData
+from store.redis_features import RedisFeatureStore
 from store.redis_hot import RedisHotStore
 from store.redis_user_data import RedisUserData
 from store.tombstones import TombstoneTable
 
 
 async def gather_report(
-    user_id: str, hot: RedisUserData, cold: CassandraUserData, tombstones: TombstoneTable
-) -> dict[str, Any]:
-    state, summary, tombstone = await asyncio.gather(
-        hot.state(user_id), cold.summary(user_id), tombstones.get(user_id)
+    user_id: str, hot: RedisUserData, cold: CassandraUserData, tombstones: TombstoneTable,
+    features: Awaitable[dict[str, Any]],
+) -> dict[str, Any]:  # fmt: skip
+    state, summary, tombstone, values = await asyncio.gather(
+        hot.state(user_id), cold.summary(user_id), tombstones.get(user_id), features
     )
     return {
         "user_id": user_id,
@@ -38,6 +43,7 @@ async def gather_report(
             }
             for kind, s in summary.items()
         },
+        "features": values,
         "tombstone": None if tombstone is None else {
             "forgotten_at_ms": tombstone.forgotten_at_ms, "reason": tombstone.reason,
         },
@@ -46,19 +52,25 @@ async def gather_report(
 
 
 def inspect_user_report(settings: Settings, user_id: str) -> dict[str, Any]:
+    catalogue = load_catalogue(settings.features.definitions_path)
     session = open_session(settings.cassandra)
     hot = RedisHotStore(settings.redis, settings.session, settings.retention)
     keyspace = settings.cassandra.keyspace
 
     async def run() -> dict[str, Any]:
+        feature_store = RedisFeatureStore(settings.redis, settings.features)
+        values = user_features(
+            catalogue, feature_store, settings.features.key_prefix, user_id, wall_clock_ms()
+        )
         try:
             return await gather_report(
                 user_id, RedisUserData(hot),
                 CassandraUserData(session, keyspace, settings.retention),
-                TombstoneTable(session, keyspace),
+                TombstoneTable(session, keyspace), values,
             )  # fmt: skip
         finally:
             await hot.close()
+            await feature_store.close()
 
     try:
         return asyncio.run(run())
@@ -92,6 +104,15 @@ def print_report(report: dict[str, Any], console: Console) -> None:
             _when(k["cold_newest_ms"], now),
         )  # fmt: skip
     console.print(table)
+    for group, found in report["features"].items():
+        if found is None or "values" not in found:
+            console.print(f"features {group}: {'none' if found is None else found['error']}")
+            continue
+        values = ", ".join(f"{name}={value!r}" for name, value in found["values"].items())
+        console.print(
+            f"features {group} (newest event {found['newest_event_age_s']:,}s ago, computed "
+            f"{found['computed_age_s']:,}s ago): {values}", highlight=False,
+        )  # fmt: skip
     tombstone = report["tombstone"]
     if tombstone is None:
         console.print("tombstone: none")
