@@ -69,7 +69,11 @@ def replay(
         rate=rate, dry_run=dry_run, dead_letters=not no_dlq, group=group,
     )  # fmt: skip
     console = Console(stderr=True)
-    summary = run_replay(settings, request, console)
+    try:
+        summary = run_replay(settings, request, console)
+    except KeyboardInterrupt:
+        console.print("interrupted: run the same command again to resume from the checkpoint")
+        raise typer.Exit(130) from None
     if json_out:
         sys.stdout.write(orjson.dumps(summary.to_json()).decode() + "\n")
 
