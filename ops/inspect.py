@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
+from cassandra import InvalidRequest
 from rich.console import Console
 from rich.table import Table
 
@@ -16,6 +17,7 @@ from features.catalogue import load_catalogue
 from ops.inspect_features import user_features
 from store.cassandra_session import open_session
 from store.cassandra_user_data import CassandraUserData
+from store.errors import SchemaError
 from store.redis_features import RedisFeatureStore
 from store.redis_hot import RedisHotStore
 from store.redis_user_data import RedisUserData
@@ -57,6 +59,13 @@ def inspect_user_report(settings: Settings, user_id: str) -> dict[str, Any]:
     hot = RedisHotStore(settings.redis, settings.session, settings.retention)
     keyspace = settings.cassandra.keyspace
 
+    try:
+        tombstones = TombstoneTable(session, keyspace)
+        cold = CassandraUserData(session, keyspace, settings.retention)
+    except InvalidRequest as exc:
+        session.cluster.shutdown()
+        raise SchemaError(f"keyspace {keyspace}: {exc}: run `interstore schema apply`") from exc
+
     async def run() -> dict[str, Any]:
         feature_store = RedisFeatureStore(settings.redis, settings.features)
         values = user_features(
@@ -64,9 +73,7 @@ def inspect_user_report(settings: Settings, user_id: str) -> dict[str, Any]:
         )
         try:
             return await gather_report(
-                user_id, RedisUserData(hot),
-                CassandraUserData(session, keyspace, settings.retention),
-                TombstoneTable(session, keyspace), values,
+                user_id, RedisUserData(hot), cold, tombstones, values,
             )  # fmt: skip
         finally:
             await hot.close()

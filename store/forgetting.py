@@ -13,12 +13,14 @@ import asyncio
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cassandra import InvalidRequest
 from cassandra.cluster import Session
 
 from core.clock import Clock, wall_clock_ms
 from core.settings import RetentionSettings
 from store.audit import AuditLog
 from store.cassandra_user_data import CassandraUserData
+from store.errors import SchemaError
 from store.redis_hot import RedisHotStore
 from store.redis_user_data import RedisUserData
 from store.tombstones import Tombstone, TombstoneTable
@@ -92,7 +94,21 @@ def build_forgetter(
     tombstone_refresh_s: float,
 ) -> Forgetter:
     """The one way to build a Forgetter (the CLI, the API and the tests use it); it erases
-    again ``SETTLE_MARGIN_S`` after the consumers' tombstone refresh interval."""
+    again ``SETTLE_MARGIN_S`` after the consumers' tombstone refresh interval. SchemaError if
+    the keyspace lacks the tables of ``schemas/cql/005_forgotten_users.cql``."""
+    try:
+        return _forgetter(session, hot, keyspace, retention, tombstone_refresh_s)
+    except InvalidRequest as exc:
+        raise SchemaError(
+            f"keyspace {keyspace} lacks the forgotten_users or audit_log table ({exc}): "
+            "run `interstore schema apply`"
+        ) from exc
+
+
+def _forgetter(
+    session: Session, hot: RedisHotStore, keyspace: str, retention: RetentionSettings,
+    tombstone_refresh_s: float,
+) -> Forgetter:  # fmt: skip
     return Forgetter(
         TombstoneTable(session, keyspace),
         CassandraUserData(session, keyspace, retention),
