@@ -11,13 +11,20 @@ is erased too.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from cassandra.cluster import Session
+from cassandra import DriverException
+from cassandra.cluster import NoHostAvailable, Session
+
+from store.errors import ColdStoreUnavailable, StoreError
+
+log = logging.getLogger(__name__)
+DRIVER_ERRORS = (DriverException, NoHostAvailable, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,10 @@ class TombstoneTable:
         def scan() -> dict[str, int]:
             return {r.user_id: _ms(r.forgotten_at) for r in self._session.execute(self._scan)}
 
-        return await asyncio.to_thread(scan)
+        try:
+            return await asyncio.to_thread(scan)
+        except DRIVER_ERRORS as exc:
+            raise ColdStoreUnavailable(f"reading forgotten users: {exc}") from exc
 
 
 class TombstoneSource(Protocol):
@@ -99,7 +109,11 @@ class TombstoneCache:
         now = self._monotonic()
         if self._loaded_at is not None and now - self._loaded_at < self._refresh_s:
             return
-        self.forgotten = await self._table.all()
+        try:
+            self.forgotten = await self._table.all()
+        except StoreError as exc:  # the cold tier is down: its writes wait anyway; retry soon
+            log.warning("forgotten users not reloaded, keeping %d: %s", len(self.forgotten), exc)
+            return
         self._loaded_at = now
 
     def is_forgotten(self, user_id: str, ts_ms: int) -> bool:

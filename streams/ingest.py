@@ -110,9 +110,13 @@ class IngestPipeline:
         )
         return Accepted(message, event.kind, record["user_id"], interaction, int(record["ts"]))
 
+    def forgotten_quietly(self, accepted: Accepted) -> bool:
+        """An event of a forgotten user, older than its tombstone (not counted)."""
+        return self.tombstones.is_forgotten(accepted.user_id, accepted.ts_ms)
+
     def forgotten(self, accepted: Accepted) -> bool:
         """An event of a forgotten user, older than its tombstone: skipped and counted."""
-        if not self.tombstones.is_forgotten(accepted.user_id, accepted.ts_ms):
+        if not self.forgotten_quietly(accepted):
             return False
         self.metrics.forgotten_skipped.labels(accepted.kind).inc()
         return True

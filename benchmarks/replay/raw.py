@@ -90,7 +90,8 @@ def replay_raw(
                 for row in rows:
                     batch.add(row)
                 statements.append(batch)
-            for ok, result in execute_concurrent(session, statements, concurrency=concurrency):
+            requests = [(statement, None) for statement in statements]
+            for ok, result in execute_concurrent(session, requests, concurrency=concurrency):
                 if not ok:
                     errors.append(result)
     finally:
