@@ -20,8 +20,8 @@ class Early:
     """A World whose messages are seen one by one (as the agent's processor sees them) before
     their batch is processed."""
 
-    def __init__(self, behind: bool = False) -> None:
-        self.world = World(behind=behind)
+    def __init__(self, behind: bool = False, forgotten: dict[str, int] | None = None) -> None:
+        self.world = World(behind=behind, forgotten=forgotten)
         self.early = self.world.services.early
         self.lock = self.world.services.lock
         self.metrics = self.world.metrics
@@ -138,3 +138,14 @@ async def test_behind_a_backlog_the_app_open_is_left_to_its_batch() -> None:
     await e.process(batch)
     assert await e.view() == ["c3", "c1"]
     assert await e.cold() == ["c1"]
+
+
+async def test_a_forgotten_users_old_app_open_hydrates_nothing() -> None:
+    e = Early(forgotten={"u1": NOW_MS})  # everything of u1 here is older than its tombstone
+    batch = e.messages([click(1), app_open(2), click(3), click(4, "u2")])
+    e.see(batch)
+    await e.early.wait()
+    await e.process(batch)
+    assert await e.view() is None  # never live
+    assert await e.cold() == []
+    assert await e.cold("u2") == ["c4"]
