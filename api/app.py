@@ -19,7 +19,7 @@ from api.middleware import BodyLimit, ConcurrencyLimit, RequestMetrics
 from api.model_service import ModelService, view_of
 from api.readiness import ReadinessCache
 from api.responses import OrjsonResponse
-from api.routes import features, health, interactions, models
+from api.routes import features, health, interactions, models, users
 from core.settings import Settings
 
 log = logging.getLogger("interstore.api")
@@ -73,6 +73,7 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
     app.state.metrics = metrics
     app.state.readiness = ReadinessCache(settings.api.ready_cache_s)
     app.include_router(interactions.router)
+    app.include_router(users.router)
     app.include_router(features.router)
     app.include_router(models.router)
     app.include_router(health.router)

@@ -20,6 +20,7 @@ from features.reader import FeatureReader, build_feature_reader
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
 from store.errors import StoreError
+from store.forgetting import Forgetter, build_forgetter
 from store.read_path import InteractionReader
 from store.redis_features import RedisFeatureStore
 from store.redis_hot import RedisHotStore
@@ -57,6 +58,7 @@ class Backends:
     session: Session
     kafka: AdminClient
     events_topic: str
+    forgetter: Forgetter
 
     @classmethod
     async def open(cls, settings: Settings) -> Backends:
@@ -88,9 +90,14 @@ class Backends:
         feature_store = RedisFeatureStore(settings.redis, settings.features)
         features = build_feature_reader(settings, feature_store, reader, catalogue=catalogue)
         kafka = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+        forgetter = build_forgetter(
+            session, hot, keyspace=settings.cassandra.keyspace, retention=settings.retention,
+            tombstone_refresh_s=settings.ops.tombstone_refresh_s,
+        )  # fmt: skip
         return cls(
-            reader, features, feature_store, hot, cold, session, kafka, settings.topics.events
-        )
+            reader, features, feature_store, hot, cold, session, kafka, settings.topics.events,
+            forgetter,
+        )  # fmt: skip
 
     async def close(self) -> None:
         await self.feature_store.close()

@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "ingest": "benchmarks.ingest.command",
     "hydrate": "benchmarks.hydrate.command",
     "api": "benchmarks.api.command",
+    "replay": "benchmarks.replay.command",
     "features-read": "benchmarks.features_read.command",
     "features": "benchmarks.features.command",
     "matrix": "benchmarks.matrix.command",

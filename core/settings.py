@@ -288,6 +288,22 @@ class ModelSettings(BaseSettings):
     poll_s: float = Field(2.0, ge=0, description="Seconds between checks for changed files.")
 
 
+class OpsSettings(BaseSettings):
+    """Operator tools: replay, inspect, forget (and the tombstones the consumers check)."""
+
+    model_config = _config("INTERSTORE_OPS_")
+
+    replay_group_prefix: str = Field(
+        "interstore-replay", min_length=1, description="A replay's consumer group starts so."
+    )
+    replay_batch_max: int = Field(5000, ge=1, description="Messages per consumed batch.")
+    replay_write_concurrency: int = Field(512, ge=1, description="Cold writes in flight.")
+    replay_progress_s: float = Field(5.0, gt=0, description="Off a terminal: a line this often.")
+    tombstone_refresh_s: float = Field(
+        2.0, gt=0, description="Consumers reload the forgotten users at most this long after."
+    )
+
+
 class StackSettings(BaseSettings):
     """The local stack: versions, ports, heaps and the folders it keeps things in."""
 
@@ -326,6 +342,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     features_worker: FeatureWorkerSettings = Field(default_factory=FeatureWorkerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     stack: StackSettings = Field(default_factory=StackSettings)

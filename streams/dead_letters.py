@@ -11,14 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.intake import (  # noqa: F401 - the headers, re-exported for the worker's readers
+    HEADER_ERROR,
+    HEADER_OFFSET,
+    HEADER_PARTITION,
+    HEADER_REASON,
+    HEADER_TOPIC,
+    dead_letter_headers,
+)
 from streams.messages import RawMessage
-
-HEADER_REASON = "interstore.reason"
-HEADER_ERROR = "interstore.error"
-HEADER_TOPIC = "interstore.source.topic"
-HEADER_PARTITION = "interstore.source.partition"
-HEADER_OFFSET = "interstore.source.offset"
-MAX_ERROR_BYTES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +29,8 @@ class DeadLetter:
     error: str  # the human message
 
     def headers(self) -> list[tuple[str, bytes]]:
-        return [
-            (HEADER_REASON, self.reason.encode()),
-            (HEADER_ERROR, self.error.encode()[:MAX_ERROR_BYTES]),
-            (HEADER_TOPIC, self.message.topic.encode()),
-            (HEADER_PARTITION, str(self.message.partition).encode()),
-            (HEADER_OFFSET, str(self.message.offset).encode()),
-        ]
+        m = self.message
+        return dead_letter_headers(self.reason, self.error, m.topic, m.partition, m.offset)
 
 
 class DeadLetterSink(ABC):

@@ -119,9 +119,12 @@ class EarlyHydration:
             return
         app_open = raw(message)
         try:
-            user = self.pipeline.check(app_open, self.pipeline.clock_ms()).user_id
+            accepted = self.pipeline.check(app_open, self.pipeline.clock_ms())
         except SchemaError:
             return  # its batch dead-letters it
+        if self.pipeline.forgotten_quietly(accepted):
+            return  # its batch skips it
+        user = accepted.user_id
         if user in self._queued or user in self._running or user.encode() != message.key:
             return  # already on its way; a key that is not the user id is left to the batch
         if self.behind(app_open):
@@ -177,6 +180,7 @@ class EarlyHydration:
         return {user: self._queued.pop(user) for user in users}
 
     async def _hydrate_all(self, queued: dict[str, Queued]) -> None:
+        queued = await self._not_forgotten(queued)
         try:
             await self.ensure_intact({app_open.partition for app_open, _ in queued.values()})
             live = await self.router.hot.live_users(list(queued))
@@ -193,6 +197,19 @@ class EarlyHydration:
             return
         self._outcome["live"].inc(len(live))
         self._outcome["hydrated"].inc(len(wanted))
+
+    async def _not_forgotten(self, queued: dict[str, Queued]) -> dict[str, Queued]:
+        """Without forgotten users' events older than their tombstones (their batch skips them)."""
+        tombstones = self.pipeline.tombstones
+        await tombstones.refresh_if_due()
+        now_ms = self.pipeline.clock_ms()
+        return {
+            user: Queued(
+                app_open, [i for i in in_flight if not tombstones.is_forgotten(user, i.ts_ms)]
+            )
+            for user, (app_open, in_flight) in queued.items()
+            if not self.pipeline.forgotten_quietly(self.pipeline.check(app_open, now_ms))
+        }
 
     def _failed(self, count: int, exc: StoreError) -> None:
         self._outcome["failed"].inc(count)

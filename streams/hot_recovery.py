@@ -18,9 +18,11 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from core.settings import KafkaSettings
 from schemas.codec import Codec
 from schemas.errors import SchemaError
-from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate
+from schemas.intake import check_message
+from schemas.validation import DEFAULT_LIMITS, ValidationLimits
 from store.hot import HotStore
 from store.interactions import Interaction
+from store.tombstones import TombstoneCache
 from streams.metrics import WorkerMetrics
 from streams.sessions import PartitionWatermarks, Writer
 
@@ -41,8 +43,10 @@ class PartitionReplayer:
         clock_ms: Callable[[], int],
         limits: ValidationLimits = DEFAULT_LIMITS,
         metrics: WorkerMetrics | None = None,
+        tombstones: TombstoneCache | None = None,
     ) -> None:
         self.metrics = metrics
+        self.tombstones = tombstones or TombstoneCache(None, refresh_s=1.0)
         self.kafka = kafka
         self.topic = topic
         self.codec = codec
@@ -116,14 +120,15 @@ class PartitionReplayer:
         if not value:
             return None
         try:
-            check_payload_size(value, self.limits)
-            event = self.codec.decode(value)
-            validate(event.kind, event.record, now_ms=self.clock_ms(), limits=self.limits)
+            event = check_message(self.codec, value, now_ms=self.clock_ms(), limits=self.limits)
         except SchemaError:
             return None
         if event.kind == "app_open":
             return None
-        return Interaction.from_record(event.kind, event.record)
+        interaction = Interaction.from_record(event.kind, event.record)
+        if self.tombstones.is_forgotten(interaction.user_id, interaction.ts_ms):
+            return None  # a forgotten user's event: never back into the cold tier
+        return interaction
 
 
 class Replayer(Protocol):

@@ -18,9 +18,11 @@ from typing import Any, Protocol
 from core.clock import wall_clock_ms
 from schemas.codec import Codec
 from schemas.errors import InvalidEvent, SchemaError
-from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate
+from schemas.intake import check_message
+from schemas.validation import DEFAULT_LIMITS, ValidationLimits
 from store.errors import ColdWriteError
 from store.interactions import Interaction
+from store.tombstones import TombstoneCache
 from streams.cold_writer import ColdWriter
 from streams.dead_letters import DeadLetter, DeadLetterSink
 from streams.messages import RawMessage
@@ -37,6 +39,7 @@ class Accepted:
     kind: str
     user_id: str
     interaction: Interaction | None  # None for an app_open
+    ts_ms: int
 
 
 @dataclass(slots=True)
@@ -68,7 +71,9 @@ class IngestPipeline:
         *,
         limits: ValidationLimits = DEFAULT_LIMITS,
         clock_ms: Callable[[], int] = wall_clock_ms,
+        tombstones: TombstoneCache | None = None,
     ) -> None:
+        self.tombstones = tombstones or TombstoneCache(None, refresh_s=1.0)
         self.codec = codec
         self.writer = writer
         self.sessions = sessions
@@ -89,6 +94,8 @@ class IngestPipeline:
                 log.warning("dead letter %s key=%r: %s", message.where, message.key, exc)
                 out.dead.append(DeadLetter(message, exc.reason or "invalid", str(exc)))
                 continue
+            if self.forgotten(accepted):
+                continue
             kinds[accepted.kind] += 1
             out.accepted.append(accepted)
         for kind, count in kinds.items():
@@ -103,17 +110,28 @@ class IngestPipeline:
             raise InvalidEvent("empty_value", "the record has no value (a tombstone or empty)")
         if message.key is None:
             raise InvalidEvent("missing_key", "the record has no key (the user id is the key)")
-        check_payload_size(message.value, self.limits)
-        event = self.codec.decode(message.value)
-        validate(event.kind, event.record, now_ms=now_ms, limits=self.limits)
+        event = check_message(self.codec, message.value, now_ms=now_ms, limits=self.limits)
+        record = event.record
         interaction = (
-            None if event.kind == "app_open" else Interaction.from_record(event.kind, event.record)
+            None if event.kind == "app_open" else Interaction.from_record(event.kind, record)
         )
-        return Accepted(message, event.kind, event.record["user_id"], interaction)
+        return Accepted(message, event.kind, record["user_id"], interaction, int(record["ts"]))
+
+    def forgotten_quietly(self, accepted: Accepted) -> bool:
+        """An event of a forgotten user, older than its tombstone (not counted)."""
+        return self.tombstones.is_forgotten(accepted.user_id, accepted.ts_ms)
+
+    def forgotten(self, accepted: Accepted) -> bool:
+        """An event of a forgotten user, older than its tombstone: skipped and counted."""
+        if not self.forgotten_quietly(accepted):
+            return False
+        self.metrics.forgotten_skipped.labels(accepted.kind).inc()
+        return True
 
     async def process(self, messages: Sequence[RawMessage]) -> Sorted:
         """Handle one batch completely; afterwards its offsets are safe to commit."""
         self.metrics.batch_size.observe(len(messages))
+        await self.tombstones.refresh_if_due()
         stage = self.metrics.stage_seconds
         started = time.monotonic()
         batch = self.sort(messages)

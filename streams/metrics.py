@@ -29,6 +29,12 @@ class WorkerMetrics:
             "interstore_dead_letters", "Messages sent to the dead-letter topic.", ["reason"],
             registry=r,
         )  # fmt: skip
+        self.forgotten_skipped = Counter(
+            "interstore_forgotten_events_skipped",
+            "Events of forgotten users, older than their tombstone, not stored, by kind.",
+            ["kind"],
+            registry=r,
+        )
         self.batch_size = Histogram(
             "interstore_batch_size", "Messages per consumed batch.", buckets=BATCH_BUCKETS,
             registry=r,

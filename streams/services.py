@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from core.clock import wall_clock_ms
@@ -23,6 +23,7 @@ from schemas.codec import Codec, default_codec
 from store.cold import ColdStore
 from store.errors import ColdStoreUnavailable
 from store.hot import HotStore, HotStoreUnavailable
+from store.tombstones import TombstoneCache
 from store.watermarks import WatermarkStore
 from streams.batch_runner import BatchRunner
 from streams.cold_writer import ColdWriter
@@ -47,6 +48,8 @@ class WorkerStores:
     cold: ColdStore
     hot: HotStore
     watermarks: WatermarkStore
+    tombstones: TombstoneCache = field(default_factory=lambda: TombstoneCache(None, refresh_s=1.0))
+    """Forgotten users (``store.tombstones``); the default knows none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,7 @@ def build_worker(
     if replayer is None:
         replayer = PartitionReplayer(
             settings.kafka, topic, codec, writer.write_until_done, clock_ms=clock_ms,
-            metrics=metrics,
+            metrics=metrics, tombstones=stores.tombstones,
         )  # fmt: skip
     recovery = HotRecovery(stores.hot, watermarks, replayer, metrics)
     tracker = InactivityTracker(
@@ -126,7 +129,10 @@ def build_worker(
         dirty_bound=DirtyBound(settings.session.max_dirty_items, settings.session.max_dirty_bytes),
         flush_early=partial(tracker.flush, cause="dirty_bound", evict=False),
     )
-    pipeline = IngestPipeline(codec, writer, router, dead_letters, metrics, clock_ms=clock_ms)
+    pipeline = IngestPipeline(
+        codec, writer, router, dead_letters, metrics, clock_ms=clock_ms,
+        tombstones=stores.tombstones,
+    )  # fmt: skip
     early = EarlyHydration(
         pipeline, router, recovery.ensure_intact, lock, behind=behind or (lambda _: False)
     )

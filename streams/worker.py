@@ -13,6 +13,7 @@ from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
 from store.errors import StoreError
 from store.redis_hot import RedisHotStore
+from store.tombstones import TombstoneCache, TombstoneTable
 from store.watermarks import CassandraWatermarkStore
 from streams.app import build_app
 from streams.metrics import WorkerMetrics
@@ -49,6 +50,9 @@ def run_worker(settings: Settings) -> None:
             consistency=consistency,
         )
         watermarks = CassandraWatermarkStore(session, keyspace, consistency=consistency)
+        tombstones = TombstoneCache(
+            TombstoneTable(session, keyspace), refresh_s=settings.ops.tombstone_refresh_s
+        )
     except InvalidRequest as exc:
         session.cluster.shutdown()
         raise StoreError(
@@ -56,7 +60,7 @@ def run_worker(settings: Settings) -> None:
             f"({exc}): run `interstore schema apply`"
         ) from exc
     hot = RedisHotStore(settings.redis, settings.session, settings.retention)
-    app = build_app(settings, WorkerStores(cold, hot, watermarks), WorkerMetrics())
+    app = build_app(settings, WorkerStores(cold, hot, watermarks, tombstones), WorkerMetrics())
     try:
         faust.Worker(app, loglevel=settings.worker.log_level).execute_from_commandline()
     finally:

@@ -21,8 +21,8 @@ class Early:
     """A World whose messages are seen one by one (as the agent's processor sees them) before
     their batch is processed."""
 
-    def __init__(self, behind: bool = False) -> None:
-        self.world = World(behind=behind)
+    def __init__(self, behind: bool = False, forgotten: dict[str, int] | None = None) -> None:
+        self.world = World(behind=behind, forgotten=forgotten)
         self.early = self.world.services.early
         self.lock = self.world.services.lock
         self.metrics = self.world.metrics
@@ -165,3 +165,14 @@ def _count(e: Early, stage: str) -> float:
     """Observations of a stage (once per round for the hydration stages)."""
     samples = e.metrics.stage_seconds.labels(stage)._buckets  # cumulative per bucket
     return float(sum(bucket.get() for bucket in samples))
+
+
+async def test_a_forgotten_users_old_app_open_hydrates_nothing() -> None:
+    e = Early(forgotten={"u1": NOW_MS})  # everything of u1 here is older than its tombstone
+    batch = e.messages([click(1), app_open(2), click(3), click(4, "u2")])
+    e.see(batch)
+    await e.early.wait()
+    await e.process(batch)
+    assert await e.view() is None  # never live
+    assert await e.cold() == []
+    assert await e.cold("u2") == ["c4"]

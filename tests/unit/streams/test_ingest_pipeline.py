@@ -142,3 +142,19 @@ async def test_a_row_the_cold_tier_refuses_for_good_is_dead_lettered_alone() -> 
     assert [(letter.reason, dict(letter.headers())[HEADER_REASON]) for letter in sink.letters] == [
         ("cold_write_refused", b"cold_write_refused")
     ]
+
+
+async def test_events_of_a_forgotten_user_older_than_the_tombstone_are_skipped() -> None:
+    world = World(cold=memory_cold(), forgotten={"gone": NOW_MS - 800})
+    ingest, sink, metrics, cold = world.pipeline, world.dead_letters, world.metrics, world.cold
+    batch = await ingest.process(
+        [
+            message(click("old", user="gone", ts=NOW_MS - 900), key=b"gone"),
+            message(click("back", user="gone", ts=NOW_MS - 700), key=b"gone"),  # came back
+            message(click("kept")),
+        ]
+    )
+    assert [a.interaction.event_id for a in batch.accepted if a.interaction] == ["back", "kept"]
+    assert [i.event_id for i in await cold.recent("gone", now_ms=NOW_MS)] == ["back"]
+    assert sink.letters == []
+    assert metric(metrics, "interstore_forgotten_events_skipped_total", kind="click") == 1

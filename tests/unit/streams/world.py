@@ -16,6 +16,7 @@ from core.settings import (
 )
 from schemas.codec import encode
 from store.interactions import Interaction
+from store.tombstones import TombstoneCache
 from streams.dead_letters import DeadLetterSink
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
@@ -62,6 +63,16 @@ def worker_settings() -> Settings:
     )
 
 
+class Forgotten:
+    """Tombstones as a fixed mapping (the worker reads ``store.tombstones.TombstoneTable``)."""
+
+    def __init__(self, forgotten: dict[str, int] | None) -> None:
+        self.forgotten = dict(forgotten or {})
+
+    async def all(self) -> dict[str, int]:
+        return dict(self.forgotten)
+
+
 class World:
     """The worker's services (``services``) over in-memory stores, and their stores."""
 
@@ -72,6 +83,7 @@ class World:
         cold: InMemoryColdStore | None = None,
         hot: type[InMemoryHotStore] = InMemoryHotStore,
         dead_letters: DeadLetterSink | None = None,
+        forgotten: dict[str, int] | None = None,
     ) -> None:
         settings = worker_settings()
         self.clock = Clock()
@@ -82,7 +94,9 @@ class World:
         self.replayer = ListReplayer(self.cold)
         self.services = build_worker(
             settings,
-            WorkerStores(self.cold, self.hot, self.marks),
+            WorkerStores(
+                self.cold, self.hot, self.marks, TombstoneCache(Forgotten(forgotten), refresh_s=1)
+            ),
             WorkerMetrics(),
             dead_letters=dead_letters or self.dead_letters,
             replayer=self.replayer,

@@ -1,0 +1,1 @@
+"""Operator tools: replay topics into the cold tier, inspect a user, forget a user."""
