@@ -10,16 +10,33 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings
 
 from core.clock import wall_clock_ms
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _config(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=prefix, frozen=True, extra="ignore")
+from core.service_settings import (
+    API_SCOPES as API_SCOPES,
+)
+from core.service_settings import (
+    MIN_API_KEY_CHARS as MIN_API_KEY_CHARS,
+)
+from core.service_settings import (
+    ApiSettings as ApiSettings,
+)
+from core.service_settings import (
+    FeatureSettings as FeatureSettings,
+)
+from core.service_settings import (
+    FeatureWorkerSettings as FeatureWorkerSettings,
+)
+from core.service_settings import (
+    ModelSettings as ModelSettings,
+)
+from core.service_settings import (
+    OpsSettings as OpsSettings,
+)
+from core.settings_base import PROJECT_ROOT as PROJECT_ROOT
+from core.settings_base import settings_config as _config
 
 
 class KafkaSettings(BaseSettings):
@@ -183,125 +200,6 @@ class WorkerSettings(BaseSettings):
     web_bind: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, description="Faust's web server: /metrics and /healthz.")
     log_level: str = "info"
-
-
-class FeatureSettings(BaseSettings):
-    """Feature definitions, their serving values in Redis, and the bounds of a feature read."""
-
-    model_config = _config("INTERSTORE_FEATURES_")
-
-    definitions_path: Path = Field(
-        PROJECT_ROOT / "features" / "definitions.yaml",
-        description="The feature definition file (YAML); the shipped default if unset.",
-    )
-    key_prefix: str = Field(
-        "isf", min_length=1, description="Every serving-value key starts with it."
-    )
-    max_ids: int = Field(500, ge=1, description="Entity ids per feature read.")
-    max_features: int = Field(100, ge=1, description="Feature names per feature read.")
-    mget_per_slot: bool = Field(
-        False,
-        description="One MGET per Redis Cluster hash slot (pipelined) instead of one MGET for "
-        "every key: needed on Redis Cluster, slower on one node.",
-    )
-    read_timeout_s: float = Field(1.0, gt=0, description="A feature read slower than this fails.")
-
-
-class FeatureWorkerSettings(BaseSettings):
-    """The features worker (``interstore features worker``): its Faust app, batching, event-time
-    lateness and the refresher of slid windows."""
-
-    model_config = _config("INTERSTORE_FEATURES_WORKER_")
-
-    app_id: str = Field("interstore-features", description="Faust app id = consumer group.")
-    data_dir: Path = PROJECT_ROOT / "var" / "features-worker"
-    repartition_suffix: str = Field(
-        ".features-by-entity",
-        description="The repartition topic is the events topic's name plus this.",
-    )
-    batch_max: int = Field(1000, ge=1)
-    batch_within_s: float = Field(0.2, gt=0)
-    lateness_s: int = Field(
-        3600, ge=0, description="Events this much older than their partition's newest are dropped."
-    )
-    refresh_interval_s: float = Field(1.0, gt=0, description="How often slid windows refresh.")
-    commit_interval_s: float = Field(1.0, gt=0)
-    web_bind: str = "127.0.0.1"
-    web_port: int = Field(6067, ge=1, description="Its web server: /metrics and /healthz.")
-    log_level: str = "info"
-
-
-API_SCOPES = ("read:interactions", "read:features", "admin")
-"""What an API key may be allowed to do."""
-MIN_API_KEY_CHARS = 16
-
-
-class ApiSettings(BaseSettings):
-    """The read API (``interstore api``): where it listens, who may call it, its bounds.
-
-    ``INTERSTORE_API_KEYS`` is JSON: ``{"<key>": ["read:interactions", ...]}``. Without keys the
-    API refuses to start unless ``INTERSTORE_API_DEV_MODE=true`` (local development: every
-    request is allowed, and the API says so at start-up).
-    """
-
-    # An empty variable counts as unset (docker-compose passes ${INTERSTORE_API_KEYS:-} through).
-    model_config = {**_config("INTERSTORE_API_"), "env_ignore_empty": True}
-
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    keys: dict[SecretStr, tuple[str, ...]] = Field(default_factory=dict, repr=False)
-    dev_mode: bool = Field(False, description="Serve without API keys (local development only).")
-    read_timeout_s: float = Field(
-        1.0, gt=0, description="A read not answered by then is a 503 (for that user, in a batch)."
-    )
-    ready_timeout_s: float = Field(1.0, gt=0, description="Each dependency check of /readyz.")
-    ready_cache_s: float = Field(
-        1.0, ge=0, description="How long one round of /readyz checks answers every probe."
-    )
-    max_body_bytes: int = Field(1 << 20, ge=1024)
-    cold_concurrency: int = Field(64, ge=1, description="Cold-tier reads in flight per process.")
-    max_concurrency: int = Field(
-        256, ge=1, description="Requests in progress per process; more get a 503 + Retry-After."
-    )
-    log_level: str = "info"
-
-    @field_validator("keys")
-    @classmethod
-    def _keys_are_secrets_with_known_scopes(
-        cls, keys: dict[SecretStr, tuple[str, ...]]
-    ) -> dict[SecretStr, tuple[str, ...]]:
-        for key, scopes in keys.items():
-            if len(key.get_secret_value()) < MIN_API_KEY_CHARS:
-                raise ValueError(f"every API key needs at least {MIN_API_KEY_CHARS} characters")
-            if unknown := sorted(set(scopes) - set(API_SCOPES)):
-                raise ValueError(f"unknown API key scopes {unknown}; known: {list(API_SCOPES)}")
-        return keys
-
-
-class ModelSettings(BaseSettings):
-    """Model files (one YAML per model, issue 12): where they are and how often the API looks
-    for changes (0: only on SIGHUP or ``interstore models reload``)."""
-
-    model_config = _config("INTERSTORE_MODELS_")
-
-    path: Path = Field(PROJECT_ROOT / "models" / "configs", description="The models folder.")
-    poll_s: float = Field(2.0, ge=0, description="Seconds between checks for changed files.")
-
-
-class OpsSettings(BaseSettings):
-    """Operator tools: replay, inspect, forget (and the tombstones the consumers check)."""
-
-    model_config = _config("INTERSTORE_OPS_")
-
-    replay_group_prefix: str = Field(
-        "interstore-replay", min_length=1, description="A replay's consumer group starts so."
-    )
-    replay_batch_max: int = Field(5000, ge=1, description="Messages per consumed batch.")
-    replay_write_concurrency: int = Field(512, ge=1, description="Cold writes in flight.")
-    replay_progress_s: float = Field(5.0, gt=0, description="Off a terminal: a line this often.")
-    tombstone_refresh_s: float = Field(
-        2.0, gt=0, description="Consumers reload the forgotten users at most this long after."
-    )
 
 
 class StackSettings(BaseSettings):
