@@ -19,11 +19,8 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
-from cassandra import ConsistencyLevel, CoordinationFailure, DriverException, OperationTimedOut
-from cassandra import RequestExecutionException as DriverRequestFailed
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, NoHostAvailable, ResponseFuture, Session
-from cassandra.connection import ConnectionException
-from cassandra.protocol import ErrorMessage, IsBootstrappingErrorMessage, OverloadedErrorMessage
+from cassandra import ConsistencyLevel
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, ResponseFuture, Session
 from cassandra.query import (
     UNSET_VALUE,
     BatchStatement,
@@ -37,12 +34,13 @@ from core.clock import Clock, wall_clock_ms
 from core.settings import RetentionSettings
 from store import cold
 from store.buckets import bucket_of, buckets_between, span_days
+from store.cassandra_cql import insert_cql, select_cql
+from store.cassandra_errors import BIND_ERRORS, DRIVER_ERRORS, mapped
 from store.cassandra_hydration import MAX_COMBINATIONS, HydrationRead, select_all_cql
 from store.cassandra_views import MAX_PACKS, Background, ViewStatements
 from store.driver_relay import relay_for
 from store.errors import (
     ColdReadError,
-    ColdReplicaFailure,
     ColdStoreError,
     ColdStoreUnavailable,
     ColdWriteError,
@@ -53,30 +51,10 @@ from store.recent_views import HotMember, merge
 TUPLE_ROWS = "interstore-cold-tuple-rows"
 """An execution profile with plain tuple rows: the default row factory builds a namedtuple
 class per result set, measured at 11-21% of the worker's CPU."""
-COMMON_COLUMNS = ("user_id", "kind", "bucket", "ts", "event_id", "product_id", "category_id")
 MAX_BATCH_ROWS = 100
 """Rows of one partition per UNLOGGED batch (~15 KB: under Scylla's and Cassandra's limits)."""
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (  # DriverRequestFailed: Unavailable, timeouts
-    *(NoHostAvailable, OperationTimedOut, ConnectionException, DriverRequestFailed),
-    *(OverloadedErrorMessage, IsBootstrappingErrorMessage),
-)
-DRIVER_ERRORS = (*TRANSIENT_ERRORS, DriverException, ErrorMessage)
-BIND_ERRORS = (TypeError, ValueError, OverflowError, KeyError, AttributeError)
-
 Request = tuple[Statement, Interaction]  # and the (first) interaction it writes, named in errors
-
-
-def _mapped(exc: BaseException, what: str, permanent: type[ColdStoreError]) -> ColdStoreError:
-    """Timeouts, unreachable or overloaded nodes: unavailable (retry). A replica's failure
-    (ReadFailure, WriteFailure: a coordination failure, not a timeout) is not retried forever:
-    a read fails loudly (``permanent``), a write is retried a bounded number of times."""
-    cls: type[ColdStoreError] = permanent
-    if isinstance(exc, CoordinationFailure):
-        cls = ColdReplicaFailure if permanent is ColdWriteError else permanent
-    elif isinstance(exc, TRANSIENT_ERRORS):
-        cls = ColdStoreUnavailable
-    return cls(f"{what}: {type(exc).__name__}: {exc}")
 
 
 class CassandraColdStore(cold.ColdStore):
@@ -123,13 +101,13 @@ class CassandraColdStore(cold.ColdStore):
         """Requests ``write_many`` has sent (a row alone, or an UNLOGGED batch), retries too."""
         table = f"{keyspace}.interactions"
         try:
-            self._inserts = {k: self._prepare(_insert_cql(table, k)) for k in INTERACTION_KINDS}
-            self._selects = {k: self._prepare(_select_cql(table, k)) for k in INTERACTION_KINDS}
+            self._inserts = {k: self._prepare(insert_cql(table, k)) for k in INTERACTION_KINDS}
+            self._selects = {k: self._prepare(select_cql(table, k)) for k in INTERACTION_KINDS}
             self._select_all = self._prepare(select_all_cql(table))
             self._ping = self._prepare("SELECT release_version FROM system.local")
             self._views = ViewStatements(session, keyspace, retention, consistency)
         except DRIVER_ERRORS as exc:
-            raise _mapped(exc, f"preparing statements on {table}", ColdStoreError) from exc
+            raise mapped(exc, f"preparing statements on {table}", ColdStoreError) from exc
 
     def _prepare(self, cql: str) -> PreparedStatement:
         prepared = self._session.prepare(cql)
@@ -206,7 +184,7 @@ class CassandraColdStore(cold.ColdStore):
         if failures:
             exc, item = failures[0]
             where = f"{what} ({len(failures)} requests failed, first event {item.event_id!r}"
-            raise _mapped(exc, f"{where} of user {item.user_id!r})", ColdWriteError) from exc
+            raise mapped(exc, f"{where} of user {item.user_id!r})", ColdWriteError) from exc
 
     def _requests(self, items: Sequence[Interaction], now_ms: int, what: str) -> list[Request]:
         """All bound before any is sent (a bad row fails the call up front), by partition."""
@@ -250,7 +228,7 @@ class CassandraColdStore(cold.ColdStore):
         try:
             await self._execute(self._ping.bind(()))
         except DRIVER_ERRORS as exc:
-            raise _mapped(exc, "ping", ColdStoreUnavailable) from exc
+            raise mapped(exc, "ping", ColdStoreUnavailable) from exc
 
     async def recent(
         self,
@@ -271,7 +249,7 @@ class CassandraColdStore(cold.ColdStore):
         try:
             per_kind = await cold.gather_all(reads)
         except DRIVER_ERRORS as exc:
-            raise _mapped(exc, what, ColdReadError) from exc
+            raise mapped(exc, what, ColdReadError) from exc
         return cold.merge_newest_first(per_kind, limit)
 
     async def _recent_kind(
@@ -302,7 +280,7 @@ class CassandraColdStore(cold.ColdStore):
         try:
             rows = await self._execute(statement)
         except DRIVER_ERRORS as exc:
-            raise _mapped(exc, what, ColdReadError) from exc
+            raise mapped(exc, what, ColdReadError) from exc
         return read.rows_by_kind(rows or (), limit)
 
     async def hydration_members(
@@ -321,7 +299,7 @@ class CassandraColdStore(cold.ColdStore):
         try:
             found = list(await self._execute(self._views.select.bind([user_id])) or ())
         except DRIVER_ERRORS as exc:
-            raise _mapped(exc, what, ColdReadError) from exc
+            raise mapped(exc, what, ColdReadError) from exc
         parts = [part for part, _ in found]
         merged = None
         if len(found) < MAX_PACKS:
@@ -366,18 +344,3 @@ def _note_failure(
 ) -> None:
     if not done.cancelled() and (exc := done.exception()) is not None:
         failures.append((exc, item))
-
-
-def _insert_cql(table: str, kind: str) -> str:
-    columns = (*COMMON_COLUMNS, *KIND_FIELDS[kind])
-    names, marks = ", ".join(columns), ", ".join("?" for _ in columns)
-    return f"INSERT INTO {table} ({names}) VALUES ({marks}) USING TTL ?"  # noqa: S608 - identifiers
-
-
-def _select_cql(table: str, kind: str) -> str:
-    columns = ("event_id", "product_id", "category_id", "toUnixTimestamp(ts)", *KIND_FIELDS[kind])
-    return (
-        f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - identifiers, not user input
-        " WHERE user_id = ? AND kind = ? AND bucket IN ? AND ts >= ? AND ts <= ?"
-        " PER PARTITION LIMIT ?"
-    )

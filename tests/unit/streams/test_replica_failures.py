@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from cassandra import ConsistencyLevel, ReadFailure, WriteFailure, WriteType
 
 from core.settings import RetentionSettings
-from store.cassandra_cold import _mapped
+from store.cassandra_errors import mapped as _mapped
 from store.errors import ColdReadError, ColdReplicaFailure, ColdStoreUnavailable, ColdWriteError
 from store.interactions import Interaction
 from tests.support.memory_cold import InMemoryColdStore
