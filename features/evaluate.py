@@ -33,8 +33,9 @@ def _tiled(
     if agg.type == "distinct":
         sets = state.distinct.get(agg.id, {})
         union: set[str] = set()
-        for i in covered:
-            union.update(sets.get(i, ()))
+        for i, values in sets.items():  # the few tiles it has, not every tile of the window
+            if i in covered:
+                union.update(values)
         return len(union), next_change_ms(list(sets), now_ms, window_ms, g)
     tiles = state.tiles.get(agg.id, {})
     total = sum(v for i, v in tiles.items() if i in covered)
