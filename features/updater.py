@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from core.clock import Clock, wall_clock_ms
 from features.aggregate import ApplyResult, FeatureEvent, apply_events
 from features.catalogue import Catalogue
-from features.evaluate import evaluate_group
+from features.evaluate import WindowCache, evaluate_group
 from features.plan import EntityPlan
 from features.serving import ServingValue, encode_serving
 from features.state import EntityState
@@ -86,8 +86,9 @@ class FeatureUpdater:
         plan = self.plans[key.entity]
         values: dict[str, bytes] = {}
         changes: list[int] = []
+        cache: WindowCache = {}  # groups reading one aggregate share its pass over the tiles
         for group in plan.groups:
-            result = evaluate_group(plan, group, state, now_ms)
+            result = evaluate_group(plan, group, state, now_ms, cache)
             value = ServingValue(
                 self.catalogue.fingerprints[group.name],
                 result.event_ts_ms or 0,
