@@ -102,11 +102,10 @@ async def run(msgs: list[RawMessage], batch: int, now_ms: int) -> MemoryWorking:
     )  # fmt: skip
     codec = default_codec()
     for first in range(0, len(msgs), batch):
-        routed = route(codec, plans, msgs[first : first + batch], now_ms)
+        routed = route(codec, plans, msgs[first : first + batch], now_ms, 12)
         await updater.apply(routed.local)
         repartitioned = [
-            RawMessage("rp", zlib.crc32(k) % 12, i, k, v)
-            for i, (k, v) in enumerate(routed.outgoing)
+            RawMessage("rp", p, i, k, v) for i, (p, k, v) in enumerate(routed.outgoing)
         ]
         await updater.apply(decode_repartitioned(repartitioned))
     return working
