@@ -48,6 +48,9 @@ def window_values(
     held: dict[int, Any] = (
         state.distinct.get(agg.id, {}) if distinct else state.tiles.get(agg.id, {})
     )
+    if not held:  # nothing aggregated yet: every window is empty and stays so
+        empty: Any = 0 if agg.type != "sum" else 0 / SUM_SCALE
+        return dict.fromkeys(windows, (empty, None))
     future = min((i for i in held if i > newest), default=None)
     entering = None if future is None else future * g
     past = sorted((i for i in held if i <= newest), reverse=True)
@@ -82,33 +85,35 @@ def evaluate_group(
 ) -> Evaluation:
     """``cache``: window values already computed at this ``now_ms`` for this state (filled in)."""
     windows = {} if cache is None else cache
+    aggregates = plan.aggregates
     values: list[Any] = [None] * len(group.features)
     changes: list[int] = []
     for position, feature in enumerate(group.features):
-        spec = feature.spec
         if feature.aggregate is None:
             continue  # a ratio: after its operands
-        agg = plan.aggregates[feature.aggregate]
-        if agg.type in ("count", "sum", "distinct"):
-            assert spec.window_ms is not None
+        agg = aggregates[feature.aggregate]
+        kind = agg.type
+        if kind == "last_time":
+            values[position] = state.last.get(agg.id, feature.spec.default)
+        elif kind == "attribute":
+            known = state.attrs.get(agg.id)
+            values[position] = feature.spec.default if known is None else known[3]
+        else:
+            window = feature.spec.window_ms
+            assert window is not None
             computed = windows.get(agg.id)
-            if computed is None or spec.window_ms not in computed:
-                read = plan.windows.get(agg.id) or (spec.window_ms,)
-                if spec.window_ms not in read:  # a plan built without its windows
-                    read = (spec.window_ms,)
+            if computed is None or window not in computed:
+                read = plan.windows.get(agg.id) or (window,)
+                if window not in read:  # a plan built without its windows
+                    read = (window,)
                 computed = windows[agg.id] = {
                     **(computed or {}),
                     **window_values(agg, state, read, now_ms),
                 }
-            value, change = computed[spec.window_ms]
+            value, change = computed[window]
             values[position] = value
             if change is not None:
                 changes.append(change)
-        elif agg.type == "last_time":
-            values[position] = state.last.get(agg.id, spec.default)
-        else:
-            known = state.attrs.get(agg.id)
-            values[position] = spec.default if known is None else known[3]
     for position, feature in enumerate(group.features):
         if feature.aggregate is None:
             numerator, denominator = values[feature.numerator], values[feature.denominator]
