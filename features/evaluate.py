@@ -51,9 +51,14 @@ def window_values(
     if not held:  # nothing aggregated yet: every window is empty and stays so
         empty: Any = 0 if agg.type != "sum" else 0 / SUM_SCALE
         return dict.fromkeys(windows, (empty, None))
-    future = min((i for i in held if i > newest), default=None)
-    entering = None if future is None else future * g
-    past = sorted((i for i in held if i <= newest), reverse=True)
+    past = sorted(held, reverse=True)
+    entering = None
+    if past[0] > newest:  # tiles after now (a producer's clock ahead): they enter later
+        ahead = 1
+        while ahead < len(past) and past[ahead] > newest:
+            ahead += 1
+        entering = past[ahead - 1] * g
+        del past[:ahead]
     out: WindowValues = {}
     union: set[str] = set()
     total = 0
