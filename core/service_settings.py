@@ -46,8 +46,12 @@ class FeatureWorkerSettings(BaseSettings):
         ".features-by-entity",
         description="The repartition topic is the events topic's name plus this.",
     )
-    batch_max: int = Field(1000, ge=1)
-    batch_within_s: float = Field(0.2, gt=0)
+    batch_max: int = Field(
+        2000, ge=1, description="Events per batch at most: one state write per entity per batch."
+    )
+    batch_within_s: float = Field(
+        0.5, gt=0, description="How long a batch waits to fill (adds to freshness)."
+    )
     lateness_s: int = Field(
         3600, ge=0, description="Events this much older than their partition's newest are dropped."
     )

@@ -84,6 +84,8 @@ class EntityPlan:
     keys: tuple[str, ...]
     aggregates: dict[int, Aggregate] = field(default_factory=dict)
     groups: list[CompiledGroup] = field(default_factory=list)
+    windows: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    """Per tiled aggregate, every window its features read (ascending): evaluated in one pass."""
 
 
 def _kinds_key(kinds: frozenset[str] | None) -> str:
@@ -129,6 +131,8 @@ def _compile_group(group: GroupSpec, plan: EntityPlan) -> CompiledGroup:
         known = plan.aggregates.get(agg.id)
         if known is None or known.keep_ms < agg.keep_ms:
             plan.aggregates[agg.id] = agg
+        if spec.window_ms is not None and agg.granularity_ms:
+            plan.windows[agg.id] = tuple(sorted({*plan.windows.get(agg.id, ()), spec.window_ms}))
         compiled.append(CompiledFeature(spec, agg.id))
     return CompiledGroup(group.name, group.entity, tuple(compiled))
 

@@ -15,13 +15,14 @@ One ``FeatureUpdater`` serves the live worker, replays and rebuilds alike (the s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core.clock import Clock, wall_clock_ms
 from features.aggregate import ApplyResult, FeatureEvent, apply_events
 from features.catalogue import Catalogue
-from features.evaluate import evaluate_group
+from features.evaluate import WindowCache, evaluate_group
 from features.plan import EntityPlan
 from features.serving import ServingValue, encode_serving
 from features.state import EntityState
@@ -32,7 +33,7 @@ from store.feature_state import (
     StoredState,
     WorkingStateStore,
 )
-from store.feature_store import serving_key
+from store.feature_store import serving_keys
 
 MAX_ATTEMPTS = 20
 REFRESH_PAGE = 2000
@@ -78,6 +79,12 @@ class FeatureUpdater:
         self.prefix = key_prefix
         self.lateness_ms = lateness_ms
         self.clock = clock
+        self._group_keys = functools.lru_cache(maxsize=65_536)(self._serving_keys)
+
+    def _serving_keys(self, entity: str, ids: tuple[str, ...]) -> list[str]:
+        """The entity's serving key of each group of its plan, in plan order."""
+        groups = [group.name for group in self.plans[entity].groups]
+        return serving_keys(self.prefix, entity, [ids], groups)
 
     def serving(
         self, key: StateKey, state: EntityState, now_ms: int
@@ -86,8 +93,10 @@ class FeatureUpdater:
         plan = self.plans[key.entity]
         values: dict[str, bytes] = {}
         changes: list[int] = []
-        for group in plan.groups:
-            result = evaluate_group(plan, group, state, now_ms)
+        cache: WindowCache = {}  # groups reading one aggregate share its pass over the tiles
+        keys = self._group_keys(key.entity, key.ids)
+        for group, serving_key in zip(plan.groups, keys, strict=True):
+            result = evaluate_group(plan, group, state, now_ms, cache)
             value = ServingValue(
                 self.catalogue.fingerprints[group.name],
                 result.event_ts_ms or 0,
@@ -95,9 +104,7 @@ class FeatureUpdater:
                 result.valid_until_ms,
                 result.values,
             )
-            values[serving_key(self.prefix, key.entity, key.ids, group.name)] = encode_serving(
-                value
-            )
+            values[serving_key] = encode_serving(value)
             if result.valid_until_ms is not None:
                 changes.append(result.valid_until_ms)
         return values, min(changes, default=None)

@@ -3,6 +3,10 @@
 Each row is written with ``USING TIMESTAMP <version>``: Cassandra keeps the cell with the highest
 write time, so of two writes of one entity (two workers during a rebalance, a retry) the newer
 version wins whatever order they arrive in.
+
+A save groups its rows by shard (the table's partition key) into unlogged batches of at most
+``BATCH_BYTES``: a batch within one partition is one mutation, applied atomically, so the
+features worker's batch costs a request per shard and chunk, not one per entity.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from cassandra import ConsistencyLevel
 from cassandra.cluster import Session
+from cassandra.query import BatchStatement, BatchType
 
 from store.driver_relay import relay_for
 from store.feature_state import (
@@ -28,6 +33,10 @@ SAVE_CQL = (
     "USING TIMESTAMP ?"
 )
 LOAD_CQL = "SELECT entity, entity_id, version, state FROM {table} WHERE shard = ?"
+BATCH_BYTES = 4 * 1024
+"""At most this many bytes of rows per batch, under Cassandra's batch size warning (5 KiB by
+default); a bigger single row goes alone, as a plain statement."""
+ROW_OVERHEAD = 64  # keys, version and timestamp of a row, roughly
 
 
 class CassandraStateStore(DurableStateStore):
@@ -64,18 +73,47 @@ class CassandraStateStore(DurableStateStore):
 
     async def save(self, states: Sequence[tuple[str, StateKey, StoredState]]) -> None:
         writes = [
-            self._execute(
-                self._save.bind(
-                    (shard, key.entity, key.joined, state.version, state.blob, state.version)
-                ),
-                f"save of {key.entity} {key.joined!r}",
-            )
-            for shard, key, state in states
+            self._execute(batch, f"save of {rows} states of shard {shard}")
+            for shard, batch, rows in self._batches(states)
         ]
         results = await asyncio.gather(*writes, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+
+    def _batches(
+        self, states: Sequence[tuple[str, StateKey, StoredState]]
+    ) -> list[tuple[str, Any, int]]:
+        """Per shard, unlogged batches of at most ``BATCH_BYTES`` (a lone row: a plain write)."""
+        by_shard: dict[str, list[tuple[StateKey, StoredState]]] = {}
+        for shard, key, state in states:
+            by_shard.setdefault(shard, []).append((key, state))
+        out: list[tuple[str, Any, int]] = []
+        for shard, rows in by_shard.items():
+            chunk: list[tuple[Any, ...]] = []
+            size = 0
+            for key, state in rows:
+                row = len(state.blob) + ROW_OVERHEAD
+                if chunk and size + row > BATCH_BYTES:
+                    out.append((shard, self._statement(chunk), len(chunk)))
+                    chunk, size = [], 0
+                chunk.append(
+                    (shard, key.entity, key.joined, state.version, state.blob, state.version)
+                )
+                size += row
+            out.append((shard, self._statement(chunk), len(chunk)))
+        return out
+
+    def _statement(self, rows: list[tuple[Any, ...]]) -> Any:
+        if len(rows) == 1:
+            return self._save.bind(rows[0])
+        batch = BatchStatement(
+            batch_type=BatchType.UNLOGGED, consistency_level=ConsistencyLevel.LOCAL_QUORUM
+        )
+        for params in rows:
+            batch.add(self._save, params)
+        batch.is_idempotent = True
+        return batch
 
     async def load(self, shard: str) -> list[tuple[StateKey, StoredState]]:
         loaded: list[tuple[StateKey, StoredState]] = []

@@ -14,6 +14,7 @@ state). Reloads, the refresher's index and the sentinel work per shard.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ STATE_GROUP = "_state"
 """The state's place among the entity's serving keys: no group name starts with ``_``."""
 
 
+@functools.lru_cache(maxsize=65_536)  # read and written on every batch that touches the entity
 def state_key(prefix: str, key: StateKey) -> str:
     """The serving key of the reserved group ``_state``: the same hash tag (the entity's first
     key) and escaping as the entity's values, so state and values share one slot."""

@@ -97,10 +97,12 @@ def build_features_app(
                 delay = min(delay * 2, 10.0)
 
     async def user_batch(messages: Sequence[RawMessage]) -> None:
-        routed = route(codec, updater.plans, messages, clock())
+        routed = route(codec, updater.plans, messages, clock(), partitions)
         metrics.events.labels("bad").inc(routed.bad)
         metrics.events.labels("ignored").inc(routed.ignored)
-        deliveries = [await repartition.send(key=k, value=v) for k, v in routed.outgoing]
+        deliveries = [
+            await repartition.send(key=k, value=v, partition=p) for p, k, v in routed.outgoing
+        ]
 
         async def step() -> None:
             record(await updater.apply(routed.local))

@@ -2,18 +2,23 @@
 
 The events topic is keyed by user: entities whose first key is ``user_id`` (user, user x
 category) are aggregated where their events already are. Every other entity (product, category)
-gets its events through the repartition topic, keyed by the entity's first key so one partition
-holds each entity. A repartition record carries the event's source partition and offset, which
-the entity's fences use: a source partition's records reach a repartition partition in order,
-so "skip at or below the fence" makes redeliveries count once.
+gets its events through the repartition topic: each entity's repartition partition is Kafka's
+default partitioner (murmur2) of the entity's first key, so one partition holds each entity.
+One consumed batch sends one record per repartition partition it touches (at most
+``RECORD_ENTRIES`` entity events each), not one per entity event: Faust's per-message cost and
+the broker's are paid per record. Each entry carries the event's source partition and offset,
+which the entity's fences use: a source partition's entries reach a repartition partition in
+order, so "skip at or below the fence" makes redeliveries count once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgpack
+from aiokafka.partitioner import murmur2
 
 from features.aggregate import FeatureEvent, entity_id
 from features.plan import EntityPlan
@@ -27,15 +32,18 @@ from streams.messages import RawMessage
 
 LOCAL_KEY = "user_id"
 """The events topic's key: entities keyed by it first need no repartitioning."""
+RECORD_ENTRIES = 1000
+"""At most this many entity events in one repartition record (a record stays well under 1 MB)."""
 
 
 @dataclass(slots=True)
 class Routed:
-    """One consumed batch: per local entity its events, the records to repartition, and the
-    bad messages skipped (the ingest worker dead-letters them)."""
+    """One consumed batch: per local entity its events, the repartition records as
+    (partition, key, value), and the bad messages skipped (the ingest worker dead-letters them)."""
 
     local: list[EntityBatch] = field(default_factory=list)
-    outgoing: list[tuple[bytes, bytes]] = field(default_factory=list)
+    outgoing: list[tuple[int, bytes, bytes]] = field(default_factory=list)
+    repartitioned: int = 0  # entity events in ``outgoing`` (several per record)
     bad: int = 0
     ignored: int = 0  # valid events no feature reads (app_open)
 
@@ -61,11 +69,23 @@ def entity_shard(partition: int) -> str:
     return f"e{partition}"
 
 
+def repartition_of(first_key: str, partitions: int) -> int:
+    """The repartition partition of an entity: Kafka's default partitioner of its first key."""
+    hashed: int = murmur2(first_key.encode())
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
 def route(
-    codec: Codec, plans: dict[str, EntityPlan], messages: Sequence[RawMessage], now_ms: int
+    codec: Codec,
+    plans: dict[str, EntityPlan],
+    messages: Sequence[RawMessage],
+    now_ms: int,
+    partitions: int,
 ) -> Routed:
+    """``partitions``: the repartition topic's."""
     out = Routed()
     batches: dict[StateKey, EntityBatch] = {}
+    entries: dict[int, list[list[Any]]] = {}
     for message in messages:
         try:
             event = feature_event(codec, message, now_ms)
@@ -86,28 +106,29 @@ def route(
                     batch = batches[key] = EntityBatch(local_shard(message.partition), key)
                 batch.events.append(event)
             else:
-                out.outgoing.append(encode_repartitioned(key, event))
+                entry = [key.entity, list(key.ids), event.kind, event.ts_ms, event.fields]
+                entry += [event.partition, event.offset]
+                entries.setdefault(repartition_of(ids[0], partitions), []).append(entry)
     out.local = list(batches.values())
+    for partition, listed in sorted(entries.items()):
+        for first in range(0, len(listed), RECORD_ENTRIES):
+            value: bytes = msgpack.packb(listed[first : first + RECORD_ENTRIES])
+            out.outgoing.append((partition, str(partition).encode(), value))
+        out.repartitioned += len(listed)
     return out
-
-
-def encode_repartitioned(key: StateKey, event: FeatureEvent) -> tuple[bytes, bytes]:
-    """(Kafka key, value): keyed by the entity's first key, so its records share a partition."""
-    value = [key.entity, list(key.ids), event.kind, event.ts_ms, dict(event.fields)]
-    value += [event.partition, event.offset]
-    return key.ids[0].encode(), msgpack.packb(value)
 
 
 def decode_repartitioned(messages: Iterable[RawMessage]) -> list[EntityBatch]:
     """Entity batches from repartition records, in consumed order (fences by source offset)."""
     batches: dict[StateKey, EntityBatch] = {}
     for message in messages:
-        entity, ids, kind, ts_ms, fields, partition, offset = msgpack.unpackb(message.value)
-        key = StateKey(entity, tuple(ids))
-        batch = batches.get(key)
-        if batch is None:
-            batch = batches[key] = EntityBatch(entity_shard(message.partition), key)
-        batch.events.append(FeatureEvent(kind, ts_ms, fields, partition, offset))
+        shard = entity_shard(message.partition)
+        for entity, ids, kind, ts_ms, fields, partition, offset in msgpack.unpackb(message.value):
+            key = StateKey(entity, tuple(ids))
+            batch = batches.get(key)
+            if batch is None:
+                batch = batches[key] = EntityBatch(shard, key)
+            batch.events.append(FeatureEvent(kind, ts_ms, fields, partition, offset))
     return list(batches.values())
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import redis
 from cassandra.cluster import Session
@@ -18,6 +19,7 @@ from interstore.demo_events import generate_events
 from store.cql_schema import apply_schema
 from tests.integration.features.conftest import (
     Features,
+    FeaturesWorker,
     Record,
     expected_counts,
     wait_counts,
@@ -66,13 +68,28 @@ def test_two_workers_with_a_rebalance_mid_stream_count_products_exactly(
 ) -> None:
     events = traffic(8000, seed=12)
     expected = expected_counts(events)
-    a = features.start("a")
+    small = {"INTERSTORE_FEATURES_WORKER_BATCH_MAX": "200"}  # many batches: a stream to cut
+    a = features.start("a", **small)
     features.produce(events[:4000])
     features.wait_applied(a, 2000)
-    b = features.start("b")  # joins the group: every partition is revoked and reassigned
+    b = features.start("b", **small)  # joins the group: every partition is revoked and reassigned
+    wait_answering(b)  # a fast worker would otherwise drain the rest before b has booted
     features.produce(events[4000:])
     wait_counts(features, expected, [a, b])
     assert b.metric("interstore_feature_events_total", 'outcome="applied"') > 0
+
+
+def wait_answering(worker: FeaturesWorker, timeout_s: float = 120) -> None:
+    """Until the worker's web server answers (its app started, its consumer joining)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        worker.assert_running()
+        try:
+            httpx.get(worker.metrics_url, timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"features worker not answering after {timeout_s} s")
 
 
 def redis_server(port: str) -> subprocess.Popen[bytes]:

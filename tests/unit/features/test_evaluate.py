@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from features.aggregate import FeatureEvent, apply_events
-from features.evaluate import evaluate_group
+from features.evaluate import evaluate_group, window_values
 from features.state import EntityState
-from features.tiles import DAY_MS, HOUR_MS, MINUTE_MS
+from features.tiles import DAY_MS, HOUR_MS, MINUTE_MS, next_change_ms, window_tiles
 from tests.unit.features.user_plan import plans
 
 T0 = 1_795_000_000_000 // DAY_MS * DAY_MS  # a midnight: tiles start on round numbers
@@ -121,3 +121,28 @@ def test_an_empty_state_evaluates_to_the_defaults() -> None:
     values, until = evaluate(EntityState(), NOW)
     assert values == [0, 0, 0, 0.0, 0.0, None, 0]
     assert until is None
+
+
+def test_one_pass_over_the_windows_equals_each_window_summed_on_its_own() -> None:
+    plan = plans()["user"]
+    state = user_state()
+    for agg_id, tiles in state.tiles.items():  # a tile after now (a clock ahead) enters later
+        tiles[(NOW + DAY_MS) // plan.aggregates[agg_id].granularity_ms] = 7
+    for now in (NOW, NOW + 20 * MINUTE_MS, NOW + 3 * DAY_MS, NOW - DAY_MS, NOW + 40 * DAY_MS):
+        for agg_id, windows in plan.windows.items():
+            agg = plan.aggregates[agg_id]
+            g = agg.granularity_ms
+            held = (
+                state.distinct.get(agg_id, {})
+                if agg.type == "distinct"
+                else state.tiles.get(agg_id, {})
+            )
+            for window, (value, change) in window_values(agg, state, windows, now).items():
+                covered = window_tiles(now, window, g)
+                if agg.type == "distinct":
+                    expected: Any = len(set().union(*(v for i, v in held.items() if i in covered)))
+                else:
+                    total = sum(v for i, v in held.items() if i in covered)
+                    expected = total if agg.type == "count" else total / 10_000
+                assert value == expected
+                assert change == next_change_ms(list(held), now, window, g)

@@ -7,7 +7,7 @@ from features.catalogue import load_catalogue
 from features.plan import plans_from_catalogue
 from schemas.codec import default_codec
 from store.feature_state import StateKey, state_key
-from streams.features.records import decode_repartitioned, route
+from streams.features.records import decode_repartitioned, repartition_of, route
 from streams.messages import RawMessage
 
 NOW = 1_795_000_000_000
@@ -36,14 +36,18 @@ def test_events_are_routed_to_local_entities_and_the_repartition_topic() -> None
         RawMessage("events", 5, 41, b"u1", codec.encode("click", record)),
         RawMessage("events", 5, 42, b"u1", b"not avro"),
     ]
-    routed = route(codec, plans, messages, NOW)
+    routed = route(codec, plans, messages, NOW, 12)
     assert routed.bad == 1
     assert {(b.shard, b.key) for b in routed.local} == {
         ("u5", StateKey("user", ("u1",))),
         ("u5", StateKey("user_category", ("u1", "c1"))),
     }
-    assert len(routed.outgoing) == 2  # product and category
-    incoming = [RawMessage("rp", 7, i, k, v) for i, (k, v) in enumerate(routed.outgoing)]
+    assert routed.repartitioned == 2  # product and category
+    assert {p for p, _, _ in routed.outgoing} == {
+        repartition_of("p1", 12),
+        repartition_of("c1", 12),
+    }
+    incoming = [RawMessage("rp", 7, i, k, v) for i, (_, k, v) in enumerate(routed.outgoing)]
     batches = decode_repartitioned(incoming)
     assert {(b.shard, b.key) for b in batches} == {
         ("e7", StateKey("product", ("p1",))),
