@@ -38,8 +38,13 @@ LOG4J2_XML = """\
 
 
 def new_cluster_id() -> str:
-    """What ``StorageTool random-uuid`` prints: a UUID, URL-safe base64, unpadded."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """What ``StorageTool random-uuid`` prints: a UUID, URL-safe base64, unpadded, never starting
+    with ``-`` (Kafka's ``Uuid.randomUuid`` draws again then too: the storage tool's argument
+    parser would read such an id as an option, and the format fails about once in 64 runs)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class KafkaService(LocalService):

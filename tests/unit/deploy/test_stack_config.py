@@ -21,6 +21,12 @@ def test_cluster_id_is_a_base64_uuid() -> None:
     assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
 
 
+def test_cluster_ids_never_start_with_a_dash() -> None:
+    """The storage tool would read ``--cluster-id -x...`` as a missing argument (a failed fresh
+    install, about one run in 64, as a CI run found)."""
+    assert not any(new_cluster_id().startswith("-") for _ in range(5000))
+
+
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTERSTORE_KAFKA_BOOTSTRAP_SERVERS", "kafka:29092")
     monkeypatch.setenv("INTERSTORE_CASSANDRA_CONTACT_POINTS", "a, b")
