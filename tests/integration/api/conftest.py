@@ -24,6 +24,7 @@ from tests.hot_store_contract import hydrate
 
 READ_KEY = "integration-read-key-0123"
 FEATURES_KEY = "integration-features-key-0123"
+ADMIN_KEY = "integration-admin-key-01234"
 Serve = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
@@ -34,6 +35,7 @@ def api_settings(
     keys = {
         SecretStr(READ_KEY): ("read:interactions",),
         SecretStr(FEATURES_KEY): ("read:features",),
+        SecretStr(ADMIN_KEY): ("admin",),
     }
     return settings.model_copy(
         update={

@@ -11,7 +11,7 @@ from confluent_kafka.admin import AdminClient
 from core.clock import wall_clock_ms
 from core.settings import Settings
 from store.interactions import Interaction
-from tests.integration.api.conftest import Serve, Tiers
+from tests.integration.api.conftest import ADMIN_KEY, Serve, Tiers
 from tests.store_contract import click, order, wishlist
 
 MINUTE = 60_000
@@ -117,9 +117,12 @@ async def test_readiness_says_the_events_topic_is_missing_and_never_creates_it(
     topic = api_settings.topics.events
     async with serve() as client:
         for _ in range(2):
-            ready = await client.get("/readyz")
+            ready = await client.get("/readyz", headers={"X-API-Key": ADMIN_KEY})
             assert ready.status_code == 503
             assert f"topic {topic} is missing" in ready.json()["checks"]["kafka"]
+        plain = await client.get("/readyz", headers={"X-API-Key": ""})  # no key: no details
+        assert plain.status_code == 503
+        assert plain.json()["checks"]["kafka"] == "failing"
     assert topic not in admin.list_topics(timeout=10).topics
 
 
