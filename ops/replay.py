@@ -100,6 +100,7 @@ class Replay:
     ) -> ReplaySummary:  # fmt: skip
         summary = ReplaySummary(group)
         started = time.monotonic()
+        first_message_at: float | None = None
         every = {(r.topic, r.partition): r for r in ranges}
         active = {tp: r for tp, r in every.items() if r.remaining > 0}
         ends = {tp: r.end for tp, r in active.items()}
@@ -113,6 +114,8 @@ class Replay:
                 await self.tombstones.refresh_if_due()
                 messages = await asyncio.to_thread(consumer.consume, self.batch_max, IDLE_POLL_S)
                 messages = _good(messages)
+                if messages and first_message_at is None:
+                    first_message_at = time.monotonic()  # the rate counts from the first read
                 batch = await self.judge.judge(messages, ends, positions, self.clock())
                 if not messages:
                     self._note_gaps(consumer, active, positions, batch)
@@ -131,7 +134,7 @@ class Replay:
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
-        summary.elapsed_s = time.monotonic() - started
+        summary.elapsed_s = time.monotonic() - (first_message_at or started)
         return summary
 
     def _note_gaps(

@@ -100,7 +100,10 @@ def test_sigkill_midway_then_rerun_resumes_at_the_set_rate_and_ends_the_same(
     first = subprocess.Popen(
         command, env=pipeline.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    time.sleep(6)
+    deadline = time.monotonic() + 90  # killed once it has written some, not after a fixed sleep
+    while not cold_rows(cql_session, pipeline.keyspace) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(2)
     first.send_signal(signal.SIGKILL)
     first.wait(30)
     partial = len(cold_rows(cql_session, pipeline.keyspace))
