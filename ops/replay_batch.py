@@ -82,7 +82,7 @@ class BatchJudge:
     ) -> None:
         value: bytes = message.value() or b""
         try:
-            event = check_message(self.codec, value, now_ms=now_ms)
+            event = check_message(self.codec, value, key=message.key(), now_ms=now_ms)
         except SchemaError as exc:
             kind = self.codec.kind_of(value) or "unknown"
             out.counts["read"][kind] += 1

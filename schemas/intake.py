@@ -8,6 +8,7 @@ exactly as the worker did.
 from __future__ import annotations
 
 from schemas.codec import Codec, DecodedEvent
+from schemas.errors import InvalidEvent
 from schemas.validation import DEFAULT_LIMITS, ValidationLimits, check_payload_size, validate
 
 HEADER_REASON = "interstore.reason"
@@ -19,9 +20,20 @@ MAX_ERROR_BYTES = 1024
 
 
 def check_message(
-    codec: Codec, value: bytes, *, now_ms: int, limits: ValidationLimits = DEFAULT_LIMITS
+    codec: Codec,
+    value: bytes | None,
+    *,
+    key: bytes | None,
+    now_ms: int,
+    limits: ValidationLimits = DEFAULT_LIMITS,
 ) -> DecodedEvent:
-    """Decode and validate one message's bytes; a ``SchemaError`` (with its reason) if bad."""
+    """Decode and validate one message; a ``SchemaError`` (with its reason) if bad. A tombstone
+    or empty value (``empty_value``) and a record without a key (``missing_key``: the topic's
+    per-user order rests on the key) have their own reasons."""
+    if not value:
+        raise InvalidEvent("empty_value", "the record has no value (a tombstone or empty)")
+    if key is None:
+        raise InvalidEvent("missing_key", "the record has no key (the user id is the key)")
     check_payload_size(value, limits)
     event = codec.decode(value)
     validate(event.kind, event.record, now_ms=now_ms, limits=limits)

@@ -103,7 +103,7 @@ class PartitionReplayer:
                     done = True
                     if position is None or position >= end:
                         continue
-                interaction = self._interaction(message.value())
+                interaction = self._interaction(message.value(), message.key())
                 if interaction is not None:
                     batch.append(interaction)
             if batch:
@@ -114,13 +114,13 @@ class PartitionReplayer:
                 done = now.offset >= end
         return written
 
-    def _interaction(self, value: bytes | None) -> Interaction | None:
+    def _interaction(self, value: bytes | None, key: bytes | None) -> Interaction | None:
         """The interaction in a message, or None (app_opens; bad messages were dead-lettered
         when first consumed)."""
-        if not value:
-            return None
         try:
-            event = check_message(self.codec, value, now_ms=self.clock_ms(), limits=self.limits)
+            event = check_message(
+                self.codec, value, key=key, now_ms=self.clock_ms(), limits=self.limits
+            )
         except SchemaError:
             return None
         if event.kind == "app_open":

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from core.clock import wall_clock_ms
 from schemas.codec import Codec
-from schemas.errors import InvalidEvent, SchemaError
+from schemas.errors import SchemaError
 from schemas.intake import check_message
 from schemas.validation import DEFAULT_LIMITS, ValidationLimits
 from store.errors import ColdWriteError
@@ -103,14 +103,11 @@ class IngestPipeline:
         return out
 
     def check(self, message: RawMessage, now_ms: int) -> Accepted:
-        """Decode and validate one message; SchemaError (with its reason) if it is bad: a
-        tombstone or empty value (``empty_value``) and a record without a key (``missing_key``:
-        the topic's per-user order rests on the key) have their own reasons."""
-        if not message.value:
-            raise InvalidEvent("empty_value", "the record has no value (a tombstone or empty)")
-        if message.key is None:
-            raise InvalidEvent("missing_key", "the record has no key (the user id is the key)")
-        event = check_message(self.codec, message.value, now_ms=now_ms, limits=self.limits)
+        """Decode and validate one message (``schemas.intake.check_message``); SchemaError (with
+        its reason) if it is bad."""
+        event = check_message(
+            self.codec, message.value, key=message.key, now_ms=now_ms, limits=self.limits
+        )
         record = event.record
         interaction = (
             None if event.kind == "app_open" else Interaction.from_record(event.kind, record)
