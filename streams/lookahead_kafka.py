@@ -17,35 +17,43 @@ MAX_RECORDS = 2000
 
 class KafkaAheadReader:
     def __init__(self, kafka: KafkaSettings, topic: str) -> None:
+        self.kafka = kafka
         self.topic = topic
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka.bootstrap_servers,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="interstore-look-ahead",
-        )
-        self._started = False
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def _started(self) -> AIOKafkaConsumer:
+        """The consumer, made and started on first use (aiokafka needs the running loop)."""
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.kafka.bootstrap_servers,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                client_id="interstore-look-ahead",
+            )
+            await consumer.start()
+            self._consumer = consumer
+        return self._consumer
 
     def _tp(self, partition: int) -> TopicPartition:
         return TopicPartition(self.topic, partition)
 
     async def assign(self, starts: Mapping[int, int]) -> None:
-        if not self._started:
-            await self._consumer.start()
-            self._started = True
-        self._consumer.assign([self._tp(p) for p in starts])
+        consumer = await self._started()
+        consumer.assign([self._tp(p) for p in starts])
         for partition, offset in starts.items():
-            self._consumer.seek(self._tp(partition), offset)
+            consumer.seek(self._tp(partition), offset)
 
     def pause(self, partitions: Iterable[int]) -> None:
-        self._consumer.pause(*(self._tp(p) for p in partitions))
+        if self._consumer is not None:
+            self._consumer.pause(*(self._tp(p) for p in partitions))
 
     def resume(self, partitions: Iterable[int]) -> None:
-        self._consumer.resume(*(self._tp(p) for p in partitions))
+        if self._consumer is not None:
+            self._consumer.resume(*(self._tp(p) for p in partitions))
 
     async def fetch(self, timeout_s: float) -> list[RawMessage]:
-        if not self._consumer.assignment():
+        if self._consumer is None or not self._consumer.assignment():
             return []
         batches = await self._consumer.getmany(
             timeout_ms=int(timeout_s * 1000), max_records=MAX_RECORDS
@@ -61,6 +69,6 @@ class KafkaAheadReader:
         return out
 
     async def close(self) -> None:
-        if self._started:
+        if self._consumer is not None:
             await self._consumer.stop()
-            self._started = False
+            self._consumer = None
