@@ -25,18 +25,12 @@ itself, with its retries.
 Messages are matched to the app_open's user by their Kafka key: the user id, which
 ``EventProducer`` sends and the topic's per-user order relies on.
 
-When the worker is behind (a backlog: ``behind``), the app_open is hydrated early all the same:
-the stream reads ahead of the agent by about one batch (``noack_take`` fills the next batch while
-one runs), so a round of early hydrations takes the lock right after the running batch (the lock
-is first come, first served: rounds and batches alternate, a fair share) instead of after its
-own batch's decoding and cold writes. A round takes at most ``ROUND_MAX`` app_opens, so a batch
-never waits behind more than one round. (The view is still complete: the stream hands messages
-over in offset order, so every earlier message of the user is seen, pending, before its
-app_open.) This does not reach past the stream's read-ahead: an app_open deeper in a backlog
-waits for the batches before it. Such app_opens are counted (outcome ``behind``) as well as by
-how their round ended. Deeper app_opens are found by the look-ahead (``streams.lookahead``), which
-reads the partition past the stream's position and hands each app_open over with its user's
-messages in between (``ahead``).
+When the worker is behind (``behind``; counted as outcome ``behind``), the app_open is still
+hydrated as the stream hands it over, about one batch ahead of the agent: a round takes the lock
+right after the running batch slice (the lock is first come, first served; a round takes at
+most ``ROUND_MAX`` app_opens), and the view is complete because the stream hands messages over
+in offset order. App_opens deeper in a backlog come from the look-ahead (``streams.lookahead``,
+``ahead``; outcome ``ahead``) with the user's messages it read before them.
 """
 
 from __future__ import annotations
