@@ -95,7 +95,7 @@ class ApiSettings(BaseSettings):
         256, ge=1, description="Requests in progress per process; more get a 503 + Retry-After."
     )
     max_loop_lag_ms: float = Field(
-        200.0,
+        1000.0,
         gt=0,
         description="While the event loop runs this late (requests queue in it), new requests"
         " get a 503 + Retry-After at once.",
