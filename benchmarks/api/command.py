@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from benchmarks.api.plan import ApiParams
-from benchmarks.harness.command import RUNS_HELP, WARMUP_HELP, Repetitions, run_benchmark
+from benchmarks.harness.command import Repetitions, run_benchmark
+from benchmarks.harness.options import IngestRate, Runs, Seed, WarmUp
 from benchmarks.harness.repeat import Headline
 
 HEADLINES = (
@@ -27,9 +28,7 @@ HEADLINES = (
 
 
 def command(
-    ingest_rate: Annotated[
-        float, typer.Option(min=1, help="Events/s of other users' traffic meanwhile.")
-    ] = 1_000.0,
+    ingest_rate: IngestRate = 1_000.0,
     rate: Annotated[float, typer.Option(min=1, help="Requests/s for one hot user.")] = 1_000.0,
     batch_rate: Annotated[
         float, typer.Option(min=0.1, help="Requests/s of batches (50 users each).")
@@ -47,9 +46,9 @@ def command(
     profile_rate: Annotated[
         float, typer.Option(min=1, help="Requests/s of the profiled attack.")
     ] = 300.0,
-    seed: Annotated[int, typer.Option(help="Seed of the generated traffic.")] = 42,
-    runs: Annotated[int, typer.Option(min=1, help=RUNS_HELP)] = 3,
-    warm_up: Annotated[bool, typer.Option(help=WARMUP_HELP)] = True,
+    seed: Seed = 42,
+    runs: Runs = 3,
+    warm_up: WarmUp = True,
 ) -> None:
     """Read API p50/p99 and max sustainable requests/s under ingest, vs a redis-py floor."""
     from benchmarks.api.run import run_api_bench

@@ -68,6 +68,12 @@ class WorkerConsumer(Consumer):
     def wait_ready(self) -> None:
         wait_metrics(self.workers)
 
+    def assignment(self) -> dict[str, str]:
+        return {
+            f"worker-{index}": ",".join(str(p) for p in worker.held_partitions())
+            for index, worker in enumerate(self.workers)
+        }
+
     def _metrics(self) -> list[str]:
         return [worker.metrics() for worker in self.workers]
 
