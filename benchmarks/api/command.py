@@ -11,7 +11,7 @@ import typer
 
 from benchmarks.api.plan import ApiParams
 from benchmarks.harness.command import Repetitions, run_benchmark
-from benchmarks.harness.options import IngestRate, Runs, Seed, WarmUp
+from benchmarks.harness.options import IngestRate, Runs, Seed, WarmUp, parse_counts
 from benchmarks.harness.repeat import Headline
 
 HEADLINES = (
@@ -24,7 +24,17 @@ HEADLINES = (
              "baseline.batch.raw.p99_ms"),
     Headline("one hot user: highest rate kept up with", "figures.single.ladder.max_keeping_up_rps",
              "req/s"),
+    Headline("one hot user, 1 API process: CPU per request",
+             "figures.scaling.processes_1.api_cpu_us_per_request", "us"),
+    Headline("one hot user, 2 API processes: CPU per request",
+             "figures.scaling.processes_2.api_cpu_us_per_request", "us"),
+    Headline("one hot user, 2 API processes: p99", "figures.scaling.processes_2.p99_ms", "ms",
+             "figures.single.at_rate.p99_ms"),
+    Headline("one hot user, 2 API processes: highest rate kept up with",
+             "figures.scaling.processes_2.max_keeping_up_rps", "req/s",
+             "figures.single.ladder.max_keeping_up_rps"),
 )  # fmt: skip
+"""The 2-process rows compare with the first count's run (``--api-processes 1,2``: one)."""
 
 
 def command(
@@ -38,8 +48,13 @@ def command(
     duration: Annotated[float, typer.Option(min=1, help="Seconds of each measured phase.")] = 20.0,
     step_duration: Annotated[float, typer.Option(min=1, help="Seconds of each ladder step.")] = 8.0,
     api_processes: Annotated[
-        int, typer.Option(min=1, help="`interstore api` daemons (vegeta alternates between them).")
-    ] = 1,
+        str,
+        typer.Option(
+            help="`interstore api` daemons, vegeta alternating between them: a count, or counts "
+            "such as 1,2 (the whole run with the first; the one-hot-user phase and ladder again "
+            "with each other)."
+        ),
+    ] = "1",
     profile_dir: Annotated[
         Path | None, typer.Option(help="Also py-spy the API during one more attack; stacks here.")
     ] = None,
@@ -63,7 +78,7 @@ def command(
             interactions_per_user=max(150, limit),
             duration_s=duration,
             step_s=step_duration,
-            api_processes=api_processes,
+            api_processes=parse_counts(api_processes, "--api-processes"),
             profile_rate=profile_rate,
             seed=seed,
         )
