@@ -11,7 +11,7 @@ import typer
 
 from benchmarks.api.plan import ApiParams
 from benchmarks.harness.command import Repetitions, run_benchmark
-from benchmarks.harness.options import IngestRate, Runs, Seed, WarmUp, parse_counts
+from benchmarks.harness.options import IngestRate, Runs, Seed, WarmUp, checked, parse_counts
 from benchmarks.harness.repeat import Headline
 
 HEADLINES = (
@@ -68,22 +68,20 @@ def command(
     """Read API p50/p99 and max sustainable requests/s under ingest, vs a redis-py floor."""
     from benchmarks.api.run import run_api_bench
 
-    try:
-        params = ApiParams(
-            ingest_rate=ingest_rate,
-            rate=rate,
-            batch_rate=batch_rate,
-            batch_size=batch_size,
-            limit=limit,
-            interactions_per_user=max(150, limit),
-            duration_s=duration,
-            step_s=step_duration,
-            api_processes=parse_counts(api_processes, "--api-processes"),
-            profile_rate=profile_rate,
-            seed=seed,
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    params = checked(
+        ApiParams,
+        ingest_rate=ingest_rate,
+        rate=rate,
+        batch_rate=batch_rate,
+        batch_size=batch_size,
+        limit=limit,
+        interactions_per_user=max(150, limit),
+        duration_s=duration,
+        step_s=step_duration,
+        api_processes=parse_counts(api_processes, "--api-processes"),
+        profile_rate=profile_rate,
+        seed=seed,
+    )
     warm = dataclasses.replace(params, duration_s=3.0, step_s=2.0, max_steps=2)
     run_benchmark(
         params,

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 RUNS_HELP = "Measured runs (each on fresh scratch resources); the result holds median and spread."
 WARMUP_HELP = "First a short run on the same stack whose figures are dropped."
+
+P = TypeVar("P")
 
 Runs = Annotated[int, typer.Option(min=1, help=RUNS_HELP)]
 WarmUp = Annotated[bool, typer.Option(help=WARMUP_HELP)]
@@ -30,3 +33,11 @@ def parse_counts(text: str, what: str) -> tuple[int, ...]:
     if len(set(counts)) != len(counts):
         raise typer.BadParameter(f"{what}: each count once")
     return counts
+
+
+def checked(make: Callable[..., P], **values: Any) -> P:
+    """``make(**values)``, a ``ValueError`` (a params class refusing values) as a bad option."""
+    try:
+        return make(**values)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from benchmarks.harness.command import Repetitions, run_benchmark
-from benchmarks.harness.options import IngestRate, Partitions, Runs, Seed, WarmUp
+from benchmarks.harness.options import IngestRate, Partitions, Runs, Seed, WarmUp, checked
 from benchmarks.harness.repeat import Headline
 from benchmarks.hydrate.plan import HydrateParams
 
@@ -51,19 +51,17 @@ def command(
     """App-open hydration latency under ingest, and cold writes per interaction in sessions."""
     from benchmarks.hydrate.run import run_hydrate
 
-    try:
-        params = HydrateParams(
-            users=users,
-            history=history,
-            background_rate=background_rate,
-            app_open_rate=app_open_rate,
-            session_users=session_users,
-            through_users=through_users,
-            partitions=partitions,
-            seed=seed,
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    params = checked(
+        HydrateParams,
+        users=users,
+        history=history,
+        background_rate=background_rate,
+        app_open_rate=app_open_rate,
+        session_users=session_users,
+        through_users=through_users,
+        partitions=partitions,
+        seed=seed,
+    )
     warm = dataclasses.replace(
         params, users=min(users, 20), alone_users=4, session_users=min(session_users, 30),
         through_users=min(through_users, 10), spread_s=5.0,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from benchmarks.harness.command import Repetitions, run_benchmark
-from benchmarks.harness.options import Partitions, Runs, Seed, WarmUp, parse_counts
+from benchmarks.harness.options import Partitions, Runs, Seed, WarmUp, checked, parse_counts
 from benchmarks.harness.repeat import Headline
 from benchmarks.ingest.plan import IngestParams
 
@@ -93,19 +93,17 @@ def command(
     path: the worker vs a raw-client baseline."""
     from benchmarks.ingest.run import run_ingest
 
-    try:
-        params = IngestParams(
-            events=events,
-            users=users,
-            partitions=partitions,
-            seed=seed,
-            baseline_writes=BaselineWrites(baseline_writes).value,
-            baseline_concurrency=baseline_concurrency,
-            workers=parse_counts(workers, "--workers"),
-            worker_first=worker_first,
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    params = checked(
+        IngestParams,
+        events=events,
+        users=users,
+        partitions=partitions,
+        seed=seed,
+        baseline_writes=BaselineWrites(baseline_writes).value,
+        baseline_concurrency=baseline_concurrency,
+        workers=parse_counts(workers, "--workers"),
+        worker_first=worker_first,
+    )
     warm = dataclasses.replace(
         params, events=min(events, WARM_UP_EVENTS), users=min(users, WARM_UP_EVENTS)
     )
