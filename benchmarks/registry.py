@@ -22,4 +22,5 @@ BENCHMARKS: dict[str, str] = {
     "features-read": "benchmarks.features_read.command",
     "features": "benchmarks.features.command",
     "matrix": "benchmarks.matrix.command",
+    "capacity": "benchmarks.capacity.command",
 }

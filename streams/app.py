@@ -4,7 +4,8 @@ There is no module-level app: ``build_app`` makes one from settings and the stor
 several workers in one process tree each get their own. This module only adapts Faust to the
 worker's services (``streams.services.build_worker``): the agent hands each batch to the
 ``BatchRunner``, a timer ticks the inactivity tracker, the rebalance signals go to the
-``RebalanceHandOver``, and two pages serve /metrics and /healthz.
+``RebalanceHandOver``, and pages serve /metrics, /healthz (the process is up) and /readyz (its
+consumer holds partitions of the events topic: ``streams.readiness``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from streams.lookahead import LookAhead
 from streams.lookahead_kafka import KafkaAheadReader
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
+from streams.readiness import add_readiness_page
 from streams.services import WorkerServices, WorkerStores, build_worker
 
 log = logging.getLogger(__name__)
@@ -161,6 +163,8 @@ def _connect(
     @app.page("/healthz")
     async def health_page(web: Any, request: Any) -> Any:
         return web.json({"status": "ok"})
+
+    add_readiness_page(app, owned)
 
     @app.timer(LAG_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def measure_lag() -> None:

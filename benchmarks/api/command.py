@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from benchmarks.api.plan import ApiParams
-from benchmarks.harness.command import RUNS_HELP, WARMUP_HELP, Repetitions, run_benchmark
+from benchmarks.harness.command import Repetitions, run_benchmark
+from benchmarks.harness.options import IngestRate, Runs, Seed, WarmUp, checked, parse_counts
 from benchmarks.harness.repeat import Headline
 
 HEADLINES = (
@@ -26,13 +27,21 @@ HEADLINES = (
              "baseline.batch.raw.p99_ms"),
     Headline("one hot user: highest rate kept up with", "figures.single.ladder.max_keeping_up_rps",
              "req/s"),
+    Headline("one hot user, 1 API process: CPU per request",
+             "figures.scaling.processes_1.api_cpu_us_per_request", "us"),
+    Headline("one hot user, 2 API processes: CPU per request",
+             "figures.scaling.processes_2.api_cpu_us_per_request", "us"),
+    Headline("one hot user, 2 API processes: p99", "figures.scaling.processes_2.p99_ms", "ms",
+             "figures.single.at_rate.p99_ms"),
+    Headline("one hot user, 2 API processes: highest rate kept up with",
+             "figures.scaling.processes_2.max_keeping_up_rps", "req/s",
+             "figures.single.ladder.max_keeping_up_rps"),
 )  # fmt: skip
+"""The 2-process rows compare with the first count's run (``--api-processes 1,2``: one)."""
 
 
 def command(
-    ingest_rate: Annotated[
-        float, typer.Option(min=1, help="Events/s of other users' traffic meanwhile.")
-    ] = 1_000.0,
+    ingest_rate: IngestRate = 1_000.0,
     rate: Annotated[float, typer.Option(min=1, help="Requests/s for one hot user.")] = 1_000.0,
     batch_rate: Annotated[
         float, typer.Option(min=0.1, help="Requests/s of batches (50 users each).")
@@ -42,37 +51,40 @@ def command(
     duration: Annotated[float, typer.Option(min=1, help="Seconds of each measured phase.")] = 20.0,
     step_duration: Annotated[float, typer.Option(min=1, help="Seconds of each ladder step.")] = 8.0,
     api_processes: Annotated[
-        int, typer.Option(min=1, help="`interstore api` daemons (vegeta alternates between them).")
-    ] = 1,
+        str,
+        typer.Option(
+            help="`interstore api` daemons, vegeta alternating between them: a count, or counts "
+            "such as 1,2 (the whole run with the first; the one-hot-user phase and ladder again "
+            "with each other)."
+        ),
+    ] = "1",
     profile_dir: Annotated[
         Path | None, typer.Option(help="Also py-spy the API during one more attack; stacks here.")
     ] = None,
     profile_rate: Annotated[
         float, typer.Option(min=1, help="Requests/s of the profiled attack.")
     ] = 300.0,
-    seed: Annotated[int, typer.Option(help="Seed of the generated traffic.")] = 42,
-    runs: Annotated[int, typer.Option(min=1, help=RUNS_HELP)] = 3,
-    warm_up: Annotated[bool, typer.Option(help=WARMUP_HELP)] = True,
+    seed: Seed = 42,
+    runs: Runs = 3,
+    warm_up: WarmUp = True,
 ) -> None:
     """Read API p50/p99 and max sustainable requests/s under ingest, vs a redis-py floor."""
     from benchmarks.api.run import run_api_bench
 
-    try:
-        params = ApiParams(
-            ingest_rate=ingest_rate,
-            rate=rate,
-            batch_rate=batch_rate,
-            batch_size=batch_size,
-            limit=limit,
-            interactions_per_user=max(150, limit),
-            duration_s=duration,
-            step_s=step_duration,
-            api_processes=api_processes,
-            profile_rate=profile_rate,
-            seed=seed,
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    params = checked(
+        ApiParams,
+        ingest_rate=ingest_rate,
+        rate=rate,
+        batch_rate=batch_rate,
+        batch_size=batch_size,
+        limit=limit,
+        interactions_per_user=max(150, limit),
+        duration_s=duration,
+        step_s=step_duration,
+        api_processes=parse_counts(api_processes, "--api-processes"),
+        profile_rate=profile_rate,
+        seed=seed,
+    )
     warm = dataclasses.replace(params, duration_s=3.0, step_s=2.0, max_steps=2)
     run_benchmark(
         params,

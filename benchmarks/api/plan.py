@@ -35,8 +35,9 @@ class ApiParams:
     batch_from: float = 2.0
     step_factor: float = 1.25
     max_steps: int = 16
-    api_processes: int = 1
-    """``interstore api`` daemons, each on its own port; vegeta alternates between them."""
+    api_processes: tuple[int, ...] = (1,)
+    """``interstore api`` daemons, each on its own port, vegeta alternating between them: the
+    whole run with the first count; the one-hot-user phase and ladder again with each other."""
     warmup_s: float = 5.0
     profile_rate: float = 300.0
     """Requests/s of the profiled attack (``--profile-dir``): a rate the API sustains, so the
@@ -48,8 +49,8 @@ class ApiParams:
         rates = (self.ingest_rate, self.rate, self.batch_rate, self.single_from, self.batch_from)
         if min(rates) <= 0 or min(self.duration_s, self.step_s) <= 0:
             raise ValueError("rates and durations must be positive")
-        counts = (self.batch_size, self.limit, self.max_steps, self.api_processes, self.partitions)
-        if min(counts) < 1:
+        counts = (self.batch_size, self.limit, self.max_steps, *self.api_processes, self.partitions)
+        if not self.api_processes or min(counts) < 1:
             raise ValueError("batch size, limit, steps, API processes and partitions must be >= 1")
         if self.interactions_per_user < self.limit:
             raise ValueError("each live user needs at least `limit` interactions")
@@ -57,4 +58,4 @@ class ApiParams:
             raise ValueError("the step factor must be over 1")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "api_processes": list(self.api_processes)}

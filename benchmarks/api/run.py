@@ -38,6 +38,13 @@ from benchmarks.api.ladder import ladder_json, rate_ladder
 from benchmarks.api.phases import Phases, check_answers, produce_sessions, profile_api, wait_live
 from benchmarks.api.plan import BATCH_P99_TARGET_MS, SINGLE_P99_TARGET_MS, ApiParams
 from benchmarks.api.report import api_targets, build_result, render
+from benchmarks.api.scaling import (
+    MoreProcesses,
+    measure_count,
+    scaling_entry,
+    scaling_table,
+    single_requests,
+)
 from benchmarks.api.vegeta import VEGETA_VERSION, Request, Vegeta, ensure_vegeta
 from benchmarks.harness.background import Background
 from benchmarks.harness.cpu import GroupCpu
@@ -86,6 +93,7 @@ def run_api_bench(
     result = build_result(params, figures, floors, targets, host)
     for table in render(result):
         out.print(table)
+    out.print(scaling_table(result.figures["scaling"]))
     print_targets(out, targets)
     answered = [t for t in targets if t.name.startswith("requests answered")]
     return result, all(t.met for t in answered)
@@ -118,17 +126,15 @@ def _measure(
         )
         time.sleep(params.warmup_s)
         key = secrets.token_urlsafe(24)
-        with running_apis(scoped, scratch, workdir, params.api_processes, key) as apis:
+        first = params.api_processes[0]
+        named = {worker.pid: "worker", background.pid: "background", os.getpid(): "bench"}
+        with running_apis(scoped, scratch, workdir, first, key) as apis:
             check_answers(apis[0][1], key, hot_user, batch_users, params.limit)
             console.print(f"API at {', '.join(url for _, url in apis)}; every answer checked")
-            named = {worker.pid: "worker", background.pid: "background", os.getpid(): "bench"}
-            named |= {process.pid() or 0: "api" for process, _ in apis}
-            phases = Phases(GroupCpu(named), Vegeta(vegeta_bin, workdir), alive)
+            api_pids = {process.pid() or 0: "api" for process, _ in apis}
+            phases = Phases(GroupCpu({**named, **api_pids}), Vegeta(vegeta_bin, workdir), alive)
             headers = {"X-API-Key": key, "Content-Type": "application/json"}
-            single = [
-                Request("GET", f"{url}/v1/users/{hot_user}/interactions?limit={params.limit}")
-                for _, url in apis
-            ]
+            single = single_requests([url for _, url in apis], hot_user, params.limit)
             body = json.dumps({"user_ids": batch_users, "limit": params.limit}).encode()
             batch = [Request("POST", f"{url}/v1/interactions:batchGet", body) for _, url in apis]
             consumed_before, began = metric_sum(worker.metrics(), CONSUMED), time.monotonic()
@@ -166,9 +172,7 @@ def _measure(
                 steps = phases.ladder(
                     requests, headers, rates, params.step_s, target, console, name
                 )
-                figures[name]["ladder"] = ladder_json(
-                    steps, params.api_processes, os.cpu_count() or 1
-                )
+                figures[name]["ladder"] = ladder_json(steps, first, os.cpu_count() or 1)
             figures["ingest"] = {
                 "background_produced_per_s": round(background.rate(), 1),
                 "worker_consumed_per_s": round(
@@ -191,4 +195,9 @@ def _measure(
                 console.print(
                     f"py-spy profile of the API at {params.profile_rate:,.0f} req/s: {path}"
                 )
+        single_first = scaling_entry(first, figures["single"]["step"], figures["single"]["ladder"])
+        figures["scaling"] = {f"processes_{first}": single_first}
+        more = MoreProcesses(scoped, scratch, workdir, key, hot_user, named, phases.vegeta, alive)
+        for count in params.api_processes[1:]:
+            figures["scaling"][f"processes_{count}"] = measure_count(more, count, params, console)
     return figures, floors

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from benchmarks.harness.command import RUNS_HELP, WARMUP_HELP, Repetitions, run_benchmark
+from benchmarks.harness.command import Repetitions, run_benchmark
+from benchmarks.harness.options import Runs, WarmUp
 from benchmarks.harness.repeat import Headline
 
 HEADLINES = (
@@ -22,8 +23,8 @@ def command(
     users: Annotated[int, typer.Option(min=1, help="Users the events come from.")] = 5_000,
     rate: Annotated[float, typer.Option(min=1, help="Events/s of the freshness phase.")] = 1_000,
     duration: Annotated[float, typer.Option(min=1, help="Seconds of the freshness phase.")] = 30,
-    runs: Annotated[int, typer.Option(min=1, help=RUNS_HELP)] = 3,
-    warm_up: Annotated[bool, typer.Option(help=WARMUP_HELP)] = True,
+    runs: Runs = 3,
+    warm_up: WarmUp = True,
 ) -> None:
     """Ingest events/s with the features worker on vs ingest alone; freshness p50/p99."""
     from benchmarks.features.run import FeaturesParams, run_features

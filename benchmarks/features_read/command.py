@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from benchmarks.features_read.plan import FeaturesReadParams
-from benchmarks.harness.command import RUNS_HELP, WARMUP_HELP, Repetitions, run_benchmark
+from benchmarks.harness.command import Repetitions, run_benchmark
+from benchmarks.harness.options import Runs, WarmUp
 from benchmarks.harness.repeat import Headline
 
 HEADLINES = tuple(
@@ -22,8 +23,8 @@ HEADLINES = tuple(
 def command(
     products: Annotated[int, typer.Option(min=500, help="Products with serving values.")] = 2_000,
     requests: Annotated[int, typer.Option(min=10, help="Requests per size and path.")] = 300,
-    runs: Annotated[int, typer.Option(min=1, help=RUNS_HELP)] = 3,
-    warm_up: Annotated[bool, typer.Option(help=WARMUP_HELP)] = True,
+    runs: Runs = 3,
+    warm_up: WarmUp = True,
 ) -> None:
     """POST /v1/features:get latency (1, 30, 500 ids x 20 features) vs the raw MGET floor."""
     from benchmarks.features_read.run import run_features_read

@@ -10,6 +10,8 @@
   ``deploy.app_processes.WorkerChild``), ``running_apis``, ``wait_assigned``, ``wait_metric``;
 - ``cpu``: ``ProcessCpu`` (the processes under test), ``GroupCpu`` (every process, grouped);
 - ``background``: other users' traffic at a steady rate; ``records``: interactions made to order;
+- ``options``: the shared options (``Runs``, ``WarmUp``, ``Seed``, ``Partitions``,
+  ``IngestRate``), ``parse_counts`` (``--workers 1,2,3``), ``checked`` (params from options);
 - ``errors``: ``BenchError``; ``report``: the README's table (``interstore bench report``).
 
 Free ports (``deploy.process.free_port``) and Prometheus text (``deploy.scrape``) come from

@@ -17,9 +17,6 @@ from benchmarks.harness.results import RESULTS_DIR, BenchResult, write_result
 RunOnce = Callable[[Any, Console, Console], tuple[BenchResult, bool]]
 """One run of a benchmark: (params, status console, table console) -> (result, verified)."""
 
-RUNS_HELP = "Measured runs (each on fresh scratch resources); the result holds median and spread."
-WARMUP_HELP = "First a short run on the same stack whose figures are dropped."
-
 
 @dataclass(frozen=True, slots=True)
 class Repetitions:

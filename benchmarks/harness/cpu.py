@@ -24,15 +24,17 @@ class ProcessCpu:
 
     def __init__(self, pids: Sequence[int]) -> None:
         self._processes = [psutil.Process(pid) for pid in pids]
-        self._cpu = 0.0
+        self._cpu: list[float] = []
         self._host: Any = None
+        self.each_s: list[float] = []
+        """Each process's CPU seconds between ``start`` and the last ``stop``, in pid order."""
 
-    def _process_cpu(self) -> float:
-        total = 0.0
+    def _process_cpu(self) -> list[float]:
+        each = []
         for process in self._processes:
             times = process.cpu_times()
-            total += times.user + times.system + times.children_user + times.children_system
-        return total
+            each.append(times.user + times.system + times.children_user + times.children_system)
+        return each
 
     def start(self) -> None:
         self._cpu = self._process_cpu()
@@ -40,7 +42,9 @@ class ProcessCpu:
 
     def stop(self) -> tuple[float, float]:
         """(CPU seconds of the processes, share of the host busy) since ``start``."""
-        return self._process_cpu() - self._cpu, host_busy(self._host, psutil.cpu_times())
+        now = self._process_cpu()
+        self.each_s = [after - before for before, after in zip(self._cpu, now, strict=True)]
+        return sum(self.each_s), host_busy(self._host, psutil.cpu_times())
 
 
 class GroupCpu:

@@ -13,6 +13,7 @@ import urllib.error
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import httpx
 from confluent_kafka import ConsumerGroupState, KafkaException
 from rich.console import Console
 
@@ -47,6 +48,11 @@ class BenchWorker(WorkerChild):
 
     def metrics(self) -> str:
         return scrape(self.metrics_url)
+
+    def held_partitions(self) -> list[int]:
+        """The partitions its consumer holds now (its ``/readyz``; empty while unassigned)."""
+        url = self.metrics_url.removesuffix("/metrics") + "/readyz"
+        return [int(p) for p in httpx.get(url, timeout=5).json().get("partitions", [])]
 
 
 def wait_metrics(workers: list[BenchWorker]) -> None:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from benchmarks.harness.command import RUNS_HELP, WARMUP_HELP, Repetitions, run_benchmark
+from benchmarks.harness.command import Repetitions, run_benchmark
+from benchmarks.harness.options import IngestRate, Partitions, Runs, Seed, WarmUp, checked
 from benchmarks.harness.repeat import Headline
 from benchmarks.hydrate.plan import HydrateParams
 
@@ -34,9 +35,7 @@ def command(
         int, typer.Option(min=1, help="Users hydrated by the worker (as many for the baseline).")
     ] = 200,
     history: Annotated[int, typer.Option(min=1, help="Interactions in cold per user.")] = 1_000,
-    background_rate: Annotated[
-        float, typer.Option(min=1, help="Events/s of other users' traffic meanwhile.")
-    ] = 1_000.0,
+    background_rate: IngestRate = 1_000.0,
     app_open_rate: Annotated[float, typer.Option(min=0.1, help="App-opens per second.")] = 20.0,
     session_users: Annotated[
         int, typer.Option(min=0, help="Session-mix users who open the app first.")
@@ -44,27 +43,25 @@ def command(
     through_users: Annotated[
         int, typer.Option(min=0, help="Session-mix users who act without an app_open.")
     ] = 100,
-    partitions: Annotated[int, typer.Option(min=1, help="Partitions of each topic.")] = 12,
-    seed: Annotated[int, typer.Option(help="Seed of the generated traffic.")] = 42,
-    runs: Annotated[int, typer.Option(min=1, help=RUNS_HELP)] = 3,
-    warm_up: Annotated[bool, typer.Option(help=WARMUP_HELP)] = True,
+    partitions: Partitions = 12,
+    seed: Seed = 42,
+    runs: Runs = 3,
+    warm_up: WarmUp = True,
 ) -> None:
     """App-open hydration latency under ingest, and cold writes per interaction in sessions."""
     from benchmarks.hydrate.run import run_hydrate
 
-    try:
-        params = HydrateParams(
-            users=users,
-            history=history,
-            background_rate=background_rate,
-            app_open_rate=app_open_rate,
-            session_users=session_users,
-            through_users=through_users,
-            partitions=partitions,
-            seed=seed,
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    params = checked(
+        HydrateParams,
+        users=users,
+        history=history,
+        background_rate=background_rate,
+        app_open_rate=app_open_rate,
+        session_users=session_users,
+        through_users=through_users,
+        partitions=partitions,
+        seed=seed,
+    )
     warm = dataclasses.replace(
         params, users=min(users, 20), alone_users=4, session_users=min(session_users, 30),
         through_users=min(through_users, 10), spread_s=5.0,

@@ -40,6 +40,10 @@ class Consumer:
         """How the consumer batched: batches and their mean size, from its own counts."""
         raise NotImplementedError
 
+    def assignment(self) -> dict[str, str]:
+        """The partitions each process holds (``"0,1,2"`` by process name), if it can tell."""
+        return {}
+
     def log_tail(self) -> str:
         """What to show when the measurement failed."""
         return ""

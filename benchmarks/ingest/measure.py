@@ -111,6 +111,7 @@ def measure(
             settings, scratch.group, scratch.events_topic, scratch.partitions, consumer.alive
         )
         time.sleep(SETTLE_S)
+        measurement.details["assignment"] = consumer.assignment()
         cpu = ProcessCpu(consumer.pids)
         cpu.start()
         started, produced = produce_all(
@@ -118,6 +119,7 @@ def measure(
         )
         finished = wait_counted(started, consumer.counts, measurement, consumer.alive, console)
         measurement.consumer_cpu_s, measurement.host_cpu_busy = cpu.stop()
+        measurement.details["cpu_seconds_per_process"] = [round(s, 2) for s in cpu.each_s]
         measurement.details.update(consumer.batch_stats())
         measurement.produce_s = produced - started
         measurement.total_s = finished - started

@@ -29,12 +29,13 @@ class IngestParams:
     baseline_writes: str = "batches"
     baseline_concurrency: int = 256
     baseline_consume_batch: int = 2_000
-    workers: int = 1
-    """``interstore worker`` processes (one consumer group)."""
+    workers: tuple[int, ...] = (1,)
+    """``interstore worker`` processes in one consumer group: the session path is measured once
+    per count (the scaling); the first count is the headline's and the write-through path's."""
     worker_first: bool = False
 
     def __post_init__(self) -> None:
-        if min(self.events, self.users, self.partitions, self.workers) < 1:
+        if not self.workers or min(self.events, self.users, self.partitions, *self.workers) < 1:
             raise ValueError("events, users, partitions and workers must be positive")
         if self.baseline_writes not in BASELINE_WRITES:
             raise ValueError(f"baseline writes are one of {BASELINE_WRITES}")
@@ -49,7 +50,7 @@ class IngestParams:
             "baseline_writes": self.baseline_writes,
             "baseline_concurrency": self.baseline_concurrency,
             "baseline_consume_batch": self.baseline_consume_batch,
-            "workers": self.workers,
+            "workers": list(self.workers),
             "order": "worker first" if self.worker_first else "baseline first",
         }
 

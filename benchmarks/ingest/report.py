@@ -14,13 +14,14 @@ def build_result(
     params: IngestParams,
     workload: Workload,
     producer_events_per_s: float,
-    baseline: Measurement,
-    worker: Measurement,
-    through: Measurement,
+    measured: tuple[Measurement, Measurement, Measurement],
+    scaling: Mapping[str, Any],
     host: Mapping[str, Any],
 ) -> tuple[BenchResult, list[Target]]:
     """The session path is the headline (``ratio``: its events/s over the baseline's); the
-    write-through path sits beside it, against the same baseline."""
+    write-through path sits beside it, against the same baseline. ``measured`` is (baseline,
+    session path, write-through path); ``scaling`` the session path per worker count."""
+    baseline, worker, through = measured
     headline = ratio(worker.events_per_s, baseline.events_per_s)
     through_ratio = ratio(through.events_per_s, baseline.events_per_s)
     targets = ingest_targets(worker.events_per_s, headline, through.events_per_s)
@@ -32,6 +33,7 @@ def build_result(
         **{f"worker_{key}": value for key, value in worker.to_json().items()},
         "write_through_over_baseline": round(through_ratio, 4),
         **{f"write_through_{key}": value for key, value in through.to_json().items()},
+        "scaling": dict(scaling),
         "targets": [target.to_json() for target in targets],
     }
     result = BenchResult("ingest", params.to_json(), figures, baseline.to_json(), headline, host)
@@ -70,6 +72,6 @@ def render(
     params = result.params
     title = (
         f"ingest: {params['events']:,} events, {params['users']:,} users, "
-        f"{params['partitions']} partitions, {params['workers']} worker process(es)"
+        f"{params['partitions']} partitions, {params['workers'][0]} worker process(es)"
     )
     return figures_table(title, columns, rows)

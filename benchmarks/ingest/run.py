@@ -4,6 +4,7 @@ on the write-through path."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import uuid
@@ -24,6 +25,7 @@ from benchmarks.ingest.measure import measure, produce_all
 from benchmarks.ingest.plan import IngestParams, Measurement, Workload, build_workload
 from benchmarks.ingest.raw import RawConfig, RawConsumer, describe_raw
 from benchmarks.ingest.report import build_result, render
+from benchmarks.ingest.scaling import scaling_figures, scaling_table
 from benchmarks.ingest.worker import WorkerConsumer
 from core.settings import Settings, load_settings
 from store.cassandra_session import open_session
@@ -60,7 +62,7 @@ def _raw_config(scoped: Settings, scratch: Scratch, params: IngestParams) -> Raw
 
 
 def _worker(scoped: Settings, scratch: Scratch, params: IngestParams) -> Consumer:
-    return WorkerConsumer(scratch, workdir_of(scoped, scratch), params.workers)
+    return WorkerConsumer(scratch, workdir_of(scoped, scratch), params.workers[0])
 
 
 def _raw_details(settings: Settings, params: IngestParams) -> dict[str, Any]:
@@ -92,6 +94,17 @@ WRITE_THROUGH = IngestPath(
     "write-through", "through", Workload.write_through, _worker, _worker_details
 )
 """The same events without app_opens: no user has a session, every interaction goes to cold."""
+
+
+def sessions_with(params: IngestParams) -> dict[int, tuple[IngestPath, IngestParams]]:
+    """The session path once per further worker count (the first count is ``SESSIONS``)."""
+    return {
+        count: (
+            IngestPath(f"worker x{count}", f"w{count}", _same, _worker, _worker_details),
+            dataclasses.replace(params, workers=(count,)),
+        )
+        for count in params.workers[1:]
+    }
 
 
 def measure_path(
@@ -171,6 +184,11 @@ def run_ingest(params: IngestParams, console: Console, out: Console) -> tuple[Be
             path.name: measure_path(path, settings, session, run_id, params, workload, console)
             for path in order
         }
+        scaled = {params.workers[0]: measured[SESSIONS.name]}
+        for count, (path, scaled_params) in sessions_with(params).items():
+            scaled[count] = measure_path(
+                path, settings, session, run_id, scaled_params, workload, console
+            )
         host = host_info(
             load_average_at_start=[round(value, 2) for value in load_before],
             **versions(session, settings),
@@ -178,7 +196,11 @@ def run_ingest(params: IngestParams, console: Console, out: Console) -> tuple[Be
     finally:
         session.cluster.shutdown()
     baseline, worker, through = (measured[p.name] for p in (BASELINE, SESSIONS, WRITE_THROUGH))
-    result, targets = build_result(params, workload, producer_rate, baseline, worker, through, host)
+    scaling = scaling_figures(scaled)
+    result, targets = build_result(
+        params, workload, producer_rate, (baseline, worker, through), scaling, host
+    )
     out.print(render(result, baseline, worker, through, producer_rate))
+    out.print(scaling_table(scaling))
     print_targets(out, targets)
-    return result, all(m.verified for m in measured.values())
+    return result, all(m.verified for m in (*measured.values(), *scaled.values()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from benchmarks.harness.scratch import Scratch, delete_hot_keys
 from benchmarks.ingest.consumer import Consumer, Counts
 from core.settings import Settings
 from deploy.scrape import metric_sum
+
+ASSIGNMENT_TIMEOUT_S = 30.0
 
 
 def stored_interactions(expositions: Sequence[str]) -> float:
@@ -67,6 +70,21 @@ class WorkerConsumer(Consumer):
 
     def wait_ready(self) -> None:
         wait_metrics(self.workers)
+
+    def assignment(self) -> dict[str, str]:
+        """Each worker's partitions, once their ``/readyz`` cover the topic: a worker still
+        running its on-assigned hand-over (rebalancing) answers none yet."""
+        deadline = time.monotonic() + ASSIGNMENT_TIMEOUT_S
+        while True:
+            held = [sorted(worker.held_partitions()) for worker in self.workers]
+            covered = {p for partitions in held for p in partitions}
+            if len(covered) >= self.scratch.partitions or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        return {
+            f"worker-{index}": ",".join(map(str, partitions))
+            for index, partitions in enumerate(held)
+        }
 
     def _metrics(self) -> list[str]:
         return [worker.metrics() for worker in self.workers]

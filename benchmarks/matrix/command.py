@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from benchmarks.harness.command import RUNS_HELP, WARMUP_HELP, Repetitions, run_benchmark
+from benchmarks.harness.command import Repetitions, run_benchmark
+from benchmarks.harness.options import Runs, Seed, WarmUp
 from benchmarks.harness.repeat import Headline
 
 HEADLINES = (
@@ -37,9 +38,9 @@ def command(
     feast_step_duration: Annotated[
         float, typer.Option(min=1, help="Seconds of each step of Feast's rate ladder.")
     ] = 8.0,
-    seed: Annotated[int, typer.Option(help="Seed of the data and the requests.")] = 42,
-    runs: Annotated[int, typer.Option(min=1, help=RUNS_HELP)] = 3,
-    warm_up: Annotated[bool, typer.Option(help=WARMUP_HELP)] = False,
+    seed: Seed = 42,
+    runs: Runs = 3,
+    warm_up: WarmUp = False,
 ) -> None:
     """Model matrices and :rank under open-loop load, vs raw MGETs and Feast's feature server."""
     from benchmarks.matrix.plan import MatrixParams

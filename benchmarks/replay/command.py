@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from benchmarks.harness.command import RUNS_HELP, WARMUP_HELP, Repetitions, run_benchmark
+from benchmarks.harness.command import Repetitions, run_benchmark
+from benchmarks.harness.options import Partitions, Runs, WarmUp
 from benchmarks.harness.repeat import Headline
 
 HEADLINES = (
@@ -26,10 +27,10 @@ HEADLINES = (
 def command(
     events: Annotated[int, typer.Option(min=1, help="Events (interactions) to replay.")] = 100_000,
     users: Annotated[int, typer.Option(min=1, help="Users the events come from.")] = 10_000,
-    partitions: Annotated[int, typer.Option(min=1, help="Partitions of each topic.")] = 12,
+    partitions: Partitions = 12,
     raw_concurrency: Annotated[int, typer.Option(min=1, help="Raw writes in flight.")] = 512,
-    runs: Annotated[int, typer.Option(min=1, help=RUNS_HELP)] = 3,
-    warm_up: Annotated[bool, typer.Option(help=WARMUP_HELP)] = True,
+    runs: Runs = 3,
+    warm_up: WarmUp = True,
 ) -> None:
     """Replay events/s into the cold tier vs the raw limit (confluent-kafka + cassandra-driver,
     no project code) and vs the live worker's write-through, in the same run."""

@@ -8,6 +8,7 @@
   in Cassandra and (user side) its repartition records in Kafka. A failure stops the worker;
   the next start resumes from the committed offsets and the fences skip what was applied.
 - The refresher (``streams.features.refresher``) recomputes values whose windows slid.
+- Pages: /metrics, /healthz and /readyz (ready while it holds shards: ``streams.readiness``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from streams.features.metrics import FeatureMetrics
 from streams.features.records import decode_repartitioned, entity_shard, local_shard, route
 from streams.features.refresher import Refresher
 from streams.messages import RawMessage
+from streams.readiness import add_readiness_page
 
 log = logging.getLogger(__name__)
 
@@ -165,4 +167,5 @@ def build_features_app(
     async def health_page(web: Any, request: Any) -> Any:
         return web.json({"status": "ok"})
 
+    add_readiness_page(app, owned_shards)
     return app

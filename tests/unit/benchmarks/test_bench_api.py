@@ -13,6 +13,7 @@ from benchmarks.api.floor import floor_figures
 from benchmarks.api.ladder import Step, ladder_json, limited_by, nice, rate_ladder
 from benchmarks.api.plan import ENDPOINTS, ApiParams
 from benchmarks.api.report import api_targets, build_result, render
+from benchmarks.api.scaling import scaling_entry, scaling_table, single_requests
 from benchmarks.api.vegeta import Request, VegetaReport, targets_lines
 from benchmarks.harness.results import RESULT_KEYS, read_result, write_result
 
@@ -231,3 +232,26 @@ def test_targets_lines_are_vegeta_json_targets() -> None:
     first, second = (json.loads(line) for line in text.splitlines())
     assert first == {"method": "GET", "url": "http://h/a", "header": {"X-API-Key": ["k" * 16]}}
     assert base64.b64decode(second["body"]) == b'{"user_ids": ["u"]}'
+
+
+# -- API processes (--api-processes 1,2)
+
+
+def test_a_scaling_entry_has_cpu_per_request_summed_over_the_processes() -> None:
+    s = step(3.0, cpu={"host_cpu_busy": 0.9, "cpu_cores": {"api": 0.8}})  # 1,000 req/s sent
+    entry = scaling_entry(2, s, ladder_json([s], 2, 2))
+    assert entry["api_cpu_us_per_request"] == 800.0  # 0.8 cores over 1,000 req/s
+    assert (entry["api_processes"], entry["p99_ms"], entry["max_keeping_up_rps"]) == (
+        2,
+        3.0,
+        1000.0,
+    )
+    assert scaling_table({"processes_2": entry}).row_count == 1
+
+
+def test_api_process_counts_are_a_list() -> None:
+    assert ApiParams(api_processes=(1, 2)).to_json()["api_processes"] == [1, 2]
+    with pytest.raises(ValueError, match=">= 1"):
+        ApiParams(api_processes=(0,))
+    urls = [r.url for r in single_requests(["http://a", "http://b"], "u", 5)]
+    assert urls == [f"http://{h}/v1/users/u/interactions?limit=5" for h in "ab"]
