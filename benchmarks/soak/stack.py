@@ -72,8 +72,10 @@ def soak_stack(
 ) -> Iterator[SoakStack]:
     with private_redis(workdir / "redis") as redis, TcpProxy(scoped.cassandra.port) as proxy:
         env = _env(scratch, params, redis.url, proxy.port)
+        redis_settings = {"url": redis.url, "key_prefix": scratch.hot_prefix}
         settings = scoped.model_copy(
-            update={"redis": scoped.redis.model_copy(update={"url": redis.url}),
+            update={"redis": scoped.redis.model_copy(update=redis_settings),
+                    "cassandra": scoped.cassandra.model_copy(update={"keyspace": scratch.keyspace}),
                     "session": scoped.session.model_copy(update={"idle_s": params.session_idle_s})}
         )  # fmt: skip
         worker = BenchWorker(env, workdir, 0)
