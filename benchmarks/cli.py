@@ -20,6 +20,10 @@ bench_app = typer.Typer(
     no_args_is_help=True,
 )
 
+soak_app = typer.Typer(add_completion=False)
+soak_app.command("soak")(import_module("benchmarks.soak.command").command)
+"""`interstore soak` (one command: the app runs it directly)."""
+
 for _name, _module in BENCHMARKS.items():
     bench_app.command(_name)(import_module(_module).command)
 

@@ -1,4 +1,5 @@
-"""Finding the benchmarks for `interstore bench`, only when a bench command runs.
+"""Finding the benchmarks for `interstore bench` (and the soak, `interstore soak`), only when
+such a command runs.
 
 The benchmarks are not part of the installed package (the wheel leaves ``benchmarks/`` out, and
 nothing else imports them): they live in the source tree, next to the ``interstore`` package.
@@ -19,10 +20,11 @@ def source_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def load_bench_app() -> Any | None:
-    """``benchmarks.cli.bench_app`` (a Typer app), or None if there are no benchmarks."""
+def load_bench_app(name: str = "bench_app") -> Any | None:
+    """``benchmarks.cli.<name>`` (a Typer app: ``bench_app``, ``soak_app``), or None if there
+    are no benchmarks."""
     try:
-        return importlib.import_module("benchmarks.cli").bench_app
+        return getattr(importlib.import_module("benchmarks.cli"), name)
     except ModuleNotFoundError as exc:
         if exc.name not in ("benchmarks", "benchmarks.cli"):
             raise
@@ -30,4 +32,4 @@ def load_bench_app() -> Any | None:
     if not (root / "benchmarks" / "cli.py").is_file():
         return None
     sys.path.append(str(root))
-    return importlib.import_module("benchmarks.cli").bench_app
+    return getattr(importlib.import_module("benchmarks.cli"), name)

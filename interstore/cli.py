@@ -41,17 +41,32 @@ app.add_typer(features_app, name="features")
 def bench(ctx: typer.Context) -> None:
     """Benchmarks against the local stack (`interstore bench --help`); results go to
     benchmarks/results/NAME.json. Needs a clone of the repository: the wheel has no benchmarks."""
+    _benchmarks_app(ctx, "bench_app", "bench")
+
+
+@app.command(
+    "soak",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def soak(ctx: typer.Context) -> None:
+    """Ingest and reads while faults are injected in turn, then every event checked
+    (`interstore soak --help`; `--duration 10m`); result in benchmarks/results/soak.json."""
+    _benchmarks_app(ctx, "soak_app", "soak")
+
+
+def _benchmarks_app(ctx: typer.Context, name: str, command: str) -> None:
     from interstore.bench_loader import load_bench_app
 
-    app_of_benchmarks = load_bench_app()
+    app_of_benchmarks = load_bench_app(name)
     if app_of_benchmarks is None:
         Console(stderr=True).print(
             "[bold red]the benchmarks are not installed[/]: they live in the repository's "
-            "benchmarks/ folder and are left out of the wheel; run `interstore bench` from an "
-            "editable install of a clone (`pip install -e .`, as `make install` does)."
+            f"benchmarks/ folder and are left out of the wheel; run `interstore {command}` from "
+            "an editable install of a clone (`pip install -e .`, as `make install` does)."
         )
         raise typer.Exit(2)
-    app_of_benchmarks(args=ctx.args, prog_name="interstore bench")
+    app_of_benchmarks(args=ctx.args, prog_name=f"interstore {command}")
 
 
 @app.command()

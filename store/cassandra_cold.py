@@ -4,9 +4,10 @@ Each request's driver ResponseFuture is bridged to an asyncio future (``add_call
 ``store.driver_relay``: one loop wake-up per burst of responses); one semaphore bounds the
 requests in flight across the store.
 
-Writes: one prepared INSERT per kind naming only the common and that kind's columns, None bound
-as UNSET (no nulls, no tombstones), ``USING TTL`` what the event has left of retention. Rows that
-share a partition go as one UNLOGGED batch, a row alone as a single statement. Measured locally
+Writes: one prepared INSERT per kind naming only the common and that kind's columns
+(``store.cassandra_writes`` binds them). Rows that share a partition go as one UNLOGGED batch, a
+row alone as a single statement. Reads: ``store.cassandra_reads``, bucket by bucket as
+``store.bucket_walk`` plans. Measured locally
 (20 calls of 1,000 rows, concurrency 128, median of 5), batches vs singles, rows/s and client CPU:
 200k users (1.01 rows/partition) 10,300 vs 11,100, 75 vs 74 us/row (a tie, within noise); 2k
 users (2.5) 21,800 vs 10,500, 36 vs 83 us; session flushes (16) 46,900 vs 10,600, 15 vs 75 us.
@@ -15,29 +16,23 @@ users (2.5) 21,800 vs 10,500, 36 vs 83 us; session flushes (16) 46,900 vs 10,600
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, ResponseFuture, Session
-from cassandra.query import (
-    UNSET_VALUE,
-    BatchStatement,
-    BatchType,
-    PreparedStatement,
-    Statement,
-    tuple_factory,
-)
+from cassandra.query import PreparedStatement, Statement, tuple_factory
 
 from core.clock import Clock, wall_clock_ms
 from core.settings import RetentionSettings
 from store import cold
-from store.buckets import bucket_of, buckets_between, span_days
 from store.cassandra_cql import insert_cql, select_cql
-from store.cassandra_errors import BIND_ERRORS, DRIVER_ERRORS, mapped
+from store.cassandra_errors import DRIVER_ERRORS, mapped
 from store.cassandra_hydration import MAX_COMBINATIONS, HydrationRead, select_all_cql
+from store.cassandra_reads import InteractionRows
 from store.cassandra_views import MAX_PACKS, Background, ViewStatements
+from store.cassandra_writes import InsertRequests, Request
 from store.driver_relay import relay_for
 from store.errors import (
     ColdReadError,
@@ -51,10 +46,6 @@ from store.recent_views import HotMember, merge
 TUPLE_ROWS = "interstore-cold-tuple-rows"
 """An execution profile with plain tuple rows: the default row factory builds a namedtuple
 class per result set, measured at 11-21% of the worker's CPU."""
-MAX_BATCH_ROWS = 100
-"""Rows of one partition per UNLOGGED batch (~15 KB: under Scylla's and Cassandra's limits)."""
-
-Request = tuple[Statement, Interaction]  # and the (first) interaction it writes, named in errors
 
 
 class CassandraColdStore(cold.ColdStore):
@@ -101,13 +92,15 @@ class CassandraColdStore(cold.ColdStore):
         """Requests ``write_many`` has sent (a row alone, or an UNLOGGED batch), retries too."""
         table = f"{keyspace}.interactions"
         try:
-            self._inserts = {k: self._prepare(insert_cql(table, k)) for k in INTERACTION_KINDS}
-            self._selects = {k: self._prepare(select_cql(table, k)) for k in INTERACTION_KINDS}
-            self._select_all = self._prepare(select_all_cql(table))
+            inserts = {k: self._prepare(insert_cql(table, k)) for k in INTERACTION_KINDS}
+            selects = {k: self._prepare(select_cql(table, k)) for k in INTERACTION_KINDS}
+            select_all = self._prepare(select_all_cql(table))
             self._ping = self._prepare("SELECT release_version FROM system.local")
             self._views = ViewStatements(session, keyspace, retention, consistency)
         except DRIVER_ERRORS as exc:
             raise mapped(exc, f"preparing statements on {table}", ColdStoreError) from exc
+        self._writes = InsertRequests(inserts, retention, consistency)
+        self._reads = InteractionRows(self._execute, selects, select_all, retention)
 
     def _prepare(self, cql: str) -> PreparedStatement:
         prepared = self._session.prepare(cql)
@@ -156,7 +149,8 @@ class CassandraColdStore(cold.ColdStore):
         what = f"write of {len(interactions)} interactions"
         self._check_open(what)
         now_ms = self._clock()
-        requests = self._requests(interactions, now_ms, what)
+        requests, expired = self._writes.requests(interactions, now_ms, what)
+        self.skipped_past_retention += expired
         await self._send(requests, what)
         written = self._inside_retention(interactions, now_ms)
         if written:
@@ -185,41 +179,6 @@ class CassandraColdStore(cold.ColdStore):
             exc, item = failures[0]
             where = f"{what} ({len(failures)} requests failed, first event {item.event_id!r}"
             raise mapped(exc, f"{where} of user {item.user_id!r})", ColdWriteError) from exc
-
-    def _requests(self, items: Sequence[Interaction], now_ms: int, what: str) -> list[Request]:
-        """All bound before any is sent (a bad row fails the call up front), by partition."""
-        partitions: dict[tuple[str, str, int], list[Request]] = {}
-        for item in items:
-            try:
-                ttl = cold.ttl_seconds(self._retention.days(item.kind), item.ts_ms, now_ms)
-                if ttl <= 0:
-                    self.skipped_past_retention += 1
-                    continue
-                bucket = bucket_of(item.ts_ms, span_days(item.kind))
-                statement = self._bind_insert(item, bucket, ttl)
-            except BIND_ERRORS as exc:
-                where = f"{what}: event {item.event_id!r} of user {item.user_id!r}"
-                raise ColdWriteError(f"{where} cannot be written: {exc}") from exc
-            partitions.setdefault((item.user_id, item.kind, bucket), []).append((statement, item))
-        return [request for rows in partitions.values() for request in self._batched(rows)]
-
-    def _bind_insert(self, item: Interaction, bucket: int, ttl: int) -> Statement:
-        common = (item.user_id, item.kind, bucket, item.ts_ms, item.event_id, item.product_id)
-        own = [UNSET_VALUE if v is None else v for v in item.kind_fields().values()]
-        return self._inserts[item.kind].bind([*common, item.category_id, *own, ttl])
-
-    def _batched(self, rows: list[Request]) -> Iterator[Request]:
-        """The rows of one partition: alone as they are, together as UNLOGGED batches."""
-        if len(rows) == 1:
-            yield rows[0]
-            return
-        for start in range(0, len(rows), MAX_BATCH_ROWS):
-            chunk = rows[start : start + MAX_BATCH_ROWS]
-            batch = BatchStatement(BatchType.UNLOGGED, consistency_level=self._consistency)
-            batch.is_idempotent = True
-            for statement, _ in chunk:
-                batch.add(statement)
-            yield batch, chunk[0][1]
 
     # -- reads
 
@@ -256,18 +215,17 @@ class CassandraColdStore(cold.ColdStore):
         self, user_id: str, kind: str, limit: int, since_ms: int | None, now_ms: int
     ) -> list[Interaction]:
         names = KIND_FIELDS[kind]
-        found = [
+        return [
             Interaction(kind, row[0], user_id, *row[1:4], **dict(zip(names, row[4:], strict=True)))
-            for row in await self._rows(user_id, kind, limit, since_ms, now_ms)
-        ]
-        found.sort(key=cold.newest_first_key)
-        return found[:limit]
+            for row in await self._reads.kind(user_id, kind, limit, since_ms, now_ms)
+        ]  # newest first, at most ``limit``
 
     async def hydration_rows(
         self, user_id: str, *, limit: int, now_ms: int | None = None
     ) -> dict[str, list[ColdRow]]:
-        """Every kind in one request (``store.cassandra_hydration``), or one per kind when
-        that would name more partitions than Scylla allows in a query."""
+        """Every kind's probe in one request (``store.cassandra_hydration``, then
+        ``store.bucket_walk``), or the kinds' own reads when that would name more partitions
+        than Scylla allows in a query."""
         cold.check_read(INTERACTION_KINDS, limit)
         what = f"read of recent interactions of user {user_id!r}"
         self._check_open(what)
@@ -275,13 +233,11 @@ class CassandraColdStore(cold.ColdStore):
         read = HydrationRead(self._retention, now)
         if limit == 0 or read.combinations > MAX_COMBINATIONS:
             return await super().hydration_rows(user_id, limit=limit, now_ms=now)
-        statement = self._select_all.bind(read.bind_values(user_id, limit))
-        statement.fetch_size = None  # bounded by the partitions named x limit: one page
         try:
-            rows = await self._execute(statement)
+            per_kind = await self._reads.hydration(read, user_id, limit)
         except DRIVER_ERRORS as exc:
             raise mapped(exc, what, ColdReadError) from exc
-        return read.rows_by_kind(rows or (), limit)
+        return dict(zip(INTERACTION_KINDS, per_kind, strict=True))
 
     async def hydration_members(
         self, user_id: str, *, limit: int, now_ms: int | None = None
@@ -314,6 +270,11 @@ class CassandraColdStore(cold.ColdStore):
             self._refreshes.send(self._views.refresh(user_id, parts, limit, merged.base, now))
         return merged.view
 
+    @property
+    def rows_fetched(self) -> int:
+        """Interaction rows the driver returned to ``recent`` and hydration reads (tests)."""
+        return self._reads.rows_fetched
+
     async def settle(self) -> None:
         """Until every view refresh sent has settled (tests; ``close``)."""
         await self._refreshes.settle()
@@ -321,22 +282,6 @@ class CassandraColdStore(cold.ColdStore):
     async def close(self) -> None:
         await self.settle()
         await super().close()
-
-    async def _rows(
-        self, user_id: str, kind: str, limit: int, since_ms: int | None, now_ms: int
-    ) -> list[ColdRow]:
-        """Every bucket of the kind's read window in ONE request (``bucket IN ?``, at most
-        ``limit`` rows per bucket); the selected columns are a ``ColdRow``'s.
-
-        One round trip whatever the user's history: a hydration of a new user (most app-opens)
-        costs three requests, not one per bucket of a year's retention. The rows returned are
-        bounded by the user's history in the window and by buckets x limit.
-        """
-        oldest, newest = cold.read_window(self._retention.days(kind), now_ms, since_ms)
-        buckets = buckets_between(newest, oldest, span_days(kind))
-        statement = self._selects[kind].bind([user_id, kind, buckets, oldest, newest, limit])
-        statement.fetch_size = None  # bounded above; one page, no paging state to follow
-        return list(await self._execute(statement) or ())
 
 
 def _note_failure(

@@ -14,7 +14,11 @@ def insert_cql(table: str, kind: str) -> str:
 
 
 def select_cql(table: str, kind: str) -> str:
-    columns = ("event_id", "product_id", "category_id", "toUnixTimestamp(ts)", *KIND_FIELDS[kind])
+    """The kind's rows of the buckets named, newest first per bucket: a ``ColdRow`` then the
+    bucket (``store.bucket_walk`` groups the rows by it)."""
+    columns = (
+        "event_id", "product_id", "category_id", "toUnixTimestamp(ts)", *KIND_FIELDS[kind], "bucket"
+    )  # fmt: skip
     return (
         f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - identifiers, not user input
         " WHERE user_id = ? AND kind = ? AND bucket IN ? AND ts >= ? AND ts <= ?"

@@ -10,9 +10,11 @@ One SELECT with ``kind IN ? AND bucket IN ?`` reads the cartesian product of the
 union of their buckets (bucket numbers of 7- and 28-day spans differ in scale, so a kind is also
 asked for buckets of another kind's span: partitions that hold nothing). Rows outside their own
 kind's window (bucket and ``ts``) are dropped here, so the result is exactly that of the
-per-kind reads. Scylla refuses more than 100 partition-key combinations in one query
-(``max_partition_key_restrictions_per_query``); the default retentions make 3 x ~29, and a
-longer retention falls back to one request per kind (``combinations``).
+per-kind reads. The request is the probe of ``store.bucket_walk`` (a few rows per partition);
+each kind's walk then reads the buckets it still needs, one at a time. Scylla refuses more than
+100 partition-key combinations in one query (``max_partition_key_restrictions_per_query``); the
+default retentions make 3 x ~29, and a longer retention falls back to one request per kind
+(``combinations``).
 """
 
 from __future__ import annotations
@@ -47,16 +49,17 @@ def select_all_cql(table: str) -> str:
 
 
 class HydrationRead:
-    """The windows of one read at ``now_ms``: what to bind, and how to keep each kind's rows."""
+    """The windows of one read at ``now_ms``: what to bind, and which of the probe's rows each
+    kind keeps (``store.bucket_walk`` does the rest)."""
 
     def __init__(self, retention: RetentionSettings, now_ms: int) -> None:
-        self.windows: dict[str, tuple[frozenset[int], int]] = {}
+        self._windows: dict[str, tuple[list[int], frozenset[int], int, int]] = {}
         buckets: set[int] = set()
         self.oldest, self.newest = now_ms, now_ms
         for kind in INTERACTION_KINDS:
             oldest, newest = read_window(retention.days(kind), now_ms, None)
             own = buckets_between(newest, oldest, span_days(kind))
-            self.windows[kind] = (frozenset(own), oldest)
+            self._windows[kind] = (own, frozenset(own), oldest, newest)
             buckets.update(own)
             self.oldest, self.newest = min(self.oldest, oldest), max(self.newest, newest)
         self.buckets = sorted(buckets, reverse=True)
@@ -66,26 +69,27 @@ class HydrationRead:
         """Partition keys the query names (kinds x buckets)."""
         return len(INTERACTION_KINDS) * len(self.buckets)
 
-    def bind_values(self, user_id: str, limit: int) -> list[Any]:
+    def buckets_of(self, kind: str) -> list[int]:
+        """The kind's own buckets, newest first."""
+        return self._windows[kind][0]
+
+    def window_of(self, kind: str) -> tuple[int, int]:
+        """The kind's (oldest, newest) ts, both included."""
+        _, _, oldest, newest = self._windows[kind]
+        return oldest, newest
+
+    def bind_values(self, user_id: str, per_partition: int) -> list[Any]:
         kinds = list(INTERACTION_KINDS)
-        return [user_id, kinds, self.buckets, self.oldest, self.newest, limit]
+        return [user_id, kinds, self.buckets, self.oldest, self.newest, per_partition]
 
-    def rows_by_kind(self, rows: Iterable[tuple[Any, ...]], limit: int) -> dict[str, list[ColdRow]]:
-        """Each kind's rows inside its own window, at most ``limit`` (the newest), any order."""
-        found: dict[str, list[ColdRow]] = {kind: [] for kind in INTERACTION_KINDS}
-        windows = self.windows
+    def probed(self, rows: Iterable[tuple[Any, ...]]) -> list[dict[int, list[ColdRow]]]:
+        """Per kind (``INTERACTION_KINDS`` order), the rows inside its own window by bucket,
+        each bucket's rows in the order they came (newest first)."""
+        found: dict[str, dict[int, list[ColdRow]]] = {kind: {} for kind in INTERACTION_KINDS}
+        windows = self._windows
         for row in rows:
-            kind = row[0]
-            buckets, oldest = windows[kind]
-            if row[1] in buckets and row[5] >= oldest:
-                found[kind].append(_ROW_OF[kind](row))
-        for of in found.values():
-            if len(of) > limit:
-                of.sort(key=newest_first_row)
-                del of[limit:]
-        return found
-
-
-def newest_first_row(row: ColdRow) -> tuple[int, str]:
-    """``cold.newest_first_key`` of a row of one kind."""
-    return -row[3], row[0]
+            kind, bucket = row[0], row[1]
+            _, own, oldest, _ = windows[kind]
+            if bucket in own and row[5] >= oldest:
+                found[kind].setdefault(bucket, []).append(_ROW_OF[kind](row))
+        return [found[kind] for kind in INTERACTION_KINDS]

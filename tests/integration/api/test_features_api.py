@@ -14,13 +14,13 @@ from redis.asyncio import Redis
 
 from core.clock import wall_clock_ms
 from core.settings import Settings
+from deploy.tcp_proxy import TcpProxy
 from features.catalogue import Catalogue, load_catalogue
 from features.serving import ServingValue, encode_serving
 from store.feature_store import serving_key
 from store.interactions import Interaction
 from store.redis_features import RedisFeatureStore
 from tests.integration.api.conftest import FEATURES_KEY, Serve, Tiers
-from tests.integration.tcp_proxy import TcpProxy
 from tests.store_contract import click, order
 
 AS_RANKER = {"X-API-Key": FEATURES_KEY}

@@ -11,8 +11,8 @@ import httpx
 
 from core.clock import wall_clock_ms
 from core.settings import Settings
+from deploy.tcp_proxy import TcpProxy
 from tests.integration.api.conftest import Serve, Tiers
-from tests.integration.tcp_proxy import TcpProxy
 from tests.store_contract import click
 
 RECOVERY_S = 30.0

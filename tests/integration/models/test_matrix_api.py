@@ -13,9 +13,9 @@ import numpy as np
 import yaml
 
 from core.settings import Settings
+from deploy.tcp_proxy import TcpProxy
 from models import binary
 from tests.integration.models.conftest import SAMPLE, FeatureValues, ServeModels
-from tests.integration.tcp_proxy import TcpProxy
 
 USER = "u1"
 PRODUCTS = [f"p{n}" for n in range(20)]

@@ -11,9 +11,9 @@ import pytest
 from cassandra.cluster import Session
 
 from core.settings import Settings
+from deploy.tcp_proxy import TcpProxy
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
-from tests.integration.tcp_proxy import TcpProxy
 from tests.store_contract import RETENTION
 
 CAP = 2

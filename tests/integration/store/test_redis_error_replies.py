@@ -14,10 +14,10 @@ import pytest
 import redis
 
 from core.settings import RedisSettings
+from deploy.private_redis import PrivateRedis, free_port, private_redis
 from store.hot import HotStoreFull, HotStoreUnavailable, Hydration
 from store.redis_hot import RedisHotStore
 from tests.hot_store_contract import SESSION
-from tests.integration.private_redis import PrivateRedis, free_port, private_redis
 from tests.store_contract import NOW_MS, RETENTION, FakeClock, click
 
 

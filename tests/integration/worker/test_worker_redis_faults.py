@@ -13,7 +13,7 @@ import pytest
 from cassandra.cluster import Session
 
 from core.settings import Settings
-from tests.integration.private_redis import free_port, private_redis
+from deploy.private_redis import free_port, private_redis
 from tests.integration.worker.conftest import Pipeline, WorkerProcess, stored_event_ids, wait_for
 from tests.integration.worker.test_worker_ingest import (
     NOW_MS,

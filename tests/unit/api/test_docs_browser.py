@@ -16,7 +16,7 @@ import uvicorn
 
 from api.app import create_app
 from core.settings import RetentionSettings, SessionSettings, Settings
-from tests.integration.tcp_proxy import free_port
+from deploy.tcp_proxy import free_port
 from tests.support.memory_cold import InMemoryColdStore
 from tests.support.memory_hot import InMemoryHotStore
 from tests.unit.api.conftest import NOW_MS, MemoryBackends, api_settings
