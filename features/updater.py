@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from core.clock import Clock, wall_clock_ms
 from features.aggregate import ApplyResult, FeatureEvent, apply_events
 from features.catalogue import Catalogue
-from features.evaluate import WindowCache, evaluate_group
+from features.evaluate import evaluate_entity
 from features.plan import EntityPlan
 from features.serving import ServingValue, encode_serving
 from features.state import EntityState
@@ -93,12 +93,12 @@ class FeatureUpdater:
         plan = self.plans[key.entity]
         values: dict[str, bytes] = {}
         changes: list[int] = []
-        cache: WindowCache = {}  # groups reading one aggregate share its pass over the tiles
         keys = self._group_keys(key.entity, key.ids)
-        for group, serving_key in zip(plan.groups, keys, strict=True):
-            result = evaluate_group(plan, group, state, now_ms, cache)
+        fingerprints = self.catalogue.fingerprints
+        evaluations = evaluate_entity(plan, state, now_ms)
+        for group, serving_key, result in zip(plan.groups, keys, evaluations, strict=True):
             value = ServingValue(
-                self.catalogue.fingerprints[group.name],
+                fingerprints[group.name],
                 result.event_ts_ms or 0,
                 now_ms,
                 result.valid_until_ms,
