@@ -49,10 +49,13 @@ class ApplyResult:
 
 def entity_id(keys: Sequence[str], fields: Mapping[str, Any]) -> EntityId | None:
     """The entity's id from an event's fields; None if the event lacks one of its keys."""
-    values = [fields.get(k) for k in keys]
-    if any(v is None or v == "" for v in values):
-        return None
-    return tuple(str(v) for v in values)
+    ids: list[str] = []
+    for key in keys:
+        value = fields.get(key)
+        if value is None or value == "":
+            return None
+        ids.append(value if type(value) is str else str(value))
+    return tuple(ids)
 
 
 def scaled_value(names: Sequence[str], fields: Mapping[str, Any]) -> int:
