@@ -11,6 +11,7 @@ write succeeded. Bounded: the least recently written entries leave first.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from features.state import EntityState
@@ -32,7 +33,7 @@ def state_digest(blob: bytes) -> str:
 class StateCache:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._entries: dict[StateKey, CachedState] = {}
+        self._entries: OrderedDict[StateKey, CachedState] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -45,10 +46,10 @@ class StateCache:
         """Keep ``state``, written as ``blob`` at ``version``."""
         if self.capacity <= 0:
             return
-        self._entries.pop(key, None)
         self._entries[key] = CachedState(version, state_digest(blob), state)
+        self._entries.move_to_end(key)
         if len(self._entries) > self.capacity:
-            del self._entries[next(iter(self._entries))]
+            self._entries.popitem(last=False)  # the least recently written
 
     def rewritten(self, key: StateKey, version: int) -> None:
         """The stored state of ``key`` was written again unchanged, now at ``version``."""
