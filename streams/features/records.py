@@ -13,6 +13,7 @@ order, so "skip at or below the fence" makes redeliveries count once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,7 @@ def entity_shard(partition: int) -> str:
     return f"e{partition}"
 
 
+@functools.lru_cache(maxsize=65_536)  # every product and category event asks
 def repartition_of(first_key: str, partitions: int) -> int:
     """The repartition partition of an entity: Kafka's default partitioner of its first key."""
     hashed: int = murmur2(first_key.encode())

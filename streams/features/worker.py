@@ -39,6 +39,7 @@ def build_updater(settings: Settings, session: Session) -> FeatureUpdater:
         key_prefix=settings.features.key_prefix,
         lateness_ms=settings.features_worker.lateness_s * 1000,
         clock=wall_clock_ms,
+        state_cache_entries=settings.features_worker.state_cache_entries,
     )
 
 
