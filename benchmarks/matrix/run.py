@@ -32,6 +32,7 @@ from benchmarks.matrix.data import MODEL_ID, Dataset, bench_model
 from benchmarks.matrix.feast import check_answer, ensure_feast, feast_server, materialise
 from benchmarks.matrix.feast import request_body as feast_body
 from benchmarks.matrix.floor import run_floor
+from benchmarks.matrix.formats import compare_formats
 from benchmarks.matrix.plan import MatrixParams, build_result, keeping_up
 from benchmarks.matrix.procs import PREFIX, private_redis, running_api, scratch_keyspace
 from core.settings import load_settings
@@ -140,6 +141,8 @@ def run_matrix_bench(
                     params.duration_s,
                 ),
             }
+            console.print(f"JSON vs binary at {size} candidates, client decoding included")
+            figures["formats"] = compare_formats(url, key, data, size, params.seed)
             console.print(f":rank at 30 candidates, {params.rank_rate:g} req/s")
             rank = _attack(
                 vegeta,
@@ -245,6 +248,18 @@ def _table(result: BenchResult) -> Any:
             "",
         )
     )
+    formats = figures["formats"]
+    for name in ("json", "binary"):
+        f = formats[name]
+        rows.append(
+            (
+                f"{name} {formats['candidates']} closed loop, to NumPy",
+                f"{f['p50_ms']:.2f}",
+                f"{f['p99_ms']:.2f}",
+                "",
+                f"decode p50 {f['decode_p50_ms']:.2f} ms, {f['bytes']:,} B",
+            )
+        )
     r = figures["rank_30"]
     rows.append(
         (
