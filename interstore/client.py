@@ -30,6 +30,7 @@ from urllib.parse import quote
 import httpx
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from core.errors import InterstoreError
 from models import binary as matrix_format
@@ -110,29 +111,28 @@ def _check(response: httpx.Response) -> None:
 def parse_matrix(response: httpx.Response) -> MatrixResult:
     if response.headers.get("content-type", "").startswith(matrix_format.MEDIA_TYPE):
         header, matrix = matrix_format.decode(response.content)
-        values = header["values"]
         numeric = list(header["numeric"])
-        rows: list[list[Any]] = [[None] * len(header["columns"]) for _ in range(header["rows"])]
+        columns: list[list[Any]] = [[] for _ in header["columns"]]
         for j, position in enumerate(numeric):
-            for i, value in enumerate(matrix[:, j].tolist()):
-                rows[i][position] = value
+            columns[position] = matrix[:, j].tolist()
         for position, name in enumerate(header["columns"]):
-            if name in values:
-                for i, value in enumerate(values[name]):
-                    rows[i][position] = value
+            if name in header["values"]:
+                columns[position] = header["values"][name]
+        rows = [list(row) for row in zip(*columns, strict=True)]
         return MatrixResult(
             header["model"], header["version"], header["columns"], rows, header["row_status"],
             header["partial"], header["timings_ms"], numeric, matrix,
         )  # fmt: skip
-    data = response.json()
-    numeric = [
-        j for j in range(len(data["columns"]))
-        if all(row[j] is None or isinstance(row[j], int | float) for row in data["rows"])
-    ]  # fmt: skip
-    array = np.array([[row[j] for j in numeric] for row in data["rows"]], dtype=np.float64)
+    data = orjson.loads(response.content)
+    rows = data["rows"]
+    numeric = data["numeric"]
+    if len(numeric) == len(data["columns"]):
+        array = np.array(rows, dtype=np.float64)  # NumPy reads None as NaN
+    else:
+        array = np.array([[row[j] for j in numeric] for row in rows], dtype=np.float64)
     return MatrixResult(
-        data["model"], data["version"], data["columns"], data["rows"], data["row_status"],
-        data["partial"], data["timings_ms"], numeric, array.reshape(len(data["rows"]), -1),
+        data["model"], data["version"], data["columns"], rows, data["row_status"],
+        data["partial"], data["timings_ms"], numeric, array.reshape(len(rows), len(numeric)),
     )  # fmt: skip
 
 

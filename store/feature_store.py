@@ -34,10 +34,9 @@ def serving_keys(
     tails = [f":{group}" for group in groups]
     keys: list[str] = []
     for parts in ids:
-        entity_part = head + _escape(parts[0]) + "}"
-        if len(parts) > 1:
-            entity_part += "".join([":" + _escape(other) for other in parts[1:]])
-        keys += [entity_part + tail for tail in tails]
+        first, *others = parts
+        entity_part = head + _escape(first) + "}" + "".join(f":{_escape(o)}" for o in others)
+        keys.extend(entity_part + tail for tail in tails)
     return keys
 
 

@@ -155,12 +155,13 @@ async def matrix(request: Request, model_id: str, body: MatrixRequest) -> Respon
     request.app.state.metrics.models.seconds.labels(model.id, "matrix").observe(
         time.perf_counter() - started
     )
-    head = {"model": model.id, "version": model.version, "columns": found.columns}
+    plan = model.plan
+    numeric = [i for i, column in enumerate(plan.columns) if column.numeric]
+    head = {"model": model.id, "version": model.version, "columns": found.columns,
+            "numeric": numeric}  # fmt: skip
     if _wants_binary(request):
-        plan = model.plan
-        numeric = [i for i, column in enumerate(plan.columns) if column.numeric]
         values = {c.name: found.values[i] for i, c in enumerate(plan.columns) if not c.numeric}
-        header = {**head, "numeric": numeric, "rows": len(found.row_status), "values": values,
+        header = {**head, "rows": len(found.row_status), "values": values,
                   "row_status": found.row_status, "partial": found.partial,
                   "timings_ms": found.timings_ms}  # fmt: skip
         payload = binary.encode(header, numeric_matrix(plan, found.values))

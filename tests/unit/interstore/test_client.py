@@ -13,7 +13,7 @@ from interstore.demo_rank import candidates_for
 from models import binary
 
 MATRIX = {
-    "model": "m", "version": "v1", "columns": ["a.g.x", "a.g.seq", "b.g.y"],
+    "model": "m", "version": "v1", "columns": ["a.g.x", "a.g.seq", "b.g.y"], "numeric": [0, 2],
     "rows": [[1, ["p1"], 2.5], [None, [], 0]], "row_status": ["ok", "missing"],
     "partial": False, "timings_ms": {"total": 1.0},
 }  # fmt: skip
