@@ -22,7 +22,6 @@ from api.model_shapes import (
 )
 from api.models import MAX_ID_BYTES, ErrorResponse
 from api.responses import OrjsonResponse
-from models import binary
 from models.errors import ScorerError, UnknownModel
 from models.loader import Model
 from models.matrix import Matrix
@@ -38,7 +37,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         503: "The feature store failed: retry (never a 200 of defaults).",
     }.items()
 }
-BINARY_DOC = {binary.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}
 
 router = APIRouter(
     prefix="/v1", tags=["models"], dependencies=[Depends(require_scope("read:features"))]
@@ -117,10 +115,6 @@ def _count(metrics: ModelMetrics, model: Model, matrix: Matrix, candidates: int)
         metrics.dedup_ratio.labels(model.id).observe(stats.keys_read / stats.keys_requested)
 
 
-def _wants_binary(request: Request) -> bool:
-    return binary.MEDIA_TYPE in request.headers.get("accept", "")
-
-
 @router.get("/models", response_model=ModelList, summary="The loaded models")
 async def list_models(request: Request) -> Response:
     registry = _service(request).registry
@@ -140,14 +134,14 @@ async def get_model(request: Request, model_id: str) -> Response:
 @router.post(
     "/models/{model_id}/matrix",
     response_model=None,
-    responses={200: {"model": MatrixResponse, "content": BINARY_DOC}, **ERRORS},
+    responses={200: {"model": MatrixResponse}, **ERRORS},
     summary="A model's feature matrix for a context and its candidates",
 )
 async def matrix(request: Request, model_id: str, body: MatrixRequest) -> Response:
     """Rows in candidate order. Candidates are resolved in concurrent micro-batches, each entity
     kind read once per level for its distinct ids. A micro-batch that misses the deadline gets
     defaults and `timeout` rows, and the answer is `partial` (still a 200); a feature store that
-    is down is a 503. `Accept: application/vnd.interstore.matrix` gives the binary form."""
+    is down is a 503. `numeric` names the columns a ranker can read as one float matrix."""
     started = time.perf_counter()
     model = _model(request, model_id)
     found = await _matrix(request, model, body)
@@ -155,20 +149,12 @@ async def matrix(request: Request, model_id: str, body: MatrixRequest) -> Respon
     request.app.state.metrics.models.seconds.labels(model.id, "matrix").observe(
         time.perf_counter() - started
     )
-    plan = model.plan
-    numeric = [i for i, column in enumerate(plan.columns) if column.numeric]
-    head = {"model": model.id, "version": model.version, "columns": found.columns,
-            "numeric": numeric}  # fmt: skip
-    if _wants_binary(request):
-        values = {c.name: found.values[i] for i, c in enumerate(plan.columns) if not c.numeric}
-        header = {**head, "rows": len(found.row_status), "values": values,
-                  "row_status": found.row_status, "partial": found.partial,
-                  "timings_ms": found.timings_ms}  # fmt: skip
-        payload = binary.encode(header, numeric_matrix(plan, found.values))
-        return Response(payload, media_type=binary.MEDIA_TYPE)
     return OrjsonResponse(
         {
-            **head,
+            "model": model.id,
+            "version": model.version,
+            "columns": found.columns,
+            "numeric": [i for i, column in enumerate(model.plan.columns) if column.numeric],
             "rows": list(zip(*found.values, strict=True)),
             "row_status": found.row_status,
             "partial": found.partial,

@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import yaml
 
 from core.settings import Settings
-from models import binary
 from tests.integration.models.conftest import SAMPLE, FeatureValues, ServeModels
 from tests.integration.tcp_proxy import TcpProxy
 
@@ -149,28 +147,6 @@ async def test_a_tiny_deadline_is_a_partial_200_with_defaults(
         assert [found["rows"][i][j] for j in product_columns] == [
             columns[j]["default"] for j in product_columns
         ]
-
-
-async def test_binary_decodes_to_the_json_numbers(
-    serve_models: ServeModels, feature_values: FeatureValues
-) -> None:
-    await seed(feature_values)
-    async with serve_models() as client:
-        as_json = (await client.post(f"/v1/models/{MODEL}/matrix", json=body(PRODUCTS))).json()
-        answer = await client.post(
-            f"/v1/models/{MODEL}/matrix", json=body(PRODUCTS), headers={"Accept": binary.MEDIA_TYPE}
-        )
-    assert answer.headers["content-type"] == binary.MEDIA_TYPE
-    header, matrix = binary.decode(answer.content)
-    assert header["version"] == as_json["version"]
-    assert header["row_status"] == as_json["row_status"]
-    expected = np.array(
-        [[row[j] for j in header["numeric"]] for row in as_json["rows"]], dtype=np.float64
-    )
-    assert np.array_equal(matrix, expected, equal_nan=True)
-    for name, values in header["values"].items():
-        j = as_json["columns"].index(name)
-        assert values == [row[j] for row in as_json["rows"]]
 
 
 async def test_rank_orders_by_the_scorers_scores(

@@ -1,4 +1,4 @@
-"""Reloading a models folder, the scorers and the binary matrix."""
+"""Reloading a models folder, the scorers and their float matrix."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import yaml
 
-from models import binary
 from models.catalogue_view import CatalogueView
 from models.errors import UnknownModel
 from models.registry import ModelRegistry
@@ -86,15 +85,3 @@ def test_an_entry_point_scorer_is_called_with_the_matrix(view: CatalogueView) ->
     m = model(view, scorer={"kind": "entry_point", "entry_point": entry})
     assert m.scorer is not None
     assert m.scorer.score(numeric_matrix(m.plan, by_column([[3, 0, 0, 0]]))).tolist() == [6.0]
-
-
-def test_binary_round_trip_keeps_every_number(view: CatalogueView) -> None:
-    m = model(view)
-    rows: list[list[object]] = [[1, 2.5, None, 1_790_000_000_123], [0, 0.1, 3, -1]]
-    header = {"model": "m1", "numeric": [0, 1, 2, 3], "rows": 2, "values": {}}
-    encoded = binary.encode(header, numeric_matrix(m.plan, by_column(rows)))
-    decoded_header, matrix = binary.decode(encoded)
-    assert decoded_header == header
-    assert matrix[0, 3] == 1_790_000_000_123
-    assert np.isnan(matrix[0, 2])
-    assert matrix[1].tolist() == [0, 0.1, 3, -1]
