@@ -182,8 +182,6 @@ class FeatureReader:
                 ]
                 for base in range(0, len(parts) * width, width)
             ]
-        # Per requested feature: where its value is (group position, index in the value), or
-        # None for last_n; and its "missing" value, one shared (immutable) instance per column.
         columns = [
             None if r.served_index is None else (groups.index(r.group.name), r.served_index)
             for r in refs
