@@ -14,6 +14,7 @@ from api.auth import KeyRing
 from api.backends import ApiBackends, Backends
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.fast_reads import FastUserReads
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, ConcurrencyLimit, RequestMetrics
 from api.model_service import ModelService, view_of
@@ -78,7 +79,13 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
     app.include_router(models.router)
     app.include_router(health.router)
     install_error_handlers(app)
+    # innermost: the hot read in pure ASGI (api.fast_reads)
+    app.add_middleware(FastUserReads, routes=interactions.router.routes)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
-    app.add_middleware(ConcurrencyLimit, max_requests=settings.api.max_concurrency)
+    app.add_middleware(
+        ConcurrencyLimit,
+        max_requests=settings.api.max_concurrency,
+        max_lag_s=settings.api.max_loop_lag_ms / 1000,
+    )
     return app

@@ -99,6 +99,12 @@ class ApiSettings(BaseSettings):
     max_concurrency: int = Field(
         256, ge=1, description="Requests in progress per process; more get a 503 + Retry-After."
     )
+    max_loop_lag_ms: float = Field(
+        1000.0,
+        gt=0,
+        description="While the event loop runs this late (requests queue in it), new requests"
+        " get a 503 + Retry-After at once.",
+    )
     log_level: str = "info"
 
     @field_validator("keys")

@@ -190,6 +190,21 @@ class WorkerSettings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "var" / "worker"
     batch_max: int = Field(1000, ge=1)
     batch_within_s: float = Field(0.2, gt=0)
+    lock_slice: int = Field(
+        250,
+        ge=1,
+        description="While app_opens wait for early hydration, a batch is processed in slices"
+        " of this many messages and yields the worker lock between them.",
+    )
+    lookahead: bool = Field(
+        True, description="Read partitions that are behind ahead of the stream for app_opens."
+    )
+    lookahead_min_lag: int = Field(
+        200, ge=1, description="A partition this many messages behind is read ahead."
+    )
+    lookahead_max_held: int = Field(
+        20_000, ge=1, description="Messages read ahead and kept, per partition, at most."
+    )
     write_concurrency: int = Field(128, ge=1)
     retry_initial_s: float = Field(0.5, gt=0)
     retry_max_s: float = Field(10.0, gt=0)

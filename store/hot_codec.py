@@ -9,6 +9,7 @@ byte order is code point order): ascending ranks are exactly ``newest_first_key`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -69,4 +70,24 @@ def decode_json(member: bytes) -> dict[str, Any]:
     kind, *values = orjson.loads(payload)
     out = {"kind": kind, "event_id": event_id.decode()}
     out.update(zip(JSON_KEYS[kind], values, strict=True))
+    return out
+
+
+def decode_json_many(members: Sequence[bytes]) -> list[dict[str, Any]]:
+    """``decode_json`` of each member, with one ``orjson.loads`` for all their payloads (about
+    half the CPU of one call per member: the read API's hot path)."""
+    if not members:
+        return []
+    event_ids, payloads = [], []
+    for member in members:
+        event_id, _, payload = member.rpartition(SEPARATOR)
+        event_ids.append(event_id)
+        payloads.append(payload)
+    out = []
+    for event_id, (kind, *values) in zip(
+        event_ids, orjson.loads(b"[" + b",".join(payloads) + b"]"), strict=True
+    ):
+        item = {"kind": kind, "event_id": event_id.decode()}
+        item.update(zip(JSON_KEYS[kind], values, strict=True))
+        out.append(item)
     return out

@@ -31,7 +31,7 @@ from store.hot import (
     Item,
     check_partition,
 )
-from store.hot_codec import check_interaction, decode, decode_json, encode, encode_row
+from store.hot_codec import check_interaction, decode, decode_json_many, encode, encode_row
 from store.interactions import INTERACTION_KINDS, Interaction
 from store.redis_hot_commands import Command, run_commands
 from store.redis_hot_scripts import KIND_SLOT, SHAS, KeyLayout
@@ -138,7 +138,14 @@ class RedisHotStore(HotStore):
         since_ms: int | None = None,
         now_ms: int | None = None,
     ) -> dict[str, list[Interaction]]:
-        return await self._recent(user_ids, kinds, limit, since_ms, now_ms, decode)
+        return await self._recent(
+            user_ids,
+            kinds,
+            limit,
+            since_ms,
+            now_ms,
+            lambda user, members: [decode(user, member) for member in members],
+        )
 
     async def recent_json_many(
         self,
@@ -150,7 +157,7 @@ class RedisHotStore(HotStore):
         now_ms: int | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
         return await self._recent(
-            user_ids, kinds, limit, since_ms, now_ms, lambda _, member: decode_json(member)
+            user_ids, kinds, limit, since_ms, now_ms, lambda _, members: decode_json_many(members)
         )
 
     async def _recent(
@@ -160,7 +167,7 @@ class RedisHotStore(HotStore):
         limit: int,
         since_ms: int | None,
         now_ms: int | None,
-        decode_member: Callable[[str, bytes], Decoded],
+        decode_members: Callable[[str, list[bytes]], list[Decoded]],
     ) -> dict[str, list[Decoded]]:
         """Each live user's newest members across ``kinds``, decoded: one ``recent`` script per
         user (atomic, merged in Redis), all in one pipeline. (Splitting a batch of 50 into
@@ -173,7 +180,7 @@ class RedisHotStore(HotStore):
         commands = self.recent_commands(users, wanted, limit, since_ms, now)
         replies = await self._run(f"recent read of {len(users)} users", commands)
         return {
-            user: [decode_member(user, member) for member in members]
+            user: decode_members(user, members)
             for user, members in zip(users, replies, strict=True)
             if members is not None
         }

@@ -18,6 +18,8 @@ from faust.types import TP
 
 from core.settings import Settings
 from streams.dead_letters import FaustDeadLetterSink
+from streams.lookahead import LookAhead
+from streams.lookahead_kafka import KafkaAheadReader
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 from streams.services import WorkerServices, WorkerStores, build_worker
@@ -41,6 +43,10 @@ class OwnedPartitions:
 
     def __call__(self) -> set[int]:
         return {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.topic}
+
+    def highwater(self, partition: int) -> int | None:
+        """The partition's end as the app's consumer last fetched it (None: not known yet)."""
+        return self.app.consumer.highwater(TP(self.topic, partition))
 
     def behind(self, message: RawMessage) -> bool:
         """Whether the partition's backlog alone would fill the next batch at once."""
@@ -81,7 +87,17 @@ def build_app(settings: Settings, stores: WorkerStores, metrics: WorkerMetrics) 
         dead_letters=FaustDeadLetterSink(dead_letter_topic),
         behind=owned.behind,
     )
-    _connect(app, events, settings, services, owned)
+    lookahead = None
+    if worker.lookahead:
+        lookahead = LookAhead(
+            services.early,
+            KafkaAheadReader(settings.kafka, events_name),
+            owned,
+            owned.highwater,
+            min_lag=worker.lookahead_min_lag,
+            max_held=worker.lookahead_max_held,
+        )
+    _connect(app, events, settings, services, owned, lookahead)
     return app
 
 
@@ -91,6 +107,7 @@ def _connect(
     settings: Settings,
     services: WorkerServices,
     owned: OwnedPartitions,
+    lookahead: LookAhead | None,
 ) -> None:
     """Hand Faust's agent, timers, signals and pages to the services."""
     worker = settings.worker
@@ -99,6 +116,8 @@ def _connect(
     @app.agent(events, name="ingest")
     async def ingest(stream: Any) -> AsyncIterator[None]:  # a faust.Stream; noack_take is untyped
         stream.add_processor(early.processor(stream))  # sees each message before the batching
+        if lookahead is not None:
+            lookahead.start()
         try:
             async for batch in stream.noack_take(worker.batch_max, within=worker.batch_within_s):
 
@@ -118,6 +137,8 @@ def _connect(
                     raise
                 yield None
         finally:
+            if lookahead is not None:
+                await lookahead.stop()
             await early.close()
 
     @app.timer(settings.session.tick_s)  # type: ignore[untyped-decorator]

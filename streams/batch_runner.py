@@ -9,7 +9,13 @@
 4. mark its messages handled (``EarlyHydration.handled``: no longer in flight);
 5. release the lock and ack the batch's offsets.
 
-While a store is unavailable (HotStoreUnavailable, ColdStoreUnavailable) the whole attempt,
+Steps 1-4 run per slice of the batch: the whole batch at once, except while early hydration
+has app_opens waiting for the lock or the look-ahead is reading a partition that is behind.
+Then a slice is at most ``slice_max`` messages and the lock is released between slices (first
+come, first served: a waiting hydration round goes next), so a hydration never waits behind a
+whole large batch. The batch is acked once, after its last slice.
+
+While a store is unavailable (HotStoreUnavailable, ColdStoreUnavailable) the slice's attempt,
 steps 1-4, waits (the worker's ``RetryPolicy``) and runs again: every step is idempotent, and
 the batch stays unacked meanwhile. Any other error is raised before step 4 and 5: nothing is
 acked, and the worker stops (see ``streams.app``) so the next start resumes from the last
@@ -45,7 +51,10 @@ class BatchRunner:
         pipeline: IngestPipeline,
         early: EarlyHydration,
         retry: RetryPolicy,
+        *,
+        slice_max: int = 250,
     ) -> None:
+        self.slice_max = slice_max
         self.lock = lock
         self.recovery = recovery
         self.pipeline = pipeline
@@ -58,9 +67,16 @@ class BatchRunner:
         consumed = [m.consumed_s for m in messages if m.consumed_s is not None]
         if consumed:
             stage.labels("batch_wait").observe(max(0.0, time.monotonic() - min(consumed)))
-        await self.retry.until_done(
-            lambda: self._attempt(messages), retry_on=TRANSIENT, on_retry=_log_retry
-        )
+        rest = list(messages)
+        while rest:
+            sliced = self.early.queued or self.early.reading_ahead
+            size = self.slice_max if sliced else len(rest)
+            piece, rest = rest[:size], rest[size:]
+            await self.retry.until_done(
+                lambda piece=piece: self._attempt(piece),  # type: ignore[misc]
+                retry_on=TRANSIENT,
+                on_retry=_log_retry,
+            )
         acking = time.monotonic()
         await ack()
         stage.labels("ack").observe(time.monotonic() - acking)

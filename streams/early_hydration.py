@@ -25,16 +25,12 @@ itself, with its retries.
 Messages are matched to the app_open's user by their Kafka key: the user id, which
 ``EventProducer`` sends and the topic's per-user order relies on.
 
-When the worker is behind (a backlog: ``behind``), the app_open is hydrated early all the same:
-the stream reads ahead of the agent by about one batch (``noack_take`` fills the next batch while
-one runs), so a round of early hydrations takes the lock right after the running batch (the lock
-is first come, first served: rounds and batches alternate, a fair share) instead of after its
-own batch's decoding and cold writes. A round takes at most ``ROUND_MAX`` app_opens, so a batch
-never waits behind more than one round. (The view is still complete: the stream hands messages
-over in offset order, so every earlier message of the user is seen, pending, before its
-app_open.) This does not reach past the stream's read-ahead: an app_open deeper in a backlog
-waits for the batches before it. Such app_opens are counted (outcome ``behind``) as well as by
-how their round ended.
+When the worker is behind (``behind``; counted as outcome ``behind``), the app_open is still
+hydrated as the stream hands it over, about one batch ahead of the agent: a round takes the lock
+right after the running batch slice (the lock is first come, first served; a round takes at
+most ``ROUND_MAX`` app_opens), and the view is complete because the stream hands messages over
+in offset order. App_opens deeper in a backlog come from the look-ahead (``streams.lookahead``,
+``ahead``; outcome ``ahead``) with the user's messages it read before them.
 """
 
 from __future__ import annotations
@@ -75,6 +71,12 @@ class EarlyHydration:
         self.lock = lock
         self._pending: dict[tuple[int, int], Consumed] = {}
         """Messages seen and not handled yet, in consumption order, by (partition, offset)."""
+        self._seen_upto: dict[int, int] = {}
+        """The highest offset the stream handed over, per partition (since it was assigned)."""
+        self._ahead: set[tuple[int, int]] = set()
+        """App_opens queued by the look-ahead, not seen by the stream yet."""
+        self.reading_ahead = False
+        """Whether the look-ahead reads a partition now (set by ``streams.lookahead``)."""
         self._queued: dict[str, Queued] = {}
         self._running: dict[str, Queued] = {}
         self._wake = asyncio.Event()
@@ -82,7 +84,7 @@ class EarlyHydration:
         self._idle.set()
         self._runner: asyncio.Task[None] | None = None
         outcomes = router.metrics.early_hydrations
-        names = ("hydrated", "live", "failed", "behind")
+        names = ("hydrated", "live", "failed", "behind", "ahead")
         self._outcome = {name: outcomes.labels(name) for name in names}
 
     def processor(self, stream: Any) -> Callable[[Any], Any]:
@@ -112,34 +114,80 @@ class EarlyHydration:
     def seen(self, message: Consumed) -> None:
         """A message the agent was handed (a Faust message or a RawMessage): kept until its
         batch is handled; an app_open is queued for hydration."""
-        self._pending[message.partition, message.offset] = message
-        if not message.value or message.key is None:
-            return  # a tombstone, an empty value or no key: its batch dead-letters it
-        if self.pipeline.codec.kind_of(message.value) != "app_open":
+        where = (message.partition, message.offset)
+        self._pending[where] = message
+        if message.offset > self._seen_upto.get(message.partition, -1):
+            self._seen_upto[message.partition] = message.offset
+        if where in self._ahead:
+            self._ahead.discard(where)
+            return  # queued by the look-ahead already: its batch finds the user live
+        user = self._wanted_user(message)
+        if user is None:
             return
         app_open = raw(message)
-        try:
-            accepted = self.pipeline.check(app_open, self.pipeline.clock_ms())
-        except SchemaError:
-            return  # its batch dead-letters it
-        if self.pipeline.forgotten_quietly(accepted):
-            return  # its batch skips it
-        user = accepted.user_id
-        if user in self._queued or user in self._running or user.encode() != message.key:
-            return  # already on its way; a key that is not the user id is left to the batch
         if self.behind(app_open):
             self._outcome["behind"].inc()
-        self._queued[user] = Queued(app_open, self._in_flight(message))
+        self._queue(user, Queued(app_open, self._in_flight(message)))
+
+    def seen_upto(self, partition: int) -> int | None:
+        """The highest offset of ``partition`` the stream has handed over (None: none yet)."""
+        return self._seen_upto.get(partition)
+
+    def ahead(self, app_open: RawMessage, between: Sequence[RawMessage]) -> bool:
+        """An app_open the look-ahead read past the stream's position: queued for hydration
+        (True) if the stream has not seen it yet and its user is not on its way already.
+
+        ``between`` must hold every message of the app_open's partition the look-ahead read
+        after ``seen_upto`` and before the app_open (those of other keys are skipped): with the
+        messages seen and not handled (``_pending``), they are all of the user's messages that
+        are in no tier yet, so the view is complete as of the app_open."""
+        upto = self._seen_upto.get(app_open.partition)
+        if upto is None or app_open.offset <= upto:
+            return False  # the stream has it (or has not started on the partition)
+        user = self._wanted_user(app_open)
+        if user is None:
+            return False
+        later = [m for m in between if upto < m.offset < app_open.offset]
+        self._ahead.add((app_open.partition, app_open.offset))
+        self._outcome["ahead"].inc()
+        self._queue(user, Queued(app_open, self._in_flight(app_open, later)))
+        return True
+
+    def _wanted_user(self, message: Consumed) -> str | None:
+        """The user of a valid app_open to hydrate early, None for anything else."""
+        if not message.value or message.key is None:
+            return None  # a tombstone, an empty value or no key: its batch dead-letters it
+        if self.pipeline.codec.kind_of(message.value) != "app_open":
+            return None
+        try:
+            accepted = self.pipeline.check(raw(message), self.pipeline.clock_ms())
+        except SchemaError:
+            return None  # its batch dead-letters it
+        if self.pipeline.forgotten_quietly(accepted):
+            return None  # its batch skips it
+        user = accepted.user_id
+        if user in self._queued or user in self._running or user.encode() != message.key:
+            return None  # already on its way; a key that is not the user id is left to the batch
+        return user
+
+    def _queue(self, user: str, queued: Queued) -> None:
+        self._queued[user] = queued
         self._idle.clear()
         self._wake.set()
         if self._runner is None:
             self._runner = asyncio.create_task(self._run(), name="early-hydration")
 
-    def _in_flight(self, app_open: Consumed) -> list[Interaction]:
-        """The valid interactions of the app_open's key consumed before it, not handled yet."""
+    @property
+    def queued(self) -> int:
+        """App_opens waiting for a round (a batch yields the lock between slices meanwhile)."""
+        return len(self._queued)
+
+    def _in_flight(self, app_open: Consumed, ahead: Sequence[Consumed] = ()) -> list[Interaction]:
+        """The valid interactions of the app_open's key consumed before it, not handled yet
+        (seen by the stream, then ``ahead``: read by the look-ahead)."""
         now_ms = self.pipeline.clock_ms()
         found = []
-        for message in self._pending.values():
+        for message in [*self._pending.values(), *ahead]:
             if message is app_open:
                 break
             if message.key != app_open.key or message.partition != app_open.partition:
@@ -227,6 +275,9 @@ class EarlyHydration:
         lost = set(partitions)
         for key in [key for key in self._pending if key[0] in lost]:
             del self._pending[key]
+        self._ahead = {key for key in self._ahead if key[0] not in lost}
+        for partition in lost:
+            self._seen_upto.pop(partition, None)
         for user in [u for u, (app_open, _) in self._queued.items() if app_open.partition in lost]:
             del self._queued[user]
         if not self._queued and not self._running:

@@ -147,6 +147,8 @@ def build_worker(
         pipeline=pipeline,
         tracker=tracker,
         early=early,
-        batches=BatchRunner(lock, recovery, pipeline, early, retry),
+        batches=BatchRunner(
+            lock, recovery, pipeline, early, retry, slice_max=settings.worker.lock_slice
+        ),
         rebalance=RebalanceHandOver(lock, watermarks, early, tracker),
     )

@@ -31,8 +31,8 @@ from api.params import (
     parse_since,
     printable_id,
 )
+from api.read_counts import count_reads
 from api.responses import OrjsonResponse
-from store.errors import ReadTimedOut, StoreError
 from store.interactions import INTERACTION_KINDS
 from store.read_path import (
     InteractionReader,
@@ -109,20 +109,6 @@ def _answer_json(answer: RecentInteractions[JsonRow]) -> dict[str, Any]:
     return {"user_id": answer.user_id, "source": answer.source, "interactions": answer.interactions}
 
 
-def _failure_reason(error: StoreError) -> str:
-    if isinstance(error, ReadTimedOut):
-        return "timeout"
-    return "unavailable" if backend_status(error) == 503 else "refused"
-
-
-def _count(metrics: ApiMetrics, outcomes: list[ReadOutcome[JsonRow]]) -> None:
-    for outcome in outcomes:
-        if isinstance(outcome, ReadFailed):
-            metrics.read_errors.labels(_failure_reason(outcome.error)).inc()
-        else:
-            metrics.user_reads.labels(outcome.source).inc()
-
-
 @router.get(
     "/users/{user_id:anyid}/interactions",
     response_model=None,
@@ -149,7 +135,7 @@ async def user_interactions(
     outcomes = await _reader(request).recent_json_many(
         [user_id], kinds=wanted, limit=limit, since_ms=since_ms
     )
-    _count(_metrics(request), outcomes)
+    count_reads(_metrics(request), outcomes)
     [outcome] = outcomes
     if isinstance(outcome, ReadFailed):
         return error_response(backend_status(outcome.error), str(outcome.error))
@@ -177,7 +163,7 @@ async def batch_get(request: Request, body: BatchGetRequest) -> Response:
         found = await _reader(request).recent_json_many(
             valid, kinds=wanted, limit=body.limit, since_ms=since_ms
         )
-        _count(_metrics(request), found)
+        count_reads(_metrics(request), found)
         outcomes = {outcome.user_id: outcome for outcome in found}
     failures = [o for o in outcomes.values() if isinstance(o, ReadFailed)]
     if failures and len(failures) == len(outcomes):  # nobody could be read: not a 200

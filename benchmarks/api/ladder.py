@@ -48,8 +48,20 @@ class Step:
     def p99_ms(self) -> float:
         return self.report.ms("99th")
 
+    @property
+    def api_cpu_per_request_us(self) -> float:
+        """The API processes' CPU over the phase per request sent (microseconds)."""
+        seconds = float(self.cpu.get("measured_s", 0.0))
+        requests = self.report.requests
+        return 1e6 * api_cores(self.cpu) * seconds / requests if requests else 0.0
+
     def to_json(self) -> dict[str, Any]:
-        return {**self.report.figures(), **self.cpu, "passed": self.passed}
+        return {
+            **self.report.figures(),
+            **self.cpu,
+            "api_cpu_per_request_us": round(self.api_cpu_per_request_us, 1),
+            "passed": self.passed,
+        }
 
 
 def api_cores(cpu: Mapping[str, Any]) -> float:

@@ -92,6 +92,7 @@ class Phases:
         usage = self.cpu.read()
         seconds = time.monotonic() - began
         usage["load_generator_cores"] = round((children_cpu_s() - children) / seconds, 2)
+        usage["measured_s"] = round(seconds, 3)
         self.alive()
         return result, usage
 

@@ -116,6 +116,20 @@ class VegetaReport:
         """Answers outside 2xx, and requests with no answer (vegeta's status 0)."""
         return sum(n for code, n in self.status_codes.items() if not code.startswith("2"))
 
+    def share(self, status: str) -> float:
+        """Share of the requests answered with this status ("0": no answer)."""
+        return self.status_codes.get(status, 0) / self.requests if self.requests else 0.0
+
+    @property
+    def share_2xx(self) -> float:
+        ok = sum(n for code, n in self.status_codes.items() if code.startswith("2"))
+        return ok / self.requests if self.requests else 0.0
+
+    @property
+    def answered_or_shed(self) -> bool:
+        """Every request answered 2xx or shed at once with a 503 (never left unanswered)."""
+        return self.requests > 0 and self.share_2xx + self.share("503") >= 1.0
+
     @property
     def all_ok(self) -> bool:
         return self.requests > 0 and self.success >= 1.0 and self.not_2xx == 0
@@ -133,6 +147,9 @@ class VegetaReport:
             "success": self.success,
             "status_codes": dict(self.status_codes),
             "not_2xx": self.not_2xx,
+            "share_2xx": round(self.share_2xx, 5),
+            "share_503": round(self.share("503"), 5),
+            "share_other": round(max(0.0, 1.0 - self.share_2xx - self.share("503")), 5),
             "errors": list(self.errors[:5]),
             "p50_ms": self.ms("50th"),
             "p90_ms": self.ms("90th"),

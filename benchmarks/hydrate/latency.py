@@ -30,6 +30,7 @@ from benchmarks.harness.figures import progress
 from benchmarks.harness.processes import BenchWorker, running_worker, wait_metric
 from benchmarks.harness.scratch import Scratch, delete_hot_keys, scratch_resources
 from benchmarks.hydrate.app_opens import open_apps
+from benchmarks.hydrate.lag import LagSampler
 from benchmarks.hydrate.plan import HydrateParams, expected_hot, history
 from benchmarks.hydrate.raw import RawHydrator, raw_hydrations
 from benchmarks.hydrate.report import latency_figures
@@ -112,12 +113,13 @@ def app_open_phase(
     """App-opens of ``users`` at ``rate``: the worker's and the outside view of each."""
     cpu.start()
     before, began = worker.metrics(), time.monotonic()
-    outside = asyncio.run(open_apps(settings, scratch, users, rate, alive, console))
-    after = wait_metric(
-        worker,
-        lambda text: grew(before, text, "interstore_hydrations_total") >= len(users),
-        "the worker's hydration count",
-    )
+    with LagSampler(worker.metrics) as lag:
+        outside = asyncio.run(open_apps(settings, scratch, users, rate, alive, console))
+        after = wait_metric(
+            worker,
+            lambda text: grew(before, text, "interstore_hydrations_total") >= len(users),
+            "the worker's hydration count",
+        )
     return {
         "app_opens_per_s": rate,
         "worker": worker_figures(before, after),
@@ -125,6 +127,7 @@ def app_open_phase(
         "worker_live": worker_figures(before, after, LIVE),
         "stages": stage_figures(before, after),
         "consumer_lag_at_end": consumer_lag(after),
+        "consumer_lag": lag.figures(),
         "early_hydrations": early_outcomes(before, after),
         "outside": {
             **latency_figures(outside),

@@ -52,7 +52,9 @@ def api_settings(**overrides: object) -> Settings:
         SecretStr(READ_KEY): ("read:interactions",),
         SecretStr(FEATURES_KEY): ("read:features",),
     }
-    overrides = {"ready_cache_s": 0, **overrides}  # every /readyz checks, unless a test says
+    # every /readyz checks, unless a test says; no shedding on a loop that a loaded box or the
+    # test's own thread stalls (tests/unit/api/test_request_bounds.py tests the shedding)
+    overrides = {"ready_cache_s": 0, "max_loop_lag_ms": 60_000, **overrides}
     return Settings(api=ApiSettings(keys=keys, **overrides))  # type: ignore[arg-type]
 
 

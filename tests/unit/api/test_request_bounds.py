@@ -5,6 +5,7 @@ limit a request gets a 503 with Retry-After in the API's JSON shape, at once."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 from starlette.types import Receive, Scope, Send
@@ -43,5 +44,23 @@ async def test_requests_past_the_concurrency_limit_get_503_with_retry_after() ->
         assert over.json()["error"]["code"] == "unavailable"
         release.set()
         assert [r.status_code for r in await asyncio.gather(*first)] == [200, 200]
+        assert (await http.get("/x")).status_code == 200
+    assert limited.in_progress == 0
+
+
+async def test_requests_while_the_event_loop_runs_late_get_503_at_once() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await OrjsonResponse({"ok": True})(scope, receive, send)
+
+    limited = ConcurrencyLimit(app, max_requests=100, max_lag_s=0.1)
+    transport = httpx.ASGITransport(app=limited)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        assert (await http.get("/x")).status_code == 200  # starts the lag timer
+        time.sleep(0.3)  # noqa: ASYNC251 - the loop blocked: requests would have queued this long
+        late = await http.get("/x")
+        assert late.status_code == 503
+        assert late.headers["Retry-After"] == "1"
+        assert "behind" in late.json()["error"]["message"]
+        await asyncio.sleep(0.05)  # the timer fires again, on time
         assert (await http.get("/x")).status_code == 200
     assert limited.in_progress == 0

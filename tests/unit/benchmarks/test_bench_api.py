@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.api.floor import floor_figures
 from benchmarks.api.ladder import Step, ladder_json, limited_by, nice, rate_ladder
-from benchmarks.api.plan import ApiParams
+from benchmarks.api.plan import ENDPOINTS, ApiParams
 from benchmarks.api.report import api_targets, build_result, render
 from benchmarks.api.vegeta import Request, VegetaReport, targets_lines
 from benchmarks.harness.results import RESULT_KEYS, read_result, write_result
@@ -151,20 +151,33 @@ def test_limited_by_names_errors_a_short_rate_and_an_unsaturated_tail() -> None:
 # -- targets and the result
 
 
-def test_targets_are_p99_ceilings_and_every_request_2xx() -> None:
-    single, batch = step(4.0), step(25.0, target=20.0)
-    met = {t.name: t.met for t in api_targets(single, batch)}
+def floor(p50: float, p99: float, cpu_us: float = 200.0) -> dict[str, Any]:
+    return {
+        "p50_ms": p50, "p90_ms": p50, "p99_ms": p99, "max_ms": p99, "success": 1.0,
+        "cpu_per_request_us": cpu_us,
+    }  # fmt: skip
+
+
+FLOORS = {name: {"raw": floor(0.5, 1.0), "store": floor(0.8, 2.0)} for name in ENDPOINTS}
+
+
+def test_targets_are_p99_ceilings_answers_or_503s_and_ratios_to_the_floor() -> None:
+    cpu = {"host_cpu_busy": 0.5, "cpu_cores": {"api": 0.4}, "measured_s": 20.0}
+    single, batch = step(2.5, cpu=cpu), step(25.0, target=20.0)
+    assert single.api_cpu_per_request_us == pytest.approx(400.0)  # 0.4 cores x 20 s / 20,000
+    met = {t.name: t.met for t in api_targets(single, batch, FLOORS)}
     assert met == {
         "one hot user p99 at 1,000 req/s": True,
         "batch of 50 p99 at 1,000 req/s": False,
-        "requests answered 2xx": True,
+        "requests answered 2xx or shed with 503": True,
+        "one hot user p99 / raw floor p99": True,
+        "one hot user API CPU per request / floor's": True,
     }
-    bad = step(4.0, codes={"200": 5, "500": 1})
-    assert not api_targets(bad, batch)[2].met
-
-
-def floor(p50: float, p99: float) -> dict[str, Any]:
-    return {"p50_ms": p50, "p90_ms": p50, "p99_ms": p99, "max_ms": p99, "success": 1.0}
+    shed = step(4.0, codes={"200": 5, "503": 5})
+    assert api_targets(shed, batch, FLOORS)[2].met
+    assert shed.report.figures()["share_503"] == 0.5
+    for bad in (step(4.0, codes={"200": 5, "500": 1}), step(4.0, codes={"200": 5, "0": 1})):
+        assert not api_targets(bad, batch, FLOORS)[2].met
 
 
 def test_the_result_file_has_the_documented_keys_and_ratios(tmp_path: Any) -> None:
@@ -172,9 +185,8 @@ def test_the_result_file_has_the_documented_keys_and_ratios(tmp_path: Any) -> No
     for name in ("single", "batch"):
         s = step(4.0)
         figures[name] = {"at_rate": s.to_json(), "ladder": ladder_json([s], 1, 2)}
-    floors = {name: {"raw": floor(0.5, 1.0), "store": floor(0.8, 2.0)} for name in figures}
     result = build_result(
-        ApiParams(), figures, floors, api_targets(step(), step()), {"cpu_count": 2}
+        ApiParams(), figures, FLOORS, api_targets(step(), step(), FLOORS), {"cpu_count": 2}
     )
     assert result.ratio == 4.0
     assert result.figures["ratios"] == {

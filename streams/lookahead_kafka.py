@@ -1,0 +1,74 @@
+"""The look-ahead's reader (``streams.lookahead.AheadReader``) on Kafka: an aiokafka consumer
+with no group, assigned partitions and offsets by hand, committing nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from core.settings import KafkaSettings
+from streams.messages import RawMessage
+
+MAX_RECORDS = 2000
+"""Records per fetch at most (the look-ahead indexes them between fetches)."""
+
+
+class KafkaAheadReader:
+    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
+        self.kafka = kafka
+        self.topic = topic
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def _started(self) -> AIOKafkaConsumer:
+        """The consumer, made and started on first use (aiokafka needs the running loop)."""
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.kafka.bootstrap_servers,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                client_id="interstore-look-ahead",
+            )
+            await consumer.start()
+            self._consumer = consumer
+        return self._consumer
+
+    def _tp(self, partition: int) -> TopicPartition:
+        return TopicPartition(self.topic, partition)
+
+    async def assign(self, starts: Mapping[int, int]) -> None:
+        consumer = await self._started()
+        consumer.assign([self._tp(p) for p in starts])
+        for partition, offset in starts.items():
+            consumer.seek(self._tp(partition), offset)
+
+    def pause(self, partitions: Iterable[int]) -> None:
+        if self._consumer is not None:
+            self._consumer.pause(*(self._tp(p) for p in partitions))
+
+    def resume(self, partitions: Iterable[int]) -> None:
+        if self._consumer is not None:
+            self._consumer.resume(*(self._tp(p) for p in partitions))
+
+    async def fetch(self, timeout_s: float) -> list[RawMessage]:
+        if self._consumer is None or not self._consumer.assignment():
+            return []
+        batches = await self._consumer.getmany(
+            timeout_ms=int(timeout_s * 1000), max_records=MAX_RECORDS
+        )
+        now = time.monotonic()
+        out = []
+        for records in batches.values():
+            for r in records:
+                value = r.value or b""
+                out.append(
+                    RawMessage(r.topic, r.partition, r.offset, r.key, value, now, r.timestamp)
+                )
+        return out
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
