@@ -39,6 +39,7 @@ class MatrixResponse(BaseModel):
     model: str
     version: str = Field(description="The content hash of the model file that answered.")
     columns: list[str]
+    numeric: list[int] = Field(description="Positions of the numeric columns (null: NaN).")
     rows: list[list[Any]] = Field(description="One row per candidate, in candidate order.")
     row_status: list[RowStatus] = Field(description=ROW_STATUS_DOC)
     partial: bool = Field(description="True when a micro-batch (or the context) timed out.")

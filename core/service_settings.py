@@ -32,6 +32,11 @@ class FeatureSettings(BaseSettings):
         "every key: needed on Redis Cluster, slower on one node.",
     )
     read_timeout_s: float = Field(1.0, gt=0, description="A feature read slower than this fails.")
+    coalesce_reads: bool = Field(
+        True,
+        description="Feature reads issued in one turn of the event loop (a matrix's concurrent "
+        "micro-batches) go out as one read (store.coalesced_reads).",
+    )
 
 
 class FeatureWorkerSettings(BaseSettings):

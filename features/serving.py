@@ -72,3 +72,50 @@ def decode_serving(raw: bytes) -> ServingValue:
     ):
         raise ServingValueError("a serving value's header has the wrong types")
     return ServingValue(fingerprint, event_ts, computed_ts, valid_until, values)
+
+
+_unpack = msgpack.unpackb
+
+
+def _lenient(raw: bytes | None) -> Any:
+    try:
+        return None if raw is None else _unpack(raw)
+    except (ValueError, msgpack.UnpackException):
+        return _UNREADABLE
+
+
+_UNREADABLE = object()
+
+
+def served_values(
+    raws: Sequence[bytes | None], fingerprint: str, width: int
+) -> tuple[list[list[Any] | None], int]:
+    """Many serving values of one group at once, without a ``ServingValue`` per value: each
+    one's values, or None where there is none, it was written under other definitions (another
+    ``fingerprint``) or it is not a version-1 value of ``width`` values; and how many were
+    unreadable (not msgpack, another layout or width: worth a log line, unlike a missing one)."""
+    try:
+        decoded = [None if raw is None else _unpack(raw) for raw in raws]
+    except (ValueError, msgpack.UnpackException):
+        decoded = [_lenient(raw) for raw in raws]
+    values = [
+        found[5]
+        if type(found) is list
+        and len(found) == 6
+        and found[0] == SERVING_VERSION
+        and found[1] == fingerprint
+        and type(found[5]) is list
+        and len(found[5]) == width
+        else None
+        for found in decoded
+    ]
+    unreadable = 0
+    if values.count(None) > decoded.count(None):  # something decoded was set aside: why?
+        unreadable = sum(
+            1
+            for found, kept in zip(decoded, values, strict=True)
+            if found is not None
+            and kept is None
+            and not (type(found) is list and len(found) == 6 and found[1] != fingerprint)
+        )
+    return values, unreadable

@@ -3,8 +3,8 @@
 ``Client`` (sync) and ``AsyncClient`` share everything but the transport: one httpx client
 each (connection reuse), a timeout per request, and retries of 503s and connection errors with
 exponential backoff (every call here is a read, so a retry is safe). Errors are raised as
-``ApiCallFailed`` with the API's status, code and message. ``matrix(..., binary=True)`` asks
-for the compact binary answer and gives its numeric columns as a NumPy array.
+``ApiCallFailed`` with the API's status, code and message. ``matrix(...)`` gives the numeric
+columns as a NumPy array too (``numeric_matrix``).
 
 ```python
 from interstore.client import Client
@@ -12,7 +12,7 @@ from interstore.client import Client
 with Client("http://127.0.0.1:8000", api_key="...") as api:
     ranked = api.rank("home_ranker", {"user_id": "u1"}, ["p1", "p2", "p3"])
     print([(r.candidate, round(r.score, 3)) for r in ranked.ranking])
-    m = api.matrix("home_ranker", {"user_id": "u1"}, ["p1", "p2"], binary=True)
+    m = api.matrix("home_ranker", {"user_id": "u1"}, ["p1", "p2"])
     print(m.columns, m.numeric_matrix.shape, m.row_status)
 ```
 """
@@ -30,9 +30,9 @@ from urllib.parse import quote
 import httpx
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from core.errors import InterstoreError
-from models import binary as matrix_format
 
 RETRIED_STATUS = frozenset({502, 503, 504})
 
@@ -51,7 +51,7 @@ class MatrixResult:
     version: str
     columns: list[str]
     rows: list[list[Any]]
-    """Every column, one row per candidate (JSON values; from a binary answer, floats)."""
+    """Every column, one row per candidate (JSON values)."""
     row_status: list[str]
     partial: bool
     timings_ms: dict[str, float]
@@ -83,18 +83,17 @@ class _Call:
     method: str
     path: str
     body: Mapping[str, Any] | None = None
-    accept: str = "application/json"
     params: Mapping[str, Any] | None = None
 
 
 def _matrix_call(
     model: str, context: Mapping[str, str], candidates: Sequence[str], deadline_ms: int | None,
-    action: str, accept: str = "application/json",
+    action: str,
 ) -> _Call:  # fmt: skip
     body: dict[str, Any] = {"context": dict(context), "candidates": list(candidates)}
     if deadline_ms is not None:
         body["deadline_ms"] = deadline_ms
-    return _Call("POST", f"/v1/models/{model}{action}", body, accept)
+    return _Call("POST", f"/v1/models/{model}{action}", body)
 
 
 def _check(response: httpx.Response) -> None:
@@ -108,31 +107,16 @@ def _check(response: httpx.Response) -> None:
 
 
 def parse_matrix(response: httpx.Response) -> MatrixResult:
-    if response.headers.get("content-type", "").startswith(matrix_format.MEDIA_TYPE):
-        header, matrix = matrix_format.decode(response.content)
-        values = header["values"]
-        numeric = list(header["numeric"])
-        rows: list[list[Any]] = [[None] * len(header["columns"]) for _ in range(header["rows"])]
-        for j, position in enumerate(numeric):
-            for i, value in enumerate(matrix[:, j].tolist()):
-                rows[i][position] = value
-        for position, name in enumerate(header["columns"]):
-            if name in values:
-                for i, value in enumerate(values[name]):
-                    rows[i][position] = value
-        return MatrixResult(
-            header["model"], header["version"], header["columns"], rows, header["row_status"],
-            header["partial"], header["timings_ms"], numeric, matrix,
-        )  # fmt: skip
-    data = response.json()
-    numeric = [
-        j for j in range(len(data["columns"]))
-        if all(row[j] is None or isinstance(row[j], int | float) for row in data["rows"])
-    ]  # fmt: skip
-    array = np.array([[row[j] for j in numeric] for row in data["rows"]], dtype=np.float64)
+    data = orjson.loads(response.content)
+    rows = data["rows"]
+    numeric = data["numeric"]
+    if len(numeric) == len(data["columns"]):
+        array = np.array(rows, dtype=np.float64)  # NumPy reads None as NaN
+    else:
+        array = np.array([[row[j] for j in numeric] for row in rows], dtype=np.float64)
     return MatrixResult(
-        data["model"], data["version"], data["columns"], data["rows"], data["row_status"],
-        data["partial"], data["timings_ms"], numeric, array.reshape(len(data["rows"]), -1),
+        data["model"], data["version"], data["columns"], rows, data["row_status"],
+        data["partial"], data["timings_ms"], numeric, array.reshape(len(rows), len(numeric)),
     )  # fmt: skip
 
 
@@ -170,7 +154,7 @@ class _Base:
             "url": call.path,
             "json": call.body,
             "params": call.params,
-            "headers": {"Accept": call.accept},
+            "headers": {"Accept": "application/json"},
         }
 
 
@@ -231,10 +215,9 @@ class Client(_Base):
 
     def matrix(
         self, model: str, context: Mapping[str, str], candidates: Sequence[str], *,
-        deadline_ms: int | None = None, binary: bool = False,
+        deadline_ms: int | None = None,
     ) -> MatrixResult:  # fmt: skip
-        accept = matrix_format.MEDIA_TYPE if binary else "application/json"
-        call = _matrix_call(model, context, candidates, deadline_ms, "/matrix", accept)
+        call = _matrix_call(model, context, candidates, deadline_ms, "/matrix")
         return parse_matrix(self._send(call))
 
     def rank(
@@ -310,10 +293,9 @@ class AsyncClient(_Base):
 
     async def matrix(
         self, model: str, context: Mapping[str, str], candidates: Sequence[str], *,
-        deadline_ms: int | None = None, binary: bool = False,
+        deadline_ms: int | None = None,
     ) -> MatrixResult:  # fmt: skip
-        accept = matrix_format.MEDIA_TYPE if binary else "application/json"
-        call = _matrix_call(model, context, candidates, deadline_ms, "/matrix", accept)
+        call = _matrix_call(model, context, candidates, deadline_ms, "/matrix")
         return parse_matrix(await self._send(call))
 
     async def rank(

@@ -13,17 +13,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from models.concurrency import gather_all, until
 from models.graph import Column, EntityRead, Plan
-from models.source import EntityId, FeatureSource, FeatureValueLike
+from models.source import ColumnsLike, EntityId, FeatureSource
 
 RowStatus = Literal["ok", "missing", "timeout"]
-EntityRow = Sequence[FeatureValueLike] | None
-"""One entity's values for one row; None when its id could not be resolved."""
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One entity's values for the rows of a micro-batch (or the context's one row), column by
+    column in its ``EntityRead.features`` order; ``present`` is False where no value was read
+    (the id could not be resolved, or nothing is stored): the cell takes its column's default."""
+
+    values: list[Sequence[Any]]
+    present: list[list[bool]]
 
 
 @dataclass(slots=True)
@@ -33,7 +42,7 @@ class ReadStats:
     keys_read: int = 0
     """Distinct entity ids actually read."""
     reads: int = 0
-    """``FeatureSource.get`` calls (one MGET each)."""
+    """``FeatureSource.columns`` calls (one MGET each)."""
 
     def add(self, other: ReadStats) -> None:
         self.keys_requested += other.keys_requested
@@ -44,13 +53,18 @@ class ReadStats:
 @dataclass(slots=True)
 class Matrix:
     columns: list[str]
-    rows: list[list[object]]
+    values: list[list[object]]
+    """Column by column, one value per row (the answer's rows are ``zip(*values)``)."""
     row_status: list[RowStatus]
     partial: bool
     timings_ms: dict[str, float]
     micro_batches: int
     timed_out_batches: int
     stats: ReadStats = field(default_factory=ReadStats)
+
+    @property
+    def rows(self) -> list[list[object]]:
+        return [list(row) for row in zip(*self.values, strict=True)]
 
 
 def _key_value(value: object) -> str | None:
@@ -69,7 +83,7 @@ async def _read_entity(
     row_keys: Mapping[str, list[str | None]],
     n: int,
     stats: ReadStats,
-) -> list[EntityRow]:
+) -> Block:
     columns = [row_keys[key] if key in row_keys else [fixed.get(key)] * n for key in read.keys]
     ids: list[EntityId | None]
     if len(columns) == 1:
@@ -81,11 +95,27 @@ async def _read_entity(
     stats.keys_requested += len(wanted)
     stats.keys_read += len(unique)
     if not unique:
-        return [None] * n
+        width = len(read.features)
+        return Block([(None,) * n] * width, [[False] * n] * width)
     stats.reads += 1
-    rows = await source.get(read.entity, unique, read.features)
-    by_id = dict(zip(unique, rows, strict=True))
-    return [None if i is None else by_id[i] for i in ids]
+    found = await source.columns(read.entity, unique, read.features)
+    if len(unique) == n:  # every row has its own id, in row order: the columns as read
+        return Block(found.values, found.present)
+    return _spread(found, ids, unique)
+
+
+def _spread(found: ColumnsLike, ids: list[EntityId | None], unique: list[EntityId]) -> Block:
+    """Columns read for the distinct ids, spread over the rows (index -1: a row without id)."""
+    index = {entity_id: k for k, entity_id in enumerate(unique)}
+    positions = [-1 if i is None else index[i] for i in ids]
+    values = [[*column, None] for column in found.values]
+    spread_values: list[Sequence[Any]] = [[column[p] for p in positions] for column in values]
+    flags: dict[int, list[bool]] = {}  # one spread per distinct list (a group shares one)
+    for column in found.present:
+        if id(column) not in flags:
+            extended = [*column, False]
+            flags[id(column)] = [extended[p] for p in positions]
+    return Block(spread_values, [flags[id(column)] for column in found.present])
 
 
 async def read_levels(
@@ -96,73 +126,33 @@ async def read_levels(
     n: int,
     stats: ReadStats,
     deadline_at: float | None = None,
-) -> dict[str, list[EntityRow]] | None:
+) -> dict[str, Block] | None:
     """Every entity of ``levels`` for ``n`` rows, level by level; keys derived on the way are
     added to ``row_keys``. None if the loop's clock passed ``deadline_at`` before a level."""
     loop = asyncio.get_running_loop()
-    values: dict[str, list[EntityRow]] = {}
+    values: dict[str, Block] = {}
     for level in levels:
         if deadline_at is not None and loop.time() >= deadline_at:
             return None
         found = await gather_all(
             [_read_entity(source, read, fixed, row_keys, n, stats) for read in level]
         )
-        for read, rows in zip(level, found, strict=True):
-            values[read.entity] = rows
+        for read, block in zip(level, found, strict=True):
+            values[read.entity] = block
             for key, index in read.derives:
+                column, flags = block.values[index], block.present[index]
                 row_keys[key] = [
-                    None if row is None else _key_value(row[index].value) for row in rows
+                    _key_value(value) if present else None
+                    for value, present in zip(column, flags, strict=True)
                 ]
     return values
-
-
-async def gather_all(awaitables: Sequence[Awaitable[T]]) -> list[T]:
-    """All results in order; if any failed, the first error once all are done (none is
-    cancelled: a read cancelled mid-command costs its Redis connection)."""
-    if len(awaitables) == 1:
-        return [await awaitables[0]]
-    results = await asyncio.gather(*awaitables, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results  # type: ignore[return-value]
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    """A late task's outcome is nobody's: read it so asyncio does not report it."""
-    if not task.cancelled():
-        task.exception()
-
-
-async def until(deadline_at: float, awaitables: Sequence[Awaitable[T]]) -> list[T | None]:
-    """Each result, or None for one not done by ``deadline_at`` (loop time). The first error
-    is raised at once. Late tasks are not cancelled: they finish in the background (a read
-    cancelled mid-command would cost its Redis connection) and their results are dropped."""
-    tasks = [asyncio.ensure_future(a) for a in awaitables]
-    timeout = max(0.0, deadline_at - asyncio.get_running_loop().time())
-    done, pending = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_EXCEPTION)
-    for task in pending:
-        task.add_done_callback(_retrieve)
-    for task in tasks:
-        if task in done and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
-    return [task.result() if task in done else None for task in tasks]
 
 
 @dataclass(slots=True)
 class _Batch:
     size: int
-    values: dict[str, list[EntityRow]] | None
+    values: dict[str, Block] | None
     """None: the micro-batch missed the deadline."""
-
-
-def _cell(column: Column, row: EntityRow) -> object:
-    if row is None:
-        return column.default
-    found = row[column.index]
-    if column.override and found.status == "missing":
-        return column.default
-    return found.value
 
 
 class MatrixBuilder:
@@ -187,7 +177,7 @@ class MatrixBuilder:
         batches = [list(candidates[i : i + micro_batch]) for i in sizes]
         context_ms = 0.0
 
-        async def context_phase() -> tuple[dict[str, list[EntityRow]] | None, ReadStats]:
+        async def context_phase() -> tuple[dict[str, Block] | None, ReadStats]:
             nonlocal context_ms
             row_keys: dict[str, list[str | None]] = {}
             own = ReadStats()
@@ -200,7 +190,7 @@ class MatrixBuilder:
 
         async def batch_phase(
             ids: list[str],
-        ) -> tuple[dict[str, list[EntityRow]] | None, ReadStats]:
+        ) -> tuple[dict[str, Block] | None, ReadStats]:
             own = ReadStats()
             row_keys: dict[str, list[str | None]] = {plan.candidate_key: list(ids)}
             values = await read_levels(
@@ -235,45 +225,50 @@ class MatrixBuilder:
 
 
 def assemble(
-    plan: Plan, context_values: dict[str, list[EntityRow]] | None, batches: Sequence[_Batch]
+    plan: Plan, context_values: dict[str, Block] | None, batches: Sequence[_Batch]
 ) -> Matrix:
-    """Rows in candidate order. Context columns carry the context's values in every row (its
+    """Values in candidate order. Context columns carry the context's values in every row (its
     defaults if the context read timed out); a timed-out micro-batch's other columns carry
     their defaults."""
     context_timeout = context_values is None
+    context_entities = {read.entity for level in plan.context_levels for read in level}
     template: list[object] = []
-    candidate_columns: list[tuple[int, Column]] = []
+    candidate_columns: set[int] = set()
     for position, column in enumerate(plan.columns):
         if context_values is not None and column.entity in context_values:
-            template.append(_cell(column, context_values[column.entity][0]))
+            block = context_values[column.entity]
+            present = block.present[column.index][0]
+            template.append(block.values[column.index][0] if present else column.default)
         else:
             template.append(column.default)
-            if not context_timeout or column.entity not in _context_entities(plan):
-                candidate_columns.append((position, column))
-    rows: list[list[object]] = []
+            if not context_timeout or column.entity not in context_entities:
+                candidate_columns.add(position)
+    values: list[list[object]] = [[] for _ in plan.columns]
     statuses: list[RowStatus] = []
     timed_out = 0
     for batch in batches:
-        if batch.values is None:
+        size, blocks = batch.size, batch.values
+        if blocks is None:
             timed_out += 1
-            rows.extend(list(template) for _ in range(batch.size))
-            statuses.extend(["timeout"] * batch.size)
+            for out, value in zip(values, template, strict=True):
+                out += [value] * size
+            statuses += ["timeout"] * size
             continue
-        # column by column (list comprehensions), then zipped into rows
-        cells: list[list[object]] = [[value] * batch.size for value in template]
-        for position, column in candidate_columns:
-            cells[position] = _column(column, batch.values[column.entity])
-        rows.extend(map(list, zip(*cells, strict=True)))
-        candidate_rows = batch.values.get(plan.candidate_entity)
+        for position, (out, column) in enumerate(zip(values, plan.columns, strict=True)):
+            if position in candidate_columns:
+                out += _column(column, blocks[column.entity])
+            else:
+                out += [template[position]] * size
+        candidate = blocks.get(plan.candidate_entity)
         if context_timeout:
-            statuses.extend(["timeout"] * batch.size)
-        elif candidate_rows is None:
-            statuses.extend(["ok"] * batch.size)
+            statuses += ["timeout"] * size
+        elif candidate is None:
+            statuses += ["ok"] * size
         else:
-            statuses.extend("missing" if _all_missing(row) else "ok" for row in candidate_rows)
+            statuses += ["ok" if found else "missing" for found in _any_present(candidate)]
     return Matrix(
         columns=plan.column_names,
-        rows=rows,
+        values=values,
         row_status=statuses,
         partial=context_timeout or timed_out > 0,
         timings_ms={},
@@ -282,20 +277,18 @@ def assemble(
     )
 
 
-def _column(column: Column, rows: list[EntityRow]) -> list[object]:
-    """One column's values for a micro-batch's rows."""
-    index, default = column.index, column.default
-    if column.override:
-        return [
-            default if row is None or row[index].status == "missing" else row[index].value
-            for row in rows
-        ]
-    return [default if row is None else row[index].value for row in rows]
+def _column(column: Column, block: Block) -> Sequence[object]:
+    """One column's values for a micro-batch's rows: its default where none was read."""
+    values, present = block.values[column.index], block.present[column.index]
+    if all(present):
+        return values
+    default = column.default
+    return [value if found else default for value, found in zip(values, present, strict=True)]
 
 
-def _context_entities(plan: Plan) -> set[str]:
-    return {read.entity for level in plan.context_levels for read in level}
-
-
-def _all_missing(row: EntityRow) -> bool:
-    return row is None or all(value.status == "missing" for value in row)
+def _any_present(block: Block) -> list[bool]:
+    """Per row: was any of the entity's values read (a row with none is ``missing``)."""
+    distinct = list({id(flags): flags for flags in block.present}.values())
+    if len(distinct) == 1:
+        return distinct[0]
+    return [any(flags) for flags in zip(*distinct, strict=True)]

@@ -20,13 +20,14 @@ FloatMatrix = npt.NDArray[np.float64]
 ScoreFunction = Callable[[FloatMatrix, list[str]], object]
 
 
-def numeric_matrix(plan: Plan, rows: Sequence[Sequence[object]]) -> FloatMatrix:
-    """The numeric columns of ``rows`` as a float64 matrix (null -> NaN)."""
-    positions = [i for i, column in enumerate(plan.columns) if column.numeric]
-    if not rows:
-        return np.empty((0, len(positions)), dtype=np.float64)
+def numeric_matrix(plan: Plan, values: Sequence[Sequence[object]]) -> FloatMatrix:
+    """The numeric columns of a matrix given column by column (``Matrix.values``) as a float64
+    rows x columns matrix (null -> NaN)."""
+    numeric = [column for column, spec in zip(values, plan.columns, strict=True) if spec.numeric]
+    if not numeric:
+        return np.empty((len(values[0]) if values else 0, 0), dtype=np.float64)
     # NumPy reads None as NaN in a float array
-    return np.array([[row[p] for p in positions] for row in rows], dtype=np.float64)
+    return np.ascontiguousarray(np.array(numeric, dtype=np.float64).T)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,32 +1,31 @@
 """The one thing models read features through: ``features.reader.FeatureReader`` satisfies
-this protocol (the contract in CONTRACT-features.md), as do the unit tests' in-memory fakes."""
+this protocol (its ``columns``), as do the unit tests' in-memory fakes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 EntityId = str | tuple[str, ...]
 """An entity's id: one key's value, or the values of its keys in order."""
 
 
-class FeatureValueLike(Protocol):
+class ColumnsLike(Protocol):
     @property
-    def value(self) -> object: ...
+    def values(self) -> list[Sequence[Any]]:
+        """Per feature, one value per id (the feature's default where there is none)."""
+        ...
 
     @property
-    def status(self) -> str: ...
+    def present(self) -> list[list[bool]]:
+        """Per feature, True where a value was read."""
+        ...
 
 
 class FeatureSource(Protocol):
-    async def get(
-        self,
-        entity: str,
-        ids: Sequence[EntityId],
-        features: Sequence[str],
-        *,
-        now_ms: int | None = None,
-    ) -> Sequence[Sequence[FeatureValueLike]]:
-        """Rows in id order, values in feature order; one read for all ids; a missing value is
-        the feature's default with status ``missing``; raises when the backend is down."""
+    async def columns(
+        self, entity: str, ids: Sequence[EntityId], features: Sequence[str]
+    ) -> ColumnsLike:
+        """The features' values in id order, column by column; one read for all ids; raises
+        when the backend is down."""
         ...

@@ -1,8 +1,10 @@
 """The feature store on Redis: serving values as plain strings, read with MGET.
 
-On one node (the local stack) a read is one MGET for every key. With ``mget_per_slot`` it is
-one MGET per Redis Cluster hash slot, pipelined: what a cluster needs (a multi-key command must
-stay in one slot), measurably slower on one node. Keys come from ``store.feature_store``.
+On one node (the local stack) a read is one MGET for every key; reads issued in one turn of the
+event loop go out as one (``store.coalesced_reads``, unless ``coalesce_reads`` is off). With
+``mget_per_slot`` it is one MGET per Redis Cluster hash slot, pipelined: what a cluster needs
+(a multi-key command must stay in one slot), measurably slower on one node. Keys come from
+``store.feature_store``.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.settings import FeatureSettings, RedisSettings
+from store.coalesced_reads import Coalescer
 from store.errors import FeatureStoreError, FeatureStoreUnavailable
 from store.feature_store import FeatureStore
 from store.redis_pack import redis_client
 
 T = TypeVar("T")
+COALESCED_MAX_KEYS = 20_000
+"""Keys of one coalesced read at most (more go out in another)."""
 
 
 def slots_of(keys: Sequence[str]) -> dict[int, list[int]]:
@@ -36,10 +41,18 @@ class RedisFeatureStore(FeatureStore):
         """Connects lazily, on a connection pool of its own."""
         self.client = redis_client(redis)
         self.per_slot = features.mget_per_slot
+        self._coalescer: Coalescer[bytes | None] | None = None
+        if features.coalesce_reads:
+            self._coalescer = Coalescer(self._read_values, COALESCED_MAX_KEYS)
 
     async def read_values(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
+        if self._coalescer is not None:
+            return await self._coalescer.read(keys)
+        return await self._read_values(keys)
+
+    async def _read_values(self, keys: Sequence[str]) -> list[bytes | None]:
         what = f"feature read of {len(keys)} keys"
         if not self.per_slot:
             found: list[bytes | None] = await self._run(what, self.client.mget(keys))

@@ -22,7 +22,6 @@ from api.model_shapes import (
 )
 from api.models import MAX_ID_BYTES, ErrorResponse
 from api.responses import OrjsonResponse
-from models import binary
 from models.errors import ScorerError, UnknownModel
 from models.loader import Model
 from models.matrix import Matrix
@@ -38,7 +37,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         503: "The feature store failed: retry (never a 200 of defaults).",
     }.items()
 }
-BINARY_DOC = {binary.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}
 
 router = APIRouter(
     prefix="/v1", tags=["models"], dependencies=[Depends(require_scope("read:features"))]
@@ -67,15 +65,29 @@ def _check(model: Model, body: MatrixRequest) -> None:
         raise ApiError(
             422, f"context: unknown key {extra[0]!r}; model {model.id} takes {list(wanted)}"
         )
-    named = [*((f"context.{k}", v) for k, v in body.context.items())]
-    named += [(f"candidates[{i}]", c) for i, c in enumerate(body.candidates)]
-    for where, value in named:
-        try:
-            size = len(value.encode())
-        except UnicodeEncodeError:
-            raise ApiError(422, f"{where}: not valid UTF-8") from None
-        if not 1 <= size <= MAX_ID_BYTES:
-            raise ApiError(422, f"{where}: must be 1 to {MAX_ID_BYTES} UTF-8 bytes, got {size}")
+    if not _all_sized(body.candidates):  # name the first bad one
+        for index, candidate in enumerate(body.candidates):
+            _check_id(f"candidates[{index}]", candidate)
+    for key, value in body.context.items():
+        _check_id(f"context.{key}", value)
+
+
+def _all_sized(ids: list[str]) -> bool:
+    """Every id 1 to MAX_ID_BYTES UTF-8 bytes, without a Python call per id when all are."""
+    try:
+        "".join(ids).encode()
+    except UnicodeEncodeError:
+        return False
+    return min(map(len, ids)) >= 1 and max(map(len, ids)) * 4 <= MAX_ID_BYTES
+
+
+def _check_id(where: str, value: str) -> None:
+    try:
+        size = len(value.encode())
+    except UnicodeEncodeError:
+        raise ApiError(422, f"{where}: not valid UTF-8") from None
+    if not 1 <= size <= MAX_ID_BYTES:
+        raise ApiError(422, f"{where}: must be 1 to {MAX_ID_BYTES} UTF-8 bytes, got {size}")
 
 
 async def _matrix(request: Request, model: Model, body: MatrixRequest) -> Matrix:
@@ -103,10 +115,6 @@ def _count(metrics: ModelMetrics, model: Model, matrix: Matrix, candidates: int)
         metrics.dedup_ratio.labels(model.id).observe(stats.keys_read / stats.keys_requested)
 
 
-def _wants_binary(request: Request) -> bool:
-    return binary.MEDIA_TYPE in request.headers.get("accept", "")
-
-
 @router.get("/models", response_model=ModelList, summary="The loaded models")
 async def list_models(request: Request) -> Response:
     registry = _service(request).registry
@@ -126,14 +134,14 @@ async def get_model(request: Request, model_id: str) -> Response:
 @router.post(
     "/models/{model_id}/matrix",
     response_model=None,
-    responses={200: {"model": MatrixResponse, "content": BINARY_DOC}, **ERRORS},
+    responses={200: {"model": MatrixResponse}, **ERRORS},
     summary="A model's feature matrix for a context and its candidates",
 )
 async def matrix(request: Request, model_id: str, body: MatrixRequest) -> Response:
     """Rows in candidate order. Candidates are resolved in concurrent micro-batches, each entity
     kind read once per level for its distinct ids. A micro-batch that misses the deadline gets
     defaults and `timeout` rows, and the answer is `partial` (still a 200); a feature store that
-    is down is a 503. `Accept: application/vnd.interstore.matrix` gives the binary form."""
+    is down is a 503. `numeric` names the columns a ranker can read as one float matrix."""
     started = time.perf_counter()
     model = _model(request, model_id)
     found = await _matrix(request, model, body)
@@ -141,21 +149,13 @@ async def matrix(request: Request, model_id: str, body: MatrixRequest) -> Respon
     request.app.state.metrics.models.seconds.labels(model.id, "matrix").observe(
         time.perf_counter() - started
     )
-    head = {"model": model.id, "version": model.version, "columns": found.columns}
-    if _wants_binary(request):
-        plan = model.plan
-        numeric = [i for i, column in enumerate(plan.columns) if column.numeric]
-        values = {c.name: [row[i] for row in found.rows]
-                  for i, c in enumerate(plan.columns) if not c.numeric}  # fmt: skip
-        header = {**head, "numeric": numeric, "rows": len(found.rows), "values": values,
-                  "row_status": found.row_status, "partial": found.partial,
-                  "timings_ms": found.timings_ms}  # fmt: skip
-        payload = binary.encode(header, numeric_matrix(plan, found.rows))
-        return Response(payload, media_type=binary.MEDIA_TYPE)
     return OrjsonResponse(
         {
-            **head,
-            "rows": found.rows,
+            "model": model.id,
+            "version": model.version,
+            "columns": found.columns,
+            "numeric": [i for i, column in enumerate(model.plan.columns) if column.numeric],
+            "rows": list(zip(*found.values, strict=True)),
             "row_status": found.row_status,
             "partial": found.partial,
             "timings_ms": found.timings_ms,
@@ -180,7 +180,7 @@ async def rank(request: Request, model_id: str, body: MatrixRequest) -> Response
     found = await _matrix(request, model, body)
     scored = time.perf_counter()
     try:
-        scores = model.scorer.score(numeric_matrix(model.plan, found.rows))
+        scores = model.scorer.score(numeric_matrix(model.plan, found.values))
     except ScorerError as exc:
         raise ApiError(500, str(exc)) from None
     keep = np.arange(len(scores))

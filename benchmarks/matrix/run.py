@@ -5,9 +5,10 @@ the same values, all in one run.
 
 Everything runs on a private ``redis-server`` (a free port, no persistence) holding only this
 run's values, so nothing touches the shared Redis; it is stopped at the end. Phases, each
-``duration_s`` at a constant rate: ``/matrix`` at 30, 100 and 500 candidates (JSON), the binary
-answer at the largest size, ``:rank`` at 30, the floor at each size, then Feast's ladder at 100
-rows up to the highest rate it keeps up with, and interstore at that same rate.
+``duration_s`` at a constant rate: ``/matrix`` at 30, 100 and 500 candidates, the floor at each
+size, ``:rank`` at 30, then Feast's ladder at 100 rows up to the highest rate it keeps up with,
+and interstore at that same rate; and a closed loop at the largest size timed to the NumPy
+array on the client (``benchmarks.matrix.formats``).
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ from benchmarks.matrix.data import MODEL_ID, Dataset, bench_model
 from benchmarks.matrix.feast import check_answer, ensure_feast, feast_server, materialise
 from benchmarks.matrix.feast import request_body as feast_body
 from benchmarks.matrix.floor import run_floor
+from benchmarks.matrix.formats import json_to_numpy
 from benchmarks.matrix.plan import MatrixParams, build_result, keeping_up
 from benchmarks.matrix.procs import PREFIX, private_redis, running_api, scratch_keyspace
 from core.settings import load_settings
 from deploy.process import free_port
 from features.catalogue import load_catalogue
-from models import binary
 
 DISTINCT_REQUESTS = 50
 WARMUP_S = 3.0
@@ -126,20 +127,9 @@ def run_matrix_bench(
                     vegeta, matrix_url, bodies, headers, rate, params.duration_s
                 )
                 floor[str(size)] = run_floor(redis_url, PREFIX, data, size, rate, params.duration_s)
-            size, rate = params.sizes[-1], params.rates[-1]
-            console.print(f"/matrix binary at {size} candidates, {rate:g} req/s")
-            binary_headers = {**headers, "Accept": binary.MEDIA_TYPE}
-            figures["binary"] = {
-                "candidates": size,
-                **_attack(
-                    vegeta,
-                    matrix_url,
-                    _bodies(data, size, params.seed),
-                    binary_headers,
-                    rate,
-                    params.duration_s,
-                ),
-            }
+            size = params.sizes[-1]
+            console.print(f"/matrix at {size} candidates to NumPy, closed loop")
+            figures["to_numpy"] = json_to_numpy(url, key, data, size, params.seed)
             console.print(f":rank at 30 candidates, {params.rank_rate:g} req/s")
             rank = _attack(
                 vegeta,
@@ -235,14 +225,14 @@ def _table(result: BenchResult) -> Any:
                 f"{low.get('p50_ms', 0):.2f} / {low.get('p99_ms', 0):.2f}",
             )
         )
-    b = figures["binary"]
+    f = figures["to_numpy"]
     rows.append(
         (
-            f"/matrix binary {b['candidates']} @ {b['rate_wanted']:g}/s",
-            f"{b['p50_ms']:.2f}",
-            f"{b['p99_ms']:.2f}",
-            f"{b['throughput']:.0f}",
+            f"/matrix {f['candidates']} to NumPy, closed loop",
+            f"{f['p50_ms']:.2f}",
+            f"{f['p99_ms']:.2f}",
             "",
+            f"decode p50 {f['decode_p50_ms']:.2f} ms, {f['bytes']:,} B",
         )
     )
     r = figures["rank_30"]

@@ -54,20 +54,33 @@ def api_settings(
     )
 
 
+@asynccontextmanager
+async def serving_app(settings: Settings, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app built from ``settings``, its lifespan run, a client sending ``key``."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api", headers={"X-API-Key": key}
+        ) as client:
+            yield client
+
+
+async def delete_keys(redis_url: str, prefix: str) -> None:
+    """Every key under ``prefix:`` (a test's own keys)."""
+    raw = Redis.from_url(redis_url)
+    if keys := [key async for key in raw.scan_iter(match=f"{prefix}:*", count=1000)]:
+        await raw.delete(*keys)
+    await raw.aclose()
+
+
 @pytest.fixture
 def serve(api_settings: Settings) -> Serve:
     """``async with serve(**overrides) as client``: the app, its lifespan run, a client with the
     read key. Overrides replace top-level settings (e.g. ``redis=...`` through a proxy)."""
 
-    @asynccontextmanager
-    async def serving(**overrides: object) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(api_settings.model_copy(update=overrides))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://api", headers={"X-API-Key": READ_KEY}
-            ) as client:
-                yield client
+    def serving(**overrides: object) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return serving_app(api_settings.model_copy(update=overrides), READ_KEY)
 
     return serving
 
@@ -98,11 +111,7 @@ async def tiers(
     hot = RedisHotStore(api_settings.redis, api_settings.session, api_settings.retention)
     yield Tiers(cold, hot)
     await hot.close()
-    raw = Redis.from_url(api_settings.redis.url)
-    pattern = f"{api_settings.redis.key_prefix}:*"
-    if keys := [key async for key in raw.scan_iter(match=pattern, count=1000)]:
-        await raw.delete(*keys)
-    await raw.aclose()
+    await delete_keys(api_settings.redis.url, api_settings.redis.key_prefix)
 
 
 @pytest.fixture

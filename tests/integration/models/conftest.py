@@ -6,27 +6,25 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from api.app import create_app
 from core.clock import wall_clock_ms
 from core.settings import PROJECT_ROOT, Settings
 from features.catalogue import Catalogue, load_catalogue
 from features.serving import ServingValue, encode_serving
 from store.feature_store import serving_key
 from store.redis_features import RedisFeatureStore
-from tests.integration.api.conftest import FEATURES_KEY
+from tests.integration.api.conftest import FEATURES_KEY, Serve, delete_keys, serving_app
 from tests.integration.api.conftest import api_settings as api_settings  # the fixture
 
 SAMPLE = PROJECT_ROOT / "models" / "configs" / "home_ranker.yaml"
-ServeModels = Any
+ServeModels = Serve
 
 
 @pytest.fixture
@@ -50,17 +48,10 @@ def model_settings(api_settings: Settings, models_dir: Path, unique_name: str) -
 @pytest.fixture
 def serve_models(model_settings: Settings) -> ServeModels:
     """``async with serve_models(**overrides) as client``: the app with its lifespan, a client
-    with the read:features key."""
+    with the read:features key (the API tests' ``serving_app``)."""
 
-    @asynccontextmanager
-    async def serving(**overrides: object) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(model_settings.model_copy(update=overrides))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://api", headers={"X-API-Key": FEATURES_KEY}
-            ) as client:
-                yield client
+    def serving(**overrides: object) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return serving_app(model_settings.model_copy(update=overrides), FEATURES_KEY)
 
     return serving
 
@@ -96,11 +87,4 @@ async def feature_values(model_settings: Settings) -> AsyncIterator[FeatureValue
     catalogue = load_catalogue(settings.features.definitions_path)
     yield FeatureValues(catalogue, store, settings.features.key_prefix)
     await store.close()
-    raw = Redis.from_url(settings.redis.url)
-    pattern = f"{settings.features.key_prefix}:*"
-    if keys := [key async for key in raw.scan_iter(match=pattern, count=1000)]:
-        await raw.delete(*keys)
-    await raw.aclose()
-
-
-ServeContext = AbstractAsyncContextManager[httpx.AsyncClient]
+    await delete_keys(settings.redis.url, settings.features.key_prefix)

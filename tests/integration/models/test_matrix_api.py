@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import yaml
 
 from core.settings import Settings
 from deploy.tcp_proxy import TcpProxy
-from models import binary
 from tests.integration.models.conftest import SAMPLE, FeatureValues, ServeModels
 
 USER = "u1"
@@ -112,13 +110,18 @@ async def test_the_matrix_equals_the_features_read_one_by_one(
 
 
 async def test_each_distinct_key_is_read_once(
-    serve_models: ServeModels, feature_values: FeatureValues
+    serve_models: ServeModels, feature_values: FeatureValues, models_dir: Path
 ) -> None:
     await seed(feature_values)
+    # a fresh app's first matrix (connections, a cold read of the user's last_n) can take more
+    # than the sample's 40 ms on a loaded box: every micro-batch must finish to count its keys
+    model_file = models_dir / SAMPLE.name
+    model_file.write_text(model_file.read_text().replace("deadline_ms: 40", "deadline_ms: 5000"))
     async with serve_models() as client:
         answer = await client.post(f"/v1/models/{MODEL}/matrix", json=body(PRODUCTS))
         assert answer.status_code == 200
         metrics = (await client.get("/metrics")).text
+    assert not answer.json()["partial"]
     # one user; 20 products; their 2 categories and 2 user x category pairs (not 20 each)
     assert f'interstore_model_keys_read_total{{model="{MODEL}"}} 25.0' in metrics
     assert f'interstore_model_keys_requested_total{{model="{MODEL}"}} 61.0' in metrics
@@ -144,28 +147,6 @@ async def test_a_tiny_deadline_is_a_partial_200_with_defaults(
         assert [found["rows"][i][j] for j in product_columns] == [
             columns[j]["default"] for j in product_columns
         ]
-
-
-async def test_binary_decodes_to_the_json_numbers(
-    serve_models: ServeModels, feature_values: FeatureValues
-) -> None:
-    await seed(feature_values)
-    async with serve_models() as client:
-        as_json = (await client.post(f"/v1/models/{MODEL}/matrix", json=body(PRODUCTS))).json()
-        answer = await client.post(
-            f"/v1/models/{MODEL}/matrix", json=body(PRODUCTS), headers={"Accept": binary.MEDIA_TYPE}
-        )
-    assert answer.headers["content-type"] == binary.MEDIA_TYPE
-    header, matrix = binary.decode(answer.content)
-    assert header["version"] == as_json["version"]
-    assert header["row_status"] == as_json["row_status"]
-    expected = np.array(
-        [[row[j] for j in header["numeric"]] for row in as_json["rows"]], dtype=np.float64
-    )
-    assert np.array_equal(matrix, expected, equal_nan=True)
-    for name, values in header["values"].items():
-        j = as_json["columns"].index(name)
-        assert values == [row[j] for row in as_json["rows"]]
 
 
 async def test_rank_orders_by_the_scorers_scores(

@@ -43,11 +43,18 @@ async def test_errors_have_the_api_shape(client: httpx.AsyncClient) -> None:
         (matrix, {"context": user, "candidates": []}, 422, "candidates"),
         (matrix, {"context": user, "candidates": ["p"] * 1001}, 422, "candidates"),
         (matrix, {"context": user, "candidates": [""]}, 422, "candidates[0]"),
+        (matrix, {"context": user, "candidates": ["p", "x" * 257]}, 422, "candidates[1]: must be"),
+        (matrix, {"context": {"user_id": "u" * 300}, "candidates": ["p"]}, 422, "context.user_id"),
     ]
     for path, body, status, message in cases:
         answer = await client.post(path, json=body, headers=H)
         assert answer.status_code == status, (path, body, answer.text)
         assert message in answer.json()["error"]["message"]
+    lone_surrogate = b'{"context": {"user_id": "u"}, "candidates": ["p", "\\ud800"]}'
+    headers = {**H, "Content-Type": "application/json"}
+    answer = await client.post(matrix, content=lone_surrogate, headers=headers)
+    assert answer.status_code == 422
+    assert "candidates[1]: not valid UTF-8" in answer.json()["error"]["message"]
 
 
 async def test_the_read_features_scope_is_needed(client: httpx.AsyncClient) -> None:

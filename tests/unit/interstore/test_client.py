@@ -1,4 +1,4 @@
-"""interstore.client against a mock transport: retries of 503, typed results, binary decoding,
+"""interstore.client against a mock transport: retries of 503, typed results, NumPy matrices,
 errors; and the demo's choice of candidates."""
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ import pytest
 
 from interstore.client import ApiCallFailed, AsyncClient, Client
 from interstore.demo_rank import candidates_for
-from models import binary
 
 MATRIX = {
-    "model": "m", "version": "v1", "columns": ["a.g.x", "a.g.seq", "b.g.y"],
+    "model": "m", "version": "v1", "columns": ["a.g.x", "a.g.seq", "b.g.y"], "numeric": [0, 2],
     "rows": [[1, ["p1"], 2.5], [None, [], 0]], "row_status": ["ok", "missing"],
     "partial": False, "timings_ms": {"total": 1.0},
 }  # fmt: skip
@@ -68,24 +67,19 @@ def test_errors_raise_with_the_api_message_and_retries_run_out() -> None:
         api.models()
 
 
-async def test_the_binary_matrix_becomes_numpy() -> None:
-    header = {**MATRIX, "numeric": [0, 2], "rows": 2, "values": {"a.g.seq": [["p1"], []]}}
-    del header["rows"]
-    header["rows"] = 2
-    matrix = np.array([[1.0, 2.5], [np.nan, 0.0]])
-    payload = binary.encode(header, matrix)
+async def test_the_async_client_gives_the_numeric_columns_as_numpy() -> None:
     seen: list[httpx.Request] = []
-    answer = httpx.Response(200, content=payload, headers={"content-type": binary.MEDIA_TYPE})
 
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return answer
+        return httpx.Response(200, json=MATRIX)
 
     async with AsyncClient("http://api", transport=httpx.MockTransport(handle)) as api:
-        found = await api.matrix("m", {"user_id": "u"}, ["p1", "p2"], binary=True)
-    assert seen[0].headers["Accept"] == binary.MEDIA_TYPE
-    assert found.rows[0] == [1.0, ["p1"], 2.5]
-    assert np.array_equal(found.numeric_matrix, matrix, equal_nan=True)
+        found = await api.matrix("m", {"user_id": "u"}, ["p1", "p2"])
+    assert seen[0].headers["Accept"] == "application/json"
+    assert found.rows[0] == [1, ["p1"], 2.5]
+    expected = np.array([[1.0, 2.5], [np.nan, 0.0]])
+    assert np.array_equal(found.numeric_matrix, expected, equal_nan=True)
 
 
 def test_the_demo_ranks_the_users_clicks_then_popular_products() -> None:

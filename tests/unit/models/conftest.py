@@ -1,5 +1,5 @@
 """Pure-logic fixtures for the models package: a catalogue view and an in-memory feature source
-with exactly the ``FeatureReader.get`` signature (counting its reads)."""
+with exactly the ``FeatureReader.columns`` signature (counting its reads)."""
 
 from __future__ import annotations
 
@@ -50,9 +50,9 @@ def view() -> CatalogueView:
     return make_view()
 
 
-class Value(NamedTuple):
-    value: object
-    status: str
+class Columns(NamedTuple):
+    values: list[list[object]]
+    present: list[list[bool]]
 
 
 class SourceDown(Exception):
@@ -69,26 +69,24 @@ class FakeSource:
     delay_s: dict[str, float] = field(default_factory=dict)
     down: bool = False
 
-    async def get(
-        self, entity: str, ids: Sequence[EntityId], features: Sequence[str],
-        *, now_ms: int | None = None,
-    ) -> list[list[Value]]:  # fmt: skip
+    async def columns(
+        self, entity: str, ids: Sequence[EntityId], features: Sequence[str]
+    ) -> Columns:
         if self.down:
             raise SourceDown("feature store is down")
         self.calls.append((entity, list(ids)))
         if delay := self.delay_s.get(entity):
             await asyncio.sleep(delay)
-        rows = []
-        for entity_id in ids:
-            stored = self.values.get((entity, entity_id))
-            row = []
-            for name in features:
-                if stored is not None and name in stored:
-                    row.append(Value(stored[name], "present"))
-                else:
-                    row.append(Value(self.view.features[name].default, "missing"))
-            rows.append(row)
-        return rows
+        stored = [self.values.get((entity, entity_id)) for entity_id in ids]
+        values = [
+            [
+                row[name] if row is not None and name in row else self.view.features[name].default
+                for row in stored
+            ]
+            for name in features
+        ]
+        present = [[row is not None and name in row for row in stored] for name in features]
+        return Columns(values, present)
 
 
 @pytest.fixture

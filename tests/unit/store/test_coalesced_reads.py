@@ -1,0 +1,57 @@
+"""Coalescer: reads of one loop turn in one call, each caller its own slice; a failure reaches
+every caller of that turn; a caller that stops waiting costs the others nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from store.coalesced_reads import Coalescer
+
+
+class Backend:
+    def __init__(self, delay_s: float = 0.0, fail: bool = False) -> None:
+        self.calls: list[list[str]] = []
+        self.delay_s = delay_s
+        self.fail = fail
+
+    async def read(self, keys: list[str]) -> list[str]:
+        self.calls.append(list(keys))
+        await asyncio.sleep(self.delay_s)
+        if self.fail:
+            raise ConnectionError("down")
+        return [key.upper() for key in keys]
+
+
+async def test_reads_of_one_turn_are_one_call() -> None:
+    backend = Backend()
+    reads = Coalescer(backend.read, max_keys=100)
+    found = await asyncio.gather(reads.read(["a", "b"]), reads.read(["c"]), reads.read(["d"]))
+    assert found == [["A", "B"], ["C"], ["D"]]
+    assert backend.calls == [["a", "b", "c", "d"]]
+    assert await reads.read(["e"]) == ["E"]  # a later turn: a call of its own
+    assert len(backend.calls) == 2
+
+
+async def test_a_turn_over_max_keys_is_split() -> None:
+    backend = Backend()
+    reads = Coalescer(backend.read, max_keys=3)
+    found = await asyncio.gather(reads.read(["a", "b"]), reads.read(["c", "d"]), reads.read(["e"]))
+    assert found == [["A", "B"], ["C", "D"], ["E"]]
+    assert backend.calls == [["a", "b"], ["c", "d", "e"]]
+
+
+async def test_a_failure_reaches_every_caller_of_the_turn() -> None:
+    reads = Coalescer(Backend(fail=True).read, max_keys=100)
+    found = await asyncio.gather(reads.read(["a"]), reads.read(["b"]), return_exceptions=True)
+    assert [type(f) for f in found] == [ConnectionError, ConnectionError]
+
+
+async def test_a_caller_that_stops_waiting_leaves_the_others_their_answer() -> None:
+    reads = Coalescer(Backend(delay_s=0.05).read, max_keys=100)
+    impatient = asyncio.ensure_future(asyncio.wait_for(reads.read(["a"]), 0.01))
+    patient = asyncio.ensure_future(reads.read(["b"]))
+    with pytest.raises(TimeoutError):
+        await impatient
+    assert await patient == ["B"]
