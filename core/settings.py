@@ -134,6 +134,11 @@ class RedisSettings(BaseSettings):
     connect_timeout_s: float = Field(2.0, gt=0)
     retries: int = Field(2, ge=0, description="Retries of a command after a connection error.")
     key_prefix: str = Field("is", min_length=1, description="Every hot-tier key starts with it.")
+    cluster: bool = Field(
+        False,
+        description="The URL names one node of a Redis Cluster: use the cluster client (slots "
+        "discovered from it; pipelines split per node and sent concurrently).",
+    )
 
 
 class SessionSettings(BaseSettings):

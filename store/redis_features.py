@@ -1,8 +1,10 @@
 """The feature store on Redis: serving values as plain strings, read with MGET.
 
-On one node (the local stack) a read is one MGET for every key. With ``mget_per_slot`` it is
-one MGET per Redis Cluster hash slot, pipelined: what a cluster needs (a multi-key command must
-stay in one slot), measurably slower on one node. Keys come from ``store.feature_store``.
+On one node (the local stack) a read is one MGET for every key. On a Redis Cluster
+(``INTERSTORE_REDIS_CLUSTER``), or with ``mget_per_slot``, it is one MGET per hash slot in one
+pipeline: keys carry their entity's slot-group tag (``store.feature_store``), so that is at most
+``SLOT_GROUPS`` MGETs whatever the number of ids, and redis-py's cluster pipeline sends one
+pipeline per node, concurrently. Writes alike (MSET per slot).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, TypeVar
 
 from redis.crc import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError, SlotNotCoveredError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.settings import FeatureSettings, RedisSettings
@@ -35,7 +37,7 @@ class RedisFeatureStore(FeatureStore):
     def __init__(self, redis: RedisSettings, features: FeatureSettings) -> None:
         """Connects lazily, on a connection pool of its own."""
         self.client = redis_client(redis)
-        self.per_slot = features.mget_per_slot
+        self.per_slot = features.mget_per_slot or redis.cluster
 
     async def read_values(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
@@ -79,5 +81,7 @@ class RedisFeatureStore(FeatureStore):
             return await call
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
             raise FeatureStoreUnavailable(f"{what}: {type(error).__name__}: {error}") from error
-        except RedisError as error:
+        except SlotNotCoveredError as error:
+            raise FeatureStoreUnavailable(f"{what}: {type(error).__name__}: {error}") from error
+        except (RedisError, RedisClusterException) as error:
             raise FeatureStoreError(f"{what}: {type(error).__name__}: {error}") from error

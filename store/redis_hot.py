@@ -5,14 +5,16 @@ Layout and scripts: ``store.redis_hot_scripts``; how commands are sent and error
 keys declared), several users to a pipeline: one round trip per batch. A recent read is the
 ``recent`` script per user (atomic: it never sees half a hydration or half an eviction), all
 users in one pipeline; the live check is one EVAL over every user's session key; the dirty
-offsets are read in one MULTI/EXEC with the sentinels. Every key gets key_ttl_s on every write
+offsets are read in one script with the sentinels. Every key gets key_ttl_s on every write
 that touches its user or partition (and the partition's keys on every ``sentinel_ok``). Only
-commands both servers support: strings, hashes, sorted sets, pipelines, MULTI/EXEC,
-EVAL/EVALSHA/SCRIPT LOAD.
+commands one Redis node, Redis Cluster and Dragonfly all support: strings, hashes, sorted sets,
+pipelines, EVAL/EVALSHA/SCRIPT LOAD.
 
-One node (Redis or Dragonfly) is assumed: a script touches a user's keys and its partition's
-index keys (two hash tags), which Redis Cluster refuses (CROSSSLOT). The hash tags already keep
-each user's keys, and each partition's, in one slot for that later step.
+Redis Cluster (``INTERSTORE_REDIS_CLUSTER``): every script keeps to one hash slot, because a
+user's keys and its entries in its partition's indexes carry the user's slot-group tag
+(``store.redis_slots``). What spans users or groups (the live check, a partition's indexes and
+sentinels) is one EVAL per slot group there, one over all on a single node; a pipeline of
+per-user scripts is split by redis-py per node and sent to the nodes concurrently.
 """
 
 from __future__ import annotations
@@ -33,15 +35,13 @@ from store.hot import (
 )
 from store.hot_codec import check_interaction, decode, decode_json, encode, encode_row
 from store.interactions import INTERACTION_KINDS, Interaction
-from store.redis_hot_commands import Command, run_commands
-from store.redis_hot_scripts import KIND_SLOT, SHAS, KeyLayout
+from store.redis_hot_commands import Command, eval_per_slot, run_commands
+from store.redis_hot_scripts import DIRTY_OFFSETS, KIND_SLOT, LIVE, SENTINELS, SHAS, KeyLayout
 from store.redis_pack import redis_client
+from store.redis_slots import SLOT_GROUPS, slot_group
 
 Decoded = TypeVar("Decoded")
-LIVE_SCRIPT = "local f = {} for i = 1, #KEYS do f[i] = redis.call('EXISTS', KEYS[i]) end return f"
-"""Per session key 1 (live) or 0, in one reply: an EXISTS per user in a pipeline cost redis-py
-a reply to parse per user (a batch checks every user it holds). Sent with EVAL (the server
-caches it by hash), so a restarted server needs no reload."""
+GROUPS = range(SLOT_GROUPS)
 
 
 class RedisHotStore(HotStore):
@@ -60,6 +60,7 @@ class RedisHotStore(HotStore):
         self.clock = clock
         self.keys = KeyLayout(prefix or redis.key_prefix)
         self.client = redis_client(redis)
+        self.cluster = redis.cluster
         self._ttl = str(session.key_ttl_s)
         self._keep = str(session.last_n_per_kind)
 
@@ -77,10 +78,15 @@ class RedisHotStore(HotStore):
         users = list(user_ids)
         if not users:
             return set()
-        keys = [self.keys.user_keys(user)[0] for user in users]
-        command = ("EVAL", LIVE_SCRIPT, len(keys), *keys)
-        (found,) = await self._run(f"live check of {len(users)} users", [command])
-        return {user for user, live in zip(users, found, strict=True) if live}
+        by_group: dict[int, list[str]] = {}
+        for user in users:
+            by_group.setdefault(slot_group(user), []).append(user)
+        keys = {g: [self.keys.user_keys(user)[0] for user in of] for g, of in by_group.items()}
+        commands = eval_per_slot(LIVE, keys, (), cluster=self.cluster)
+        found = await self._run(f"live check of {len(users)} users", commands)
+        asked = (user for of in by_group.values() for user in of)
+        flags = (live for reply in found for live in reply)
+        return {user for user, live in zip(asked, flags, strict=True) if live}
 
     async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
         commands = [self._hydrate_command(hydration, now_ms) for hydration in hydrations]
@@ -198,20 +204,38 @@ class RedisHotStore(HotStore):
     async def sessions_to_flush(
         self, partition: int, *, idle_before_ms: int, started_before_ms: int, limit: int
     ) -> list[str]:
-        seen, started, _ = self.keys.partition_keys(partition)
-        commands = [
-            ("ZRANGEBYSCORE", key, "-inf", f"({before}", "LIMIT", 0, limit)
-            for key, before in ((seen, idle_before_ms), (started, started_before_ms))
-        ]
-        idle, old = await self._run(f"sessions to flush of partition {partition}", commands)
-        users = [member.decode() for member in idle + old]
+        """Idle sessions first (longest idle first), then over-long ones (oldest first): each
+        slot group's ``limit`` first, merged."""
+        commands: list[Command] = []
+        for index, before in ((0, idle_before_ms), (1, started_before_ms)):
+            for group in GROUPS:
+                key = self.keys.partition_keys(partition, group)[index]
+                commands.append(
+                    ("ZRANGEBYSCORE", key, "-inf", f"({before}", "WITHSCORES", "LIMIT", 0, limit)
+                )
+        found = await self._run(f"sessions to flush of partition {partition}", commands)
+        users: list[str] = []
+        for part in (found[:SLOT_GROUPS], found[SLOT_GROUPS:]):
+            scored = sorted((score, member) for reply in part for member, score in reply)
+            users += (member.decode() for _, member in scored[:limit])
         return list(dict.fromkeys(users))[:limit]
 
     async def sessions_of(self, partitions: Iterable[int]) -> dict[int, list[str]]:
         wanted = list(partitions)
-        commands = [("ZRANGE", self.keys.partition_keys(p)[0], 0, -1) for p in wanted]
+        commands = [
+            ("ZRANGE", self.keys.partition_keys(p, group)[0], 0, -1)
+            for p in wanted
+            for group in GROUPS
+        ]
         found = await self._run(f"sessions of partitions {wanted}", commands)
-        return {p: [m.decode() for m in members] for p, members in zip(wanted, found, strict=True)}
+        return {
+            p: [
+                m.decode()
+                for members in found[i * SLOT_GROUPS : (i + 1) * SLOT_GROUPS]
+                for m in members
+            ]
+            for i, p in enumerate(wanted)
+        }
 
     async def dirty(self, user_ids: Iterable[str]) -> dict[str, Dirty]:
         users = list(dict.fromkeys(user_ids))
@@ -227,10 +251,12 @@ class RedisHotStore(HotStore):
     ) -> set[str]:
         """The ``evict`` script per user, with the members ``dirty`` read (not re-encoded)."""
         check_partition(partition)
-        sentinel = self.keys.sentinel(partition)
         commands = []
         for user, (_, members) in flushed.items():
-            keys = [*self.keys.script_keys(user, partition), sentinel]
+            keys = [
+                *self.keys.script_keys(user, partition),
+                self.keys.sentinel(partition, slot_group(user)),
+            ]
             args = [user, int(not evict), *members]
             commands.append(("EVALSHA", SHAS["evict"], len(keys), *keys, *args))
         what = f"{'eviction' if evict else 'flush'} of {len(commands)} sessions"
@@ -239,30 +265,50 @@ class RedisHotStore(HotStore):
         return {user for user, result in zip(flushed, results, strict=True) if result}
 
     async def min_dirty_offsets(self, partitions: Iterable[int]) -> dict[int, int]:
+        """Each group's sentinel and lowest offset are read in one script (atomically), so an
+        offset is never taken from a group whose data was lost."""
         wanted = list(partitions)
-        commands: list[Command] = []
-        for p in wanted:
-            commands += [
-                ("EXISTS", self.keys.sentinel(p)),
-                ("ZRANGE", self.keys.partition_keys(p)[2], 0, 0, "WITHSCORES"),
+        keys = {
+            group: [
+                key
+                for p in wanted
+                for key in (self.keys.sentinel(p, group), self.keys.partition_keys(p, group)[2])
             ]
-        replies = await self._run(f"dirty offsets of {wanted}", commands, transaction=True)
-        intact, lowest = replies[::2], replies[1::2]
-        if lost := [p for p, ok in zip(wanted, intact, strict=True) if not ok]:
+            for group in GROUPS
+        }
+        commands = eval_per_slot(DIRTY_OFFSETS, keys, (), cluster=self.cluster)
+        replies = [
+            value
+            for reply in await self._run(f"dirty offsets of {wanted}", commands)
+            for value in reply
+        ]
+        lost: set[int] = set()
+        lowest: dict[int, int] = {}
+        for i, (intact, low) in enumerate(zip(replies[::2], replies[1::2], strict=True)):
+            p = wanted[i % len(wanted)]
+            if not intact:
+                lost.add(p)
+            elif low:  # offsets < 2**53 are exact as a double's text
+                offset = int(float(low))
+                lowest[p] = min(offset, lowest.get(p, offset))
+        if lost:
             raise HotDataLost(lost)
-        # redis-py pairs WITHSCORES replies up: [[member, score]]; offsets < 2**53 are exact
-        return {p: int(low[0][1]) for p, low in zip(wanted, lowest, strict=True) if low}
+        return lowest
 
     async def set_sentinel(self, partition: int) -> None:
         check_partition(partition)
-        key = self.keys.sentinel(partition)
-        await self._run(f"sentinel of {partition}", [("SET", key, 1, "EX", self._ttl)])
+        commands = [("SET", self.keys.sentinel(partition, g), 1, "EX", self._ttl) for g in GROUPS]
+        await self._run(f"sentinel of {partition}", commands)
 
     async def sentinel_ok(self, partition: int) -> bool:
-        keys = [self.keys.sentinel(partition), *self.keys.partition_keys(partition)]
-        commands = [("EXISTS", keys[0]), *(("EXPIRE", key, self._ttl) for key in keys)]
-        intact, *_ = await self._run(f"sentinel check of {partition}", commands)
-        return bool(intact)
+        """Every slot group's sentinel is there (their TTLs, and the indexes', renewed)."""
+        keys = {
+            g: [self.keys.sentinel(partition, g), *self.keys.partition_keys(partition, g)]
+            for g in GROUPS
+        }
+        commands = eval_per_slot(SENTINELS, keys, (self._ttl,), cluster=self.cluster)
+        found = await self._run(f"sentinel check of {partition}", commands)
+        return all(there for reply in found for there in reply)
 
     async def ping(self) -> None:
         await self._run("ping", [("PING",)])
