@@ -229,6 +229,14 @@ class StackSettings(BaseSettings):
 
     redis_port: int = 6390
     redis_maxmemory_mb: int = 512
+    redis_cluster: bool = Field(
+        False, description="Also start a local Redis Cluster (`stack up --redis-cluster`)."
+    )
+    redis_cluster_port: int = Field(
+        7101, description="The cluster's first node; the others follow (bus ports: +10000)."
+    )
+    redis_cluster_nodes: int = Field(3, ge=1, le=16, description="Primaries, no replicas.")
+    redis_cluster_maxmemory_mb: int = Field(256, ge=16, description="Per node.")
 
 
 class Settings(BaseSettings):

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import redis
 
+from core.settings import StackSettings
 from deploy.errors import NotReadyError
+from deploy.redis import ensure_redis_server
+from deploy.service import LaunchSpec, LocalService
 
 HOST = "127.0.0.1"
 SLOTS = 16384
@@ -82,3 +85,46 @@ def form_cluster(ports: Sequence[int], *, timeout_s: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise NotReadyError(f"the Redis Cluster on ports {list(ports)} did not form")
         time.sleep(0.1)
+
+
+class RedisClusterNode(LocalService):
+    """One primary of the local Redis Cluster (``var/redis-cluster-<i>``): its own port and
+    folder; ``prepare`` drops the node's cluster state so every start forms a fresh cluster
+    (there is no data to keep: no persistence)."""
+
+    def __init__(self, settings: StackSettings, index: int) -> None:
+        self.name = f"redis-cluster-{index}"
+        super().__init__(settings)
+        self.port = settings.redis_cluster_port + index
+        self.conf_file = self.home / "conf" / "redis.conf"
+        self.data_dir = self.home / "data"
+
+    def ports(self) -> dict[str, int]:
+        return {"redis": self.port, "cluster bus": self.port + 10000}
+
+    def prepare(self) -> None:
+        ensure_redis_server()
+        self.conf_file.parent.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / f"nodes-{self.port}.conf").unlink(missing_ok=True)
+        config = node_config(
+            self.port, self.data_dir, maxmemory_mb=self.settings.redis_cluster_maxmemory_mb
+        )
+        self.conf_file.write_text(config)
+
+    def launch_spec(self) -> LaunchSpec:
+        return LaunchSpec(argv=[str(ensure_redis_server()), str(self.conf_file)], cwd=self.home)
+
+    def probe(self) -> None:
+        with _client(self.port) as client:
+            if not client.ping():
+                raise NotReadyError(f"redis cluster node on {HOST}:{self.port} did not PONG")
+
+
+def cluster_nodes(settings: StackSettings) -> list[RedisClusterNode]:
+    return [RedisClusterNode(settings, i) for i in range(settings.redis_cluster_nodes)]
+
+
+def cluster_url(settings: StackSettings) -> str:
+    """What ``INTERSTORE_REDIS_URL`` is set to for the local cluster (its first node)."""
+    return f"redis://{HOST}:{settings.redis_cluster_port}/0"
