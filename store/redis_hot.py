@@ -1,11 +1,12 @@
 """The hot tier on Redis 7 or Dragonfly (``redis.asyncio`` with hiredis).
 
 Layout and scripts: ``store.redis_hot_scripts``; how commands are sent and errors mapped:
-``store.redis_hot_commands``. Writes are Lua scripts, one per user (atomic, conditional, all
-keys declared), several users to a pipeline: one round trip per batch. A recent read is the
-``recent`` script per user (atomic: it never sees half a hydration or half an eviction), all
-users in one pipeline; the live check is one EVAL over every user's session key; the dirty
-offsets are read in one script with the sentinels. Every key gets key_ttl_s on every write
+``store.redis_hot_commands``; the per-partition operations: ``store.redis_hot_partitions``.
+Writes are Lua scripts, one per user (atomic, conditional, all keys declared), several users to
+a pipeline: one round trip per batch. A recent read is the ``recent`` script per user (atomic:
+it never sees half a hydration or half an eviction), all users in one pipeline; the live check
+is one EVAL over every user's session key; the dirty offsets are read in one script with the
+sentinels. Every key gets key_ttl_s on every write
 that touches its user or partition (and the partition's keys on every ``sentinel_ok``). Only
 commands one Redis node, Redis Cluster and Dragonfly all support: strings, hashes, sorted sets,
 pipelines, EVAL/EVALSHA/SCRIPT LOAD.
@@ -27,8 +28,6 @@ from core.settings import RedisSettings, RetentionSettings, SessionSettings
 from store.cold import check_read, read_window
 from store.hot import (
     Dirty,
-    HotDataLost,
-    HotStore,
     Hydration,
     Item,
     check_partition,
@@ -36,15 +35,20 @@ from store.hot import (
 from store.hot_codec import check_interaction, decode, decode_json, encode, encode_row
 from store.interactions import INTERACTION_KINDS, Interaction
 from store.redis_hot_commands import Command, eval_per_slot, run_commands
-from store.redis_hot_scripts import DIRTY_OFFSETS, KIND_SLOT, LIVE, SENTINELS, SHAS, KeyLayout
+from store.redis_hot_partitions import RedisPartitionIndexes
+from store.redis_hot_scripts import (
+    KIND_SLOT,
+    LIVE,
+    SHAS,
+    KeyLayout,
+)
 from store.redis_pack import redis_client
-from store.redis_slots import SLOT_GROUPS, slot_group
+from store.redis_slots import slot_group
 
 Decoded = TypeVar("Decoded")
-GROUPS = range(SLOT_GROUPS)
 
 
-class RedisHotStore(HotStore):
+class RedisHotStore(RedisPartitionIndexes):
     def __init__(
         self,
         redis: RedisSettings,
@@ -201,42 +205,6 @@ class RedisHotStore(HotStore):
             commands.append(("EVALSHA", SHAS["recent"], len(keys), *keys, *args))
         return commands
 
-    async def sessions_to_flush(
-        self, partition: int, *, idle_before_ms: int, started_before_ms: int, limit: int
-    ) -> list[str]:
-        """Idle sessions first (longest idle first), then over-long ones (oldest first): each
-        slot group's ``limit`` first, merged."""
-        commands: list[Command] = []
-        for index, before in ((0, idle_before_ms), (1, started_before_ms)):
-            for group in GROUPS:
-                key = self.keys.partition_keys(partition, group)[index]
-                commands.append(
-                    ("ZRANGEBYSCORE", key, "-inf", f"({before}", "WITHSCORES", "LIMIT", 0, limit)
-                )
-        found = await self._run(f"sessions to flush of partition {partition}", commands)
-        users: list[str] = []
-        for part in (found[:SLOT_GROUPS], found[SLOT_GROUPS:]):
-            scored = sorted((score, member) for reply in part for member, score in reply)
-            users += (member.decode() for _, member in scored[:limit])
-        return list(dict.fromkeys(users))[:limit]
-
-    async def sessions_of(self, partitions: Iterable[int]) -> dict[int, list[str]]:
-        wanted = list(partitions)
-        commands = [
-            ("ZRANGE", self.keys.partition_keys(p, group)[0], 0, -1)
-            for p in wanted
-            for group in GROUPS
-        ]
-        found = await self._run(f"sessions of partitions {wanted}", commands)
-        return {
-            p: [
-                m.decode()
-                for members in found[i * SLOT_GROUPS : (i + 1) * SLOT_GROUPS]
-                for m in members
-            ]
-            for i, p in enumerate(wanted)
-        }
-
     async def dirty(self, user_ids: Iterable[str]) -> dict[str, Dirty]:
         users = list(dict.fromkeys(user_ids))
         commands = [("ZRANGE", self.keys.user_keys(user)[1], 0, -1) for user in users]
@@ -263,52 +231,6 @@ class RedisHotStore(HotStore):
         results = await self._run(what, commands)
         self.vanished_sessions += results.count(2)
         return {user for user, result in zip(flushed, results, strict=True) if result}
-
-    async def min_dirty_offsets(self, partitions: Iterable[int]) -> dict[int, int]:
-        """Each group's sentinel and lowest offset are read in one script (atomically), so an
-        offset is never taken from a group whose data was lost."""
-        wanted = list(partitions)
-        keys = {
-            group: [
-                key
-                for p in wanted
-                for key in (self.keys.sentinel(p, group), self.keys.partition_keys(p, group)[2])
-            ]
-            for group in GROUPS
-        }
-        commands = eval_per_slot(DIRTY_OFFSETS, keys, (), cluster=self.cluster)
-        replies = [
-            value
-            for reply in await self._run(f"dirty offsets of {wanted}", commands)
-            for value in reply
-        ]
-        lost: set[int] = set()
-        lowest: dict[int, int] = {}
-        for i, (intact, low) in enumerate(zip(replies[::2], replies[1::2], strict=True)):
-            p = wanted[i % len(wanted)]
-            if not intact:
-                lost.add(p)
-            elif low:  # offsets < 2**53 are exact as a double's text
-                offset = int(float(low))
-                lowest[p] = min(offset, lowest.get(p, offset))
-        if lost:
-            raise HotDataLost(lost)
-        return lowest
-
-    async def set_sentinel(self, partition: int) -> None:
-        check_partition(partition)
-        commands = [("SET", self.keys.sentinel(partition, g), 1, "EX", self._ttl) for g in GROUPS]
-        await self._run(f"sentinel of {partition}", commands)
-
-    async def sentinel_ok(self, partition: int) -> bool:
-        """Every slot group's sentinel is there (their TTLs, and the indexes', renewed)."""
-        keys = {
-            g: [self.keys.sentinel(partition, g), *self.keys.partition_keys(partition, g)]
-            for g in GROUPS
-        }
-        commands = eval_per_slot(SENTINELS, keys, (self._ttl,), cluster=self.cluster)
-        found = await self._run(f"sentinel check of {partition}", commands)
-        return all(there for reply in found for there in reply)
 
     async def ping(self) -> None:
         await self._run("ping", [("PING",)])

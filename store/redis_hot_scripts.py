@@ -224,8 +224,27 @@ for i = 1, #KEYS, 2 do
 end
 return out
 """
-# LIVE, SENTINELS and DIRTY_OFFSETS go with EVAL (the server caches them by hash; a restarted
-# server needs no reload): over many slots on one node, per slot group on a cluster.
+FLUSH_DUE = """
+-- KEYS: pairs (a partition's seen index of a slot group, its started index of that group);
+-- ARGV: idle before, started before (exclusive), limit. Per key: the first ARGV[3] members
+-- below its bound, with their scores (flat).
+local out = {}
+for i = 1, #KEYS do
+  local before = (i % 2 == 1) and ARGV[1] or ARGV[2]
+  out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. before, 'WITHSCORES',
+    'LIMIT', 0, ARGV[3])
+end
+return out
+"""
+
+MEMBERS = """
+-- Per key (sorted sets): every member.
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('ZRANGE', KEYS[i], 0, -1) end
+return out
+"""
+# LIVE, SENTINELS, DIRTY_OFFSETS, FLUSH_DUE and MEMBERS go with EVAL (the server caches them by
+# hash; a restarted server needs no reload): over many slots on one node, per group on a cluster.
 
 SCRIPTS = {"hydrate": HYDRATE, "append": APPEND, "evict": EVICT, "recent": RECENT}
 SHAS = {
