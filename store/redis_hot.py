@@ -82,15 +82,18 @@ class RedisHotStore(RedisPartitionIndexes):
         users = list(user_ids)
         if not users:
             return set()
-        by_group: dict[int, list[str]] = {}
-        for user in users:
-            by_group.setdefault(slot_group(user), []).append(user)
-        keys = {g: [self.keys.user_keys(user)[0] for user in of] for g, of in by_group.items()}
+        if self.cluster:  # one EVAL per slot group
+            by_group: dict[int, list[str]] = {}
+            for user in users:
+                by_group.setdefault(slot_group(user), []).append(user)
+            users = [user for of in by_group.values() for user in of]
+            keys = {g: [self.keys.session_key(user) for user in of] for g, of in by_group.items()}
+        else:
+            keys = {0: [self.keys.session_key(user) for user in users]}
         commands = eval_per_slot(LIVE, keys, (), cluster=self.cluster)
         found = await self._run(f"live check of {len(users)} users", commands)
-        asked = (user for of in by_group.values() for user in of)
-        flags = (live for reply in found for live in reply)
-        return {user for user, live in zip(asked, flags, strict=True) if live}
+        flags = [live for reply in found for live in reply]
+        return {user for user, live in zip(users, flags, strict=True) if live}
 
     async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
         commands = [self._hydrate_command(hydration, now_ms) for hydration in hydrations]

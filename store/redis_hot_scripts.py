@@ -42,6 +42,10 @@ class KeyLayout:
         base = f"{self.prefix}:{slot_tag(user_id)}:{user_id}:"
         return [base + "session", base + "dirty", *(base + f"view:{k}" for k in INTERACTION_KINDS)]
 
+    def session_key(self, user_id: str) -> str:
+        """``user_keys(user_id)[0]``, alone."""
+        return f"{self.prefix}:{slot_tag(user_id)}:{user_id}:session"
+
     def partition_keys(self, partition: int, group: int) -> list[str]:
         """seen, started, dirty offsets of the partition's users of slot group ``group``."""
         tail = f":p{partition}:{BRACED_TAGS[group]}"
