@@ -14,7 +14,7 @@ from pathlib import Path
 import redis
 
 from core.settings import RedisSettings
-from deploy.process import free_port
+from deploy.process import free_port, port_in_use
 from deploy.redis_cluster import HOST, form_cluster, node_config
 
 
@@ -26,10 +26,10 @@ class PrivateRedisCluster:
 
     @staticmethod
     def _free_pair() -> int:
-        """A port whose cluster bus port (port + 10000) is free too."""
+        """A free port whose cluster bus port (port + 10000) is free too."""
         while True:
             port = free_port()
-            if port + 10000 < 65536:
+            if port + 10000 < 65536 and not port_in_use(port + 10000):
                 return port
 
     @property
@@ -49,15 +49,16 @@ class PrivateRedisCluster:
             self.procs[port] = subprocess.Popen(
                 [server, str(conf)], stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.procs[port].poll() is None:
             try:
                 with redis.Redis(host=HOST, port=port) as probe:
                     if probe.ping():
                         return
             except redis.ConnectionError:
                 time.sleep(0.05)
-        raise RuntimeError(f"private cluster node on {port} did not start")
+        log = (folder / "redis.log").read_text()[-2000:]
+        raise RuntimeError(f"private cluster node on {port} did not start:\n{log}")
 
     def start(self) -> None:
         for port in self.ports:
