@@ -134,6 +134,11 @@ class RedisSettings(BaseSettings):
     connect_timeout_s: float = Field(2.0, gt=0)
     retries: int = Field(2, ge=0, description="Retries of a command after a connection error.")
     key_prefix: str = Field("is", min_length=1, description="Every hot-tier key starts with it.")
+    cluster: bool = Field(
+        False,
+        description="The URL names one node of a Redis Cluster: use the cluster client (slots "
+        "discovered from it; pipelines split per node and sent concurrently).",
+    )
 
 
 class SessionSettings(BaseSettings):
@@ -239,6 +244,14 @@ class StackSettings(BaseSettings):
 
     redis_port: int = 6390
     redis_maxmemory_mb: int = 512
+    redis_cluster: bool = Field(
+        False, description="Also start a local Redis Cluster (`stack up --redis-cluster`)."
+    )
+    redis_cluster_port: int = Field(
+        7101, description="The cluster's first node; the others follow (bus ports: +10000)."
+    )
+    redis_cluster_nodes: int = Field(3, ge=1, le=16, description="Primaries, no replicas.")
+    redis_cluster_maxmemory_mb: int = Field(256, ge=16, description="Per node.")
 
 
 class Settings(BaseSettings):

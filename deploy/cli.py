@@ -10,6 +10,7 @@ from rich.table import Table
 
 from core.settings import load_settings
 from deploy.app_processes import api_process, worker_process
+from deploy.redis_cluster import cluster_url
 from deploy.stack import LocalStack, ServiceStatus
 
 stack_app = typer.Typer(help="The local stack: Kafka (KRaft), Cassandra and Redis, no Docker.")
@@ -48,10 +49,26 @@ def fetch() -> None:
 
 
 @stack_app.command()
-def up() -> None:
+def up(
+    redis_cluster: bool = typer.Option(
+        False,
+        "--redis-cluster",
+        help="Also start a local 3-primary Redis Cluster (INTERSTORE_STACK_REDIS_CLUSTER_*); "
+        "point the project at it with INTERSTORE_REDIS_URL and INTERSTORE_REDIS_CLUSTER=true.",
+    ),
+) -> None:
     """Start every service that is not running and wait until each one answers."""
     started = time.monotonic()
-    results = _stack().up(_report)
+    settings = load_settings().stack
+    if redis_cluster:
+        settings = settings.model_copy(update={"redis_cluster": True})
+    stack = LocalStack(settings)
+    results = stack.up(_report)
+    if settings.redis_cluster:
+        _report(
+            f"redis cluster: INTERSTORE_REDIS_URL={cluster_url(settings)} "
+            "INTERSTORE_REDIS_CLUSTER=true"
+        )
     fresh = [r.name for r in results if r.started]
     what = f"started {', '.join(fresh)}" if fresh else "already running"
     _report(f"stack ready in {time.monotonic() - started:.1f}s ({what})")

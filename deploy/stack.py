@@ -13,6 +13,7 @@ from deploy.errors import PortInUseError
 from deploy.kafka import KafkaService
 from deploy.process import port_in_use, port_owner, wait_until_ready
 from deploy.redis import RedisService
+from deploy.redis_cluster import cluster_nodes, form_cluster
 from deploy.service import LocalService
 
 Report = Callable[[str], None]
@@ -39,15 +40,19 @@ def _quiet(_: str) -> None:
 
 
 class LocalStack:
-    """Kafka, Cassandra and Redis as processes of this machine, started in parallel."""
+    """Kafka, Cassandra and Redis as processes of this machine, started in parallel; with
+    ``redis_cluster`` also the primaries of a local Redis Cluster, formed once they answer."""
 
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
+        self.cluster_nodes = cluster_nodes(settings)
         self.services: list[LocalService] = [
             RedisService(settings),
             KafkaService(settings),
             CassandraService(settings),
         ]
+        if settings.redis_cluster:
+            self.services += self.cluster_nodes
 
     def fetch(self, report: Report = _quiet) -> None:
         """Fetch artifacts and write configs for every service, without starting anything."""
@@ -81,19 +86,26 @@ class LocalStack:
 
         with ThreadPoolExecutor(max_workers=len(self.services)) as pool:
             futures = [pool.submit(wait, service) for service in self.services]
-            return [future.result() for future in futures]
+            results = [future.result() for future in futures]
+        if self.settings.redis_cluster:
+            form_cluster([node.port for node in self.cluster_nodes])
+            report(f"redis cluster formed on ports {[n.port for n in self.cluster_nodes]}")
+        return results
 
     def down(self, report: Report = _quiet) -> list[str]:
-        """Stop, in reverse order, only the processes ``up`` started (found by pid file)."""
+        """Stop, in reverse order, only the processes ``up`` started (found by pid file), the
+        Redis Cluster's nodes too whether or not this stack was asked for them."""
         stopped = []
-        for service in reversed(self.services):
+        extra = [node for node in self.cluster_nodes if node not in self.services]
+        for service in [*reversed(self.services), *extra]:
             if service.process.stop():
                 report(f"stopped {service.name}")
                 stopped.append(service.name)
         return stopped
 
     def status(self) -> list[ServiceStatus]:
-        return [self._status(service) for service in self.services]
+        running = [n for n in self.cluster_nodes if n not in self.services and n.process.pid()]
+        return [self._status(service) for service in [*self.services, *running]]
 
     @staticmethod
     def _status(service: LocalService) -> ServiceStatus:

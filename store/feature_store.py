@@ -1,16 +1,21 @@
 """The online feature store: serving values as bytes, by key (the codec is
 ``features.serving``'s). One function builds every key, so writer and reader agree.
 
-Key: ``<prefix>:fv:<entity>:{<first key>}:<other keys...>:<group>``. The hash tag is the
-entity's first key, so a user's and its user x category values share the user's Redis Cluster
-slot (and the hot tier's ``{<user>}``). In ids, ``%``, ``:``, ``{`` and ``}`` are written as
-``%25``, ``%3A``, ``%7B``, ``%7D``: no id can end a hash tag early or pass for two keys.
+Key: ``<prefix>:fv:<entity>:{<T>}:<first key>:<other keys...>:<group>``. The hash tag ``{<T>}``
+is the first key's slot group (``store.redis_slots.slot_tag``), so a user's and its user x
+category values share one Redis Cluster slot (the hot tier's slot of that user), and the
+entities of one group share one slot: a read of many ids is one MGET per group, and a shard's
+sentinel kept per group vanishes with the group's values when a cluster node restarts empty.
+In ids, ``%``, ``:``, ``{`` and ``}`` are written as ``%25``, ``%3A``, ``%7B``, ``%7D``: no id
+can open a hash tag or pass for two keys.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+
+from store.redis_slots import slot_tag
 
 _ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
 
@@ -30,12 +35,18 @@ def serving_keys(
     prefix: str, entity: str, ids: Sequence[Sequence[str]], groups: Sequence[str]
 ) -> list[str]:
     """``serving_key`` of every (id, group) pair, id by id, in ``groups`` order within an id."""
-    head = f"{prefix}:fv:{entity}:{{"
+    head = f"{prefix}:fv:{entity}:"
     tails = [f":{group}" for group in groups]
     keys: list[str] = []
     for parts in ids:
         first, *others = parts
-        entity_part = head + _escape(first) + "}" + "".join(f":{_escape(o)}" for o in others)
+        entity_part = (
+            head
+            + slot_tag(first)
+            + ":"
+            + _escape(first)
+            + "".join(f":{_escape(o)}" for o in others)
+        )
         keys.extend(entity_part + tail for tail in tails)
     return keys
 

@@ -1,13 +1,16 @@
 """The working copy of the aggregation state in Redis (``redis.asyncio`` with hiredis).
 
-Per entity, a hash ``<prefix>:fv:<entity>:{<first key>}:...:_state`` with ``v`` (version) and ``s``
-(the state). One Lua script sets the state and the entity's serving values together, only if the
-version is still the one the worker read (and, for a state the worker did not read but kept from
-its own last write, only if the stored state's SHA-1 is still that one's): the script's keys all
-share the entity's hash tag, so it runs on Redis Cluster too. Per shard, a sorted set
-``<prefix>:fx:{<shard>}`` (entity -> when its values must be recomputed) and a sentinel
-``<prefix>:fsent:{<shard>}`` (present while the shard's states are all here); those are separate
-commands, never in the same script as an entity's keys.
+Per entity, a hash ``<prefix>:fv:<entity>:{<T>}:<first key>:...:_state`` with ``v`` (version) and
+``s`` (the state). One Lua script sets the state and the entity's serving values together, only if
+the version is still the one the worker read (and, for a state the worker did not read but kept
+from its own last write, only if the stored state's SHA-1 is still that one's): the script's keys
+all share the entity's hash tag, so it runs on Redis Cluster too. Per shard and slot group
+(``store.redis_slots``: the entity keys' hash tag), a sorted set ``<prefix>:fx:<shard>:{<T>}``
+(entity -> when its values must be recomputed) and a sentinel ``<prefix>:fsent:<shard>:{<T>}``
+(present while the shard's states of that group are all here): each in the slot of the entities it
+indexes or vouches for, so a cluster node restarted empty loses the sentinels of its groups with
+their states, and the shard reloads. They are separate commands, never in the same script as an
+entity's keys.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from core.settings import RedisSettings
 from store.feature_state import (
@@ -27,7 +29,8 @@ from store.feature_state import (
     WorkingStateStore,
     state_key,
 )
-from store.redis_pack import packed_connection
+from store.redis_pack import redis_client
+from store.redis_slots import BRACED_TAGS, SLOT_GROUPS, slot_group
 
 CAS_SCRIPT = """
 local cur = redis.call('HGET', KEYS[1], 'v')
@@ -57,22 +60,14 @@ class RedisStateStore(WorkingStateStore):
     def __init__(self, redis: RedisSettings, prefix: str) -> None:
         """Connects lazily; every key starts with ``prefix`` (the features' key prefix)."""
         self.prefix = prefix
-        pool = BlockingConnectionPool.from_url(
-            redis.url,
-            max_connections=redis.max_connections,
-            timeout=redis.pool_timeout_s,
-            socket_timeout=redis.socket_timeout_s,
-            socket_connect_timeout=redis.connect_timeout_s,
-            **packed_connection(redis.url),
-        )
-        self.client = Redis.from_pool(pool)
+        self.client = redis_client(redis)
         self._shas: dict[str, str] = {}
 
-    def _index(self, shard: str) -> str:
-        return f"{self.prefix}:fx:{{{shard}}}"
+    def _index(self, shard: str, group: int) -> str:
+        return f"{self.prefix}:fx:{shard}:{BRACED_TAGS[group]}"
 
-    def _sentinel(self, shard: str) -> str:
-        return f"{self.prefix}:fsent:{{{shard}}}"
+    def _sentinel(self, shard: str, group: int) -> str:
+        return f"{self.prefix}:fsent:{shard}:{BRACED_TAGS[group]}"
 
     async def _run(self, what: str, commands: Sequence[Command]) -> list[Any]:
         """One pipeline round trip (scripts loaded on first use, and again after a restart)."""
@@ -82,7 +77,7 @@ class RedisStateStore(WorkingStateStore):
             except NoScriptError:
                 self._shas.clear()
                 return await self._pipeline(commands)
-        except RedisError as exc:
+        except (RedisError, RedisClusterException) as exc:
             raise FeatureStateUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
 
     async def _pipeline(self, commands: Sequence[Command]) -> list[Any]:
@@ -99,13 +94,22 @@ class RedisStateStore(WorkingStateStore):
             return list(await pipe.execute())
 
     async def lost_shards(self, shards: Sequence[str]) -> list[str]:
-        found = await self._run(
-            "sentinel check", [("EXISTS", self._sentinel(shard)) for shard in shards]
-        )
-        return [shard for shard, there in zip(shards, found, strict=True) if not there]
+        """Shards missing the sentinel of any slot group."""
+        commands = [
+            ("EXISTS", self._sentinel(shard, group))
+            for shard in shards
+            for group in range(SLOT_GROUPS)
+        ]
+        found = await self._run("sentinel check", commands)
+        return [
+            shard
+            for i, shard in enumerate(shards)
+            if not all(found[i * SLOT_GROUPS : (i + 1) * SLOT_GROUPS])
+        ]
 
     async def mark_intact(self, shard: str) -> None:
-        await self._run("sentinel", [("SET", self._sentinel(shard), "1")])
+        commands = [("SET", self._sentinel(shard, group), "1") for group in range(SLOT_GROUPS)]
+        await self._run("sentinel", commands)
 
     async def read(self, keys: Sequence[StateKey]) -> list[StoredState | None]:
         if not keys:
@@ -133,18 +137,20 @@ class RedisStateStore(WorkingStateStore):
         return done
 
     async def _reindex(self, writes: Sequence[StateWrite]) -> None:
-        """One ZADD (and one ZREM) per shard for all its written entities, not one per entity."""
-        added: dict[str, list[Any]] = {}
-        removed: dict[str, list[str]] = {}
+        """One ZADD (and one ZREM) per shard and slot group for all its written entities, not
+        one per entity."""
+        added: dict[tuple[str, int], list[Any]] = {}
+        removed: dict[tuple[str, int], list[str]] = {}
         for w in writes:
+            where = (w.shard, slot_group(w.key.ids[0]))
             if w.refresh_at_ms is None:
-                removed.setdefault(w.shard, []).append(w.key.member())
+                removed.setdefault(where, []).append(w.key.member())
             else:
-                added.setdefault(w.shard, []).extend((w.refresh_at_ms, w.key.member()))
+                added.setdefault(where, []).extend((w.refresh_at_ms, w.key.member()))
         commands: list[Command] = [
-            ("ZADD", self._index(shard), *pairs) for shard, pairs in added.items()
+            ("ZADD", self._index(*where), *pairs) for where, pairs in added.items()
         ]
-        commands += [("ZREM", self._index(shard), *members) for shard, members in removed.items()]
+        commands += [("ZREM", self._index(*where), *members) for where, members in removed.items()]
         if commands:
             await self._run("refresh index", commands)
 
@@ -160,11 +166,25 @@ class RedisStateStore(WorkingStateStore):
         return sum(done)
 
     async def due(self, shard: str, now_ms: int, limit: int) -> list[StateKey]:
-        (members,) = await self._run(
-            "refresh index read",
-            [("ZRANGEBYSCORE", self._index(shard), "-inf", now_ms, "LIMIT", 0, limit)],
-        )
-        return [StateKey.from_member(m.decode() if isinstance(m, bytes) else m) for m in members]
+        """The ``limit`` most overdue entities of the shard, over every slot group's index."""
+        commands = [
+            (
+                "ZRANGEBYSCORE",
+                self._index(shard, g),
+                "-inf",
+                now_ms,
+                "WITHSCORES",
+                "LIMIT",
+                0,
+                limit,
+            )
+            for g in range(SLOT_GROUPS)
+        ]
+        replies = await self._run("refresh index read", commands)
+        due = sorted((float(score), member) for reply in replies for member, score in reply)
+        return [
+            StateKey.from_member(m.decode() if isinstance(m, bytes) else m) for _, m in due[:limit]
+        ]
 
     async def close(self) -> None:
         await self.client.aclose()

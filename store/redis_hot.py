@@ -1,18 +1,21 @@
 """The hot tier on Redis 7 or Dragonfly (``redis.asyncio`` with hiredis).
 
 Layout and scripts: ``store.redis_hot_scripts``; how commands are sent and errors mapped:
-``store.redis_hot_commands``. Writes are Lua scripts, one per user (atomic, conditional, all
-keys declared), several users to a pipeline: one round trip per batch. A recent read is the
-``recent`` script per user (atomic: it never sees half a hydration or half an eviction), all
-users in one pipeline; the live check is one EVAL over every user's session key; the dirty
-offsets are read in one MULTI/EXEC with the sentinels. Every key gets key_ttl_s on every write
+``store.redis_hot_commands``; the per-partition operations: ``store.redis_hot_partitions``.
+Writes are Lua scripts, one per user (atomic, conditional, all keys declared), several users to
+a pipeline: one round trip per batch. A recent read is the ``recent`` script per user (atomic:
+it never sees half a hydration or half an eviction), all users in one pipeline; the live check
+is one EVAL over every user's session key; the dirty offsets are read in one script with the
+sentinels. Every key gets key_ttl_s on every write
 that touches its user or partition (and the partition's keys on every ``sentinel_ok``). Only
-commands both servers support: strings, hashes, sorted sets, pipelines, MULTI/EXEC,
-EVAL/EVALSHA/SCRIPT LOAD.
+commands one Redis node, Redis Cluster and Dragonfly all support: strings, hashes, sorted sets,
+pipelines, EVAL/EVALSHA/SCRIPT LOAD.
 
-One node (Redis or Dragonfly) is assumed: a script touches a user's keys and its partition's
-index keys (two hash tags), which Redis Cluster refuses (CROSSSLOT). The hash tags already keep
-each user's keys, and each partition's, in one slot for that later step.
+Redis Cluster (``INTERSTORE_REDIS_CLUSTER``): every script keeps to one hash slot, because a
+user's keys and its entries in its partition's indexes carry the user's slot-group tag
+(``store.redis_slots``). What spans users or groups (the live check, a partition's indexes and
+sentinels) is one EVAL per slot group there, one over all on a single node; a pipeline of
+per-user scripts is split by redis-py per node and sent to the nodes concurrently.
 """
 
 from __future__ import annotations
@@ -25,26 +28,27 @@ from core.settings import RedisSettings, RetentionSettings, SessionSettings
 from store.cold import check_read, read_window
 from store.hot import (
     Dirty,
-    HotDataLost,
-    HotStore,
     Hydration,
     Item,
     check_partition,
 )
 from store.hot_codec import check_interaction, decode, decode_json_many, encode, encode_row
 from store.interactions import INTERACTION_KINDS, Interaction
-from store.redis_hot_commands import Command, run_commands
-from store.redis_hot_scripts import KIND_SLOT, SHAS, KeyLayout
+from store.redis_hot_commands import Command, eval_per_slot, run_commands
+from store.redis_hot_partitions import RedisPartitionIndexes
+from store.redis_hot_scripts import (
+    KIND_SLOT,
+    LIVE,
+    SHAS,
+    KeyLayout,
+)
 from store.redis_pack import redis_client
+from store.redis_slots import slot_group
 
 Decoded = TypeVar("Decoded")
-LIVE_SCRIPT = "local f = {} for i = 1, #KEYS do f[i] = redis.call('EXISTS', KEYS[i]) end return f"
-"""Per session key 1 (live) or 0, in one reply: an EXISTS per user in a pipeline cost redis-py
-a reply to parse per user (a batch checks every user it holds). Sent with EVAL (the server
-caches it by hash), so a restarted server needs no reload."""
 
 
-class RedisHotStore(HotStore):
+class RedisHotStore(RedisPartitionIndexes):
     def __init__(
         self,
         redis: RedisSettings,
@@ -60,6 +64,7 @@ class RedisHotStore(HotStore):
         self.clock = clock
         self.keys = KeyLayout(prefix or redis.key_prefix)
         self.client = redis_client(redis)
+        self.cluster = redis.cluster
         self._ttl = str(session.key_ttl_s)
         self._keep = str(session.last_n_per_kind)
 
@@ -77,10 +82,18 @@ class RedisHotStore(HotStore):
         users = list(user_ids)
         if not users:
             return set()
-        keys = [self.keys.user_keys(user)[0] for user in users]
-        command = ("EVAL", LIVE_SCRIPT, len(keys), *keys)
-        (found,) = await self._run(f"live check of {len(users)} users", [command])
-        return {user for user, live in zip(users, found, strict=True) if live}
+        if self.cluster:  # one EVAL per slot group
+            by_group: dict[int, list[str]] = {}
+            for user in users:
+                by_group.setdefault(slot_group(user), []).append(user)
+            users = [user for of in by_group.values() for user in of]
+            keys = {g: [self.keys.session_key(user) for user in of] for g, of in by_group.items()}
+        else:
+            keys = {0: [self.keys.session_key(user) for user in users]}
+        commands = eval_per_slot(LIVE, keys, (), cluster=self.cluster)
+        found = await self._run(f"live check of {len(users)} users", commands)
+        flags = [live for reply in found for live in reply]
+        return {user for user, live in zip(users, flags, strict=True) if live}
 
     async def hydrate_many(self, hydrations: Sequence[Hydration], *, now_ms: int) -> None:
         commands = [self._hydrate_command(hydration, now_ms) for hydration in hydrations]
@@ -202,24 +215,6 @@ class RedisHotStore(HotStore):
             commands.append(("EVALSHA", SHAS["recent"], len(keys), *keys, *args))
         return commands
 
-    async def sessions_to_flush(
-        self, partition: int, *, idle_before_ms: int, started_before_ms: int, limit: int
-    ) -> list[str]:
-        seen, started, _ = self.keys.partition_keys(partition)
-        commands = [
-            ("ZRANGEBYSCORE", key, "-inf", f"({before}", "LIMIT", 0, limit)
-            for key, before in ((seen, idle_before_ms), (started, started_before_ms))
-        ]
-        idle, old = await self._run(f"sessions to flush of partition {partition}", commands)
-        users = [member.decode() for member in idle + old]
-        return list(dict.fromkeys(users))[:limit]
-
-    async def sessions_of(self, partitions: Iterable[int]) -> dict[int, list[str]]:
-        wanted = list(partitions)
-        commands = [("ZRANGE", self.keys.partition_keys(p)[0], 0, -1) for p in wanted]
-        found = await self._run(f"sessions of partitions {wanted}", commands)
-        return {p: [m.decode() for m in members] for p, members in zip(wanted, found, strict=True)}
-
     async def dirty(self, user_ids: Iterable[str]) -> dict[str, Dirty]:
         users = list(dict.fromkeys(user_ids))
         commands = [("ZRANGE", self.keys.user_keys(user)[1], 0, -1) for user in users]
@@ -234,42 +229,18 @@ class RedisHotStore(HotStore):
     ) -> set[str]:
         """The ``evict`` script per user, with the members ``dirty`` read (not re-encoded)."""
         check_partition(partition)
-        sentinel = self.keys.sentinel(partition)
         commands = []
         for user, (_, members) in flushed.items():
-            keys = [*self.keys.script_keys(user, partition), sentinel]
+            keys = [
+                *self.keys.script_keys(user, partition),
+                self.keys.sentinel(partition, slot_group(user)),
+            ]
             args = [user, int(not evict), *members]
             commands.append(("EVALSHA", SHAS["evict"], len(keys), *keys, *args))
         what = f"{'eviction' if evict else 'flush'} of {len(commands)} sessions"
         results = await self._run(what, commands)
         self.vanished_sessions += results.count(2)
         return {user for user, result in zip(flushed, results, strict=True) if result}
-
-    async def min_dirty_offsets(self, partitions: Iterable[int]) -> dict[int, int]:
-        wanted = list(partitions)
-        commands: list[Command] = []
-        for p in wanted:
-            commands += [
-                ("EXISTS", self.keys.sentinel(p)),
-                ("ZRANGE", self.keys.partition_keys(p)[2], 0, 0, "WITHSCORES"),
-            ]
-        replies = await self._run(f"dirty offsets of {wanted}", commands, transaction=True)
-        intact, lowest = replies[::2], replies[1::2]
-        if lost := [p for p, ok in zip(wanted, intact, strict=True) if not ok]:
-            raise HotDataLost(lost)
-        # redis-py pairs WITHSCORES replies up: [[member, score]]; offsets < 2**53 are exact
-        return {p: int(low[0][1]) for p, low in zip(wanted, lowest, strict=True) if low}
-
-    async def set_sentinel(self, partition: int) -> None:
-        check_partition(partition)
-        key = self.keys.sentinel(partition)
-        await self._run(f"sentinel of {partition}", [("SET", key, 1, "EX", self._ttl)])
-
-    async def sentinel_ok(self, partition: int) -> bool:
-        keys = [self.keys.sentinel(partition), *self.keys.partition_keys(partition)]
-        commands = [("EXISTS", keys[0]), *(("EXPIRE", key, self._ttl) for key in keys)]
-        intact, *_ = await self._run(f"sentinel check of {partition}", commands)
-        return bool(intact)
 
     async def ping(self) -> None:
         await self._run("ping", [("PING",)])

@@ -1,18 +1,25 @@
 """The hot tier's key layout and the Lua scripts that change one user's state atomically.
 
-Keys (``is`` is the configurable prefix; ``{...}`` is the Redis Cluster hash tag):
+Keys (``is`` is the configurable prefix; ``{T}`` is the user's slot-group hash tag,
+``store.redis_slots.slot_tag(user)``, one of ``SLOT_GROUPS`` fixed tags):
 
-  is:{<user>}:session       hash: started, seen (epoch ms), partition
-  is:{<user>}:view:<kind>   zset: encoded interaction -> -ts_ms, trimmed to the newest N
-  is:{<user>}:dirty         zset: encoded interaction -> lowest Kafka offset seen; unbounded
-  is:sessions:{p<N>}        zset: user -> last seen ms        (idle flushes, rebalances)
-  is:started:{p<N>}         zset: user -> session start ms    (maximum-length flushes)
-  is:dirtyoff:{p<N>}        zset: user -> lowest dirty offset (the durability watermark)
-  is:sentinel:{p<N>}        string: set once the partition's hot data is known complete
+  is:{T}:<user>:session         hash: started, seen (epoch ms), partition
+  is:{T}:<user>:view:<kind>     zset: encoded interaction -> -ts_ms, trimmed to the newest N
+  is:{T}:<user>:dirty           zset: encoded interaction -> lowest Kafka offset seen; unbounded
+  is:sessions:p<N>:{T}          zset: user -> last seen ms        (idle flushes, rebalances)
+  is:started:p<N>:{T}           zset: user -> session start ms    (maximum-length flushes)
+  is:dirtyoff:p<N>:{T}          zset: user -> lowest dirty offset (the durability watermark)
+  is:sentinel:p<N>:{T}          string: set once the partition's hot data of the group is known
+                                complete
 
-Scripts receive one user's keys, then its partition's index keys (and, for ``evict``, the
-partition's sentinel), all declared, as Dragonfly requires. They run on Lua 5.1 (Redis) and 5.4
-(Dragonfly): numbers go back to Redis as the strings they came in as, never formatted by Lua.
+A partition's indexes and sentinel are kept per slot group: the users of group g and their
+entries in every index are in one hash slot, so a user's script never spans slots (Redis
+Cluster) and a cluster node restarted empty takes the sentinels of its groups with it.
+
+Scripts receive one user's keys, then its partition's index keys of the user's group (and, for
+``evict``, that group's sentinel), all declared, as Dragonfly requires. They run on Lua 5.1
+(Redis) and 5.4 (Dragonfly): numbers go back to Redis as the strings they came in as, never
+formatted by Lua.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import hashlib
 
 from store.interactions import INTERACTION_KINDS
+from store.redis_slots import BRACED_TAGS, slot_group, slot_tag
 
 KIND_SLOT = {kind: position for position, kind in enumerate(INTERACTION_KINDS, start=1)}
 """The kind's view is KEYS[2 + slot]."""
@@ -31,19 +39,24 @@ class KeyLayout:
 
     def user_keys(self, user_id: str) -> list[str]:
         """session, dirty, then one view per kind (INTERACTION_KINDS order)."""
-        base = f"{self.prefix}:{{{user_id}}}:"
+        base = f"{self.prefix}:{slot_tag(user_id)}:{user_id}:"
         return [base + "session", base + "dirty", *(base + f"view:{k}" for k in INTERACTION_KINDS)]
 
-    def partition_keys(self, partition: int) -> list[str]:
-        """seen, started, dirty offsets."""
-        tag = f"{{p{partition}}}"
-        return [f"{self.prefix}:{name}:{tag}" for name in ("sessions", "started", "dirtyoff")]
+    def session_key(self, user_id: str) -> str:
+        """``user_keys(user_id)[0]``, alone."""
+        return f"{self.prefix}:{slot_tag(user_id)}:{user_id}:session"
 
-    def sentinel(self, partition: int) -> str:
-        return f"{self.prefix}:sentinel:{{p{partition}}}"
+    def partition_keys(self, partition: int, group: int) -> list[str]:
+        """seen, started, dirty offsets of the partition's users of slot group ``group``."""
+        tail = f":p{partition}:{BRACED_TAGS[group]}"
+        return [f"{self.prefix}:{name}{tail}" for name in ("sessions", "started", "dirtyoff")]
+
+    def sentinel(self, partition: int, group: int) -> str:
+        return f"{self.prefix}:sentinel:p{partition}:{BRACED_TAGS[group]}"
 
     def script_keys(self, user_id: str, partition: int) -> list[str]:
-        return self.user_keys(user_id) + self.partition_keys(partition)
+        """The user's keys, then its partition's index keys of its group: one slot."""
+        return self.user_keys(user_id) + self.partition_keys(partition, slot_group(user_id))
 
 
 _PRELUDE = f"""
@@ -188,6 +201,54 @@ while n < limit do
 end
 return out
 """
+
+LIVE = "local f = {} for i = 1, #KEYS do f[i] = redis.call('EXISTS', KEYS[i]) end return f"
+"""Per session key 1 (live) or 0, in one reply: an EXISTS per user in a pipeline cost redis-py
+a reply to parse per user (a batch checks every user it holds)."""
+
+SENTINELS = """
+-- KEYS: quadruples (a partition's sentinel of a slot group, then its index keys of that group);
+-- ARGV[1]: the TTL, renewed on all four. Per quadruple: 1 if the sentinel is there, else 0.
+local out = {}
+for i = 1, #KEYS, 4 do
+  out[#out + 1] = redis.call('EXISTS', KEYS[i])
+  for k = i, i + 3 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
+end
+return out
+"""
+
+DIRTY_OFFSETS = """
+-- KEYS: pairs (a partition's sentinel of a slot group, its dirty offsets of that group), read
+-- atomically. Per pair: 1 if the sentinel is there, else 0; then the lowest offset, or ''.
+local out = {}
+for i = 1, #KEYS, 2 do
+  out[i] = redis.call('EXISTS', KEYS[i])
+  local low = redis.call('ZRANGE', KEYS[i + 1], 0, 0, 'WITHSCORES')
+  out[i + 1] = low[2] or ''
+end
+return out
+"""
+FLUSH_DUE = """
+-- KEYS: pairs (a partition's seen index of a slot group, its started index of that group);
+-- ARGV: idle before, started before (exclusive), limit. Per key: the first ARGV[3] members
+-- below its bound, with their scores (flat).
+local out = {}
+for i = 1, #KEYS do
+  local before = (i % 2 == 1) and ARGV[1] or ARGV[2]
+  out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. before, 'WITHSCORES',
+    'LIMIT', 0, ARGV[3])
+end
+return out
+"""
+
+MEMBERS = """
+-- Per key (sorted sets): every member.
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('ZRANGE', KEYS[i], 0, -1) end
+return out
+"""
+# LIVE, SENTINELS, DIRTY_OFFSETS, FLUSH_DUE and MEMBERS go with EVAL (the server caches them by
+# hash; a restarted server needs no reload): over many slots on one node, per group on a cluster.
 
 SCRIPTS = {"hydrate": HYDRATE, "append": APPEND, "evict": EVICT, "recent": RECENT}
 SHAS = {

@@ -6,6 +6,14 @@ hydration sends about 3 arguments per interaction (2,700 for 900 interactions): 
 cProfile, packing was the largest single cost of a hydration on the worker's event loop.
 ``hiredis.pack_command`` builds the same RESP bytes in C. It accepts str (UTF-8), bytes, int and
 float, which is all the hot store sends; anything else (None, say) raises ``DataError``.
+
+``redis_client`` is the one factory of Redis clients (hot tier, feature store, feature states):
+a ``Redis`` on a blocking pool of its own, or with ``INTERSTORE_REDIS_CLUSTER=true`` redis-py's
+asyncio ``RedisCluster`` seeded from the URL's node. The cluster client builds its own
+connections (plain ``Connection``: redis-py gives no way to choose their class, so commands are
+packed in Python there), has a pool per node that fails at once when full (``MaxConnectionsError``,
+a connection error: an outage for the callers) and runs a pipeline as one pipeline per node,
+concurrently.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from urllib.parse import urlsplit
 
 import hiredis
 from redis.asyncio import BlockingConnectionPool, Connection, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import DataError
@@ -43,8 +52,20 @@ def packed_connection(url: str) -> dict[str, Any]:
     return {"connection_class": HiredisPackedConnection} if urlsplit(url).scheme == "redis" else {}
 
 
-def redis_client(redis: RedisSettings) -> Redis:
+RedisClient = Redis | RedisCluster
+"""What ``redis_client`` builds; both take the same commands and pipelines."""
+
+
+def redis_client(redis: RedisSettings) -> RedisClient:
     """A client on a pool of its own, configured from ``redis`` (connects lazily)."""
+    if redis.cluster:
+        return RedisCluster.from_url(
+            redis.url,
+            max_connections=redis.max_connections,
+            socket_timeout=redis.socket_timeout_s,
+            socket_connect_timeout=redis.connect_timeout_s,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), redis.retries),
+        )
     pool = BlockingConnectionPool.from_url(
         redis.url,
         max_connections=redis.max_connections,

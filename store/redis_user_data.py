@@ -16,9 +16,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from store.hot import HotStoreError, HotStoreUnavailable
 from store.interactions import INTERACTION_KINDS
 from store.redis_hot import RedisHotStore
+from store.redis_slots import slot_group
 
 ERASE_SCRIPT = """
--- KEYS: the user's keys (ARGV[2] of them), then its partition's index keys. ARGV[1]: the user.
+-- KEYS: the user's keys (ARGV[2] of them), then its partition's index keys of the user's slot
+-- group (one slot). ARGV[1]: the user.
 local own = tonumber(ARGV[2])
 for k = 1, own do redis.call('DEL', KEYS[k]) end
 for k = own + 1, #KEYS do redis.call('ZREM', KEYS[k], ARGV[1]) end
@@ -83,7 +85,10 @@ class RedisUserData:
         Returns what was there."""
         before = await self.state(user_id)
         own = self._keys.user_keys(user_id)
-        extra = [] if before.partition is None else self._keys.partition_keys(before.partition)
+        group = slot_group(user_id)
+        extra = (
+            [] if before.partition is None else self._keys.partition_keys(before.partition, group)
+        )
         keys = [*own, *extra]
         command = ("EVAL", ERASE_SCRIPT, len(keys), *keys, user_id, len(own))
         await self._run(f"erase of user {user_id!r}", command)

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 import pytest
 from cassandra.cluster import Session
 
-from core.settings import Settings, load_settings
+from core.settings import RedisSettings, Settings, load_settings
 from deploy.stack import LocalStack
 from store.cassandra_session import open_session
 from store.cql_schema import apply_schema
+from tests.integration.private_redis_cluster import PrivateRedisCluster, private_redis_cluster
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,3 +57,21 @@ def keyspace(cql_session: Session, unique_name: str) -> Iterator[str]:
     apply_schema(cql_session, unique_name, replication_factor=1)
     yield unique_name
     cql_session.execute(f"DROP KEYSPACE IF EXISTS {unique_name}", timeout=60)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedisCluster]:
+    """A private 3-primary Redis Cluster for this test session (free ports, its own folder)."""
+    with private_redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["node", "cluster"])
+def hot_redis(request: pytest.FixtureRequest, settings: Settings) -> RedisSettings:
+    """The Redis of the hot tier and the feature store, once as the stack's single node and once
+    as a private Redis Cluster: tests that take it run on both."""
+    if request.param == "node":
+        request.getfixturevalue("stack")
+        return settings.redis
+    cluster: PrivateRedisCluster = request.getfixturevalue("redis_cluster")
+    return cluster.settings()

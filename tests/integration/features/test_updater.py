@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cassandra.cluster import Session
 
-from core.settings import Settings
+from core.settings import RedisSettings
 from features.aggregate import FeatureEvent
 from features.catalogue import load_catalogue
 from features.plan import plans_from_catalogue
@@ -37,9 +37,10 @@ class Clock:
 
 @pytest.fixture
 async def stores(
-    settings: Settings, cql_session: Session, keyspace: str, unique_name: str
+    hot_redis: RedisSettings, cql_session: Session, keyspace: str, unique_name: str
 ) -> AsyncIterator[tuple[RedisStateStore, CassandraStateStore]]:
-    working = RedisStateStore(settings.redis, unique_name)
+    """On the stack's Redis and on a private Redis Cluster (``hot_redis``)."""
+    working = RedisStateStore(hot_redis, unique_name)
     yield working, CassandraStateStore(cql_session, keyspace)
     async for key in working.client.scan_iter(f"{unique_name}:*", count=1000):
         await working.client.delete(key)

@@ -10,11 +10,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
 from core.settings import RedisSettings, Settings
 from deploy.stack import LocalStack
 from store.hot import HotDataLost, HotStoreUnavailable
 from store.redis_hot import RedisHotStore
+from store.redis_pack import RedisClient, redis_client
+from store.redis_slots import slot_group, slot_tag
 from tests.hot_store_contract import SESSION, Expire, HotStoreContract, Lose, P, hot, hydrate
 from tests.store_contract import NOW_MS, RETENTION, FakeClock, click, ids, order
 
@@ -26,23 +29,24 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-async def keys_of(raw: Redis, prefix: str) -> list[bytes]:
+async def keys_of(raw: RedisClient, prefix: str) -> list[bytes]:
     pattern = "*" if prefix == "*" else f"{prefix}:*"
     return [key async for key in raw.scan_iter(match=pattern, count=1000)]
 
 
 @pytest.fixture
-async def raw(stack: LocalStack, settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis.url)
+async def raw(hot_redis: RedisSettings) -> AsyncIterator[RedisClient]:
+    """A plain client of the same Redis (a cluster client on the cluster)."""
+    client = redis_client(hot_redis)
     yield client
     await client.aclose()
 
 
 @pytest.fixture
 async def hot_store(
-    raw: Redis, settings: Settings, unique_name: str, clock: FakeClock
+    raw: RedisClient, hot_redis: RedisSettings, unique_name: str, clock: FakeClock
 ) -> AsyncIterator[RedisHotStore]:
-    store = RedisHotStore(settings.redis, SESSION, RETENTION, prefix=unique_name, clock=clock)
+    store = RedisHotStore(hot_redis, SESSION, RETENTION, prefix=unique_name, clock=clock)
     yield store
     await store.close()
     if keys := await keys_of(raw, unique_name):
@@ -50,7 +54,7 @@ async def hot_store(
 
 
 @pytest.fixture
-def lose_everything(raw: Redis, unique_name: str) -> Lose:
+def lose_everything(raw: RedisClient, unique_name: str) -> Lose:
     async def lose() -> None:  # what FLUSHALL does, to this test's keys only
         if keys := await keys_of(raw, unique_name):
             await raw.delete(*keys)
@@ -59,7 +63,7 @@ def lose_everything(raw: Redis, unique_name: str) -> Lose:
 
 
 @pytest.fixture
-def expire_user(raw: Redis, hot_store: RedisHotStore) -> Expire:
+def expire_user(raw: RedisClient, hot_store: RedisHotStore) -> Expire:
     async def expire(user_id: str) -> None:
         await raw.delete(*hot_store.keys.user_keys(user_id))
 
@@ -71,21 +75,25 @@ class TestRedisHotStore(HotStoreContract):
 
 
 async def test_key_layout_and_every_key_has_a_ttl(
-    hot_store: RedisHotStore, raw: Redis, unique_name: str
+    hot_store: RedisHotStore, raw: RedisClient, unique_name: str
 ) -> None:
     await hot_store.set_sentinel(P)
     await hydrate(hot_store, "user-1", [order("o1", NOW_MS - 1)], partition=P, now_ms=NOW_MS)
     await hot_store.append([hot(click("c1", NOW_MS), 42)], now_ms=NOW_MS + 5)
     keys = sorted(key.decode() for key in await keys_of(raw, unique_name))
-    user = f"{unique_name}:{{user-1}}"
+    tag = slot_tag("user-1")
+    user = f"{unique_name}:{tag}:user-1"
+    index = [f"{unique_name}:{name}:p{P}:{tag}" for name in ("sessions", "started", "dirtyoff")]
+    sentinels = [key for key in keys if key.startswith(f"{unique_name}:sentinel:p{P}:{{")]
+    assert len(sentinels) == 16  # one per slot group
     assert keys == sorted(
         [
-            f"{unique_name}:sentinel:{{p{P}}}",
+            *sentinels,
             f"{user}:session",
             f"{user}:dirty",
             f"{user}:view:click",
             f"{user}:view:order",
-            *(f"{unique_name}:{name}:{{p{P}}}" for name in ("sessions", "started", "dirtyoff")),
+            *index,
         ]
     )
     for key in keys:
@@ -96,15 +104,21 @@ async def test_key_layout_and_every_key_has_a_ttl(
         b"seen": b"%d" % (NOW_MS + 5),
         b"partition": b"3",
     }
-    assert await raw.zrange(f"{unique_name}:dirtyoff:{{p{P}}}", 0, -1, withscores=True) == [
-        (b"user-1", 42.0)
-    ]
-    partition_keys = [key for key in keys if key.endswith(f"{{p{P}}}")]
-    for key in partition_keys:
+    assert await raw.zrange(index[2], 0, -1, withscores=True) == [(b"user-1", 42.0)]
+    for key in [*index, *sentinels]:
         await raw.expire(key, 10)
     assert await hot_store.sentinel_ok(P)  # each tick keeps the partition's keys alive
-    for key in partition_keys:
+    for key in [*index, *sentinels]:
         assert await raw.ttl(key) > 10, key
+
+
+async def test_a_users_keys_and_its_index_entries_share_one_slot(
+    hot_store: RedisHotStore,
+) -> None:
+    """What lets every script run on a Redis Cluster: no script's keys span slots."""
+    for user in ["user-1", "u:{x}", "\u00e9l\u00e8ve", *(f"user-{i}" for i in range(200))]:
+        keys = [*hot_store.keys.script_keys(user, P), hot_store.keys.sentinel(P, slot_group(user))]
+        assert len({key_slot(key.encode()) for key in keys}) == 1, user
 
 
 async def test_sentinel_lost_after_flushdb(
@@ -154,7 +168,7 @@ async def test_unreachable_redis_raises_instead_of_empty() -> None:
 
 
 async def test_scripts_come_back_after_the_script_cache_is_flushed(
-    hot_store: RedisHotStore, raw: Redis
+    hot_store: RedisHotStore, raw: RedisClient
 ) -> None:
     await hydrate(hot_store, "user-1", [], partition=P, now_ms=NOW_MS)
     await raw.script_flush()  # what a restart does to the script cache

@@ -14,7 +14,7 @@ import pytest
 from cassandra.cluster import NoHostAvailable, Session
 from confluent_kafka import Consumer, Message
 
-from core.settings import Settings
+from core.settings import RedisSettings, Settings
 from deploy.app_processes import WorkerChild
 from deploy.stack import LocalStack
 
@@ -28,6 +28,8 @@ class Pipeline:
     dead_letter_topic: str
     keyspace: str
     tmp: Path
+    redis: RedisSettings
+    """The Redis the worker uses (the stack's, unless a module overrides ``pipeline_redis``)."""
 
     def cli(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
@@ -53,8 +55,19 @@ class WorkerProcess(WorkerChild):
 
 
 @pytest.fixture
+def pipeline_redis(settings: Settings) -> RedisSettings:
+    """The worker's Redis; a module that overrides this with ``hot_redis`` runs its tests on
+    both a single node and a private Redis Cluster."""
+    return settings.redis
+
+
+@pytest.fixture
 def pipeline(
-    stack: LocalStack, settings: Settings, keyspace: str, unique_name: str, tmp_path: Path
+    stack: LocalStack,
+    keyspace: str,
+    unique_name: str,
+    tmp_path: Path,
+    pipeline_redis: RedisSettings,
 ) -> Pipeline:
     events = f"{unique_name}.events"
     dead = f"{unique_name}.dlq"
@@ -71,6 +84,8 @@ def pipeline(
         "INTERSTORE_WORKER_LOG_LEVEL": "warning",
         # Sessions end quickly here, so every interaction reaches the cold tier within seconds.
         "INTERSTORE_REDIS_KEY_PREFIX": unique_name,
+        "INTERSTORE_REDIS_URL": pipeline_redis.url,
+        "INTERSTORE_REDIS_CLUSTER": str(pipeline_redis.cluster).lower(),
         "INTERSTORE_SESSION_IDLE_S": "2",
         "INTERSTORE_SESSION_TICK_S": "0.5",
     }
@@ -82,7 +97,7 @@ def pipeline(
         check=False,
     )
     assert result.returncode == 0, result.stderr.decode()
-    return Pipeline(env, events, dead, keyspace, tmp_path)
+    return Pipeline(env, events, dead, keyspace, tmp_path, pipeline_redis)
 
 
 @pytest.fixture

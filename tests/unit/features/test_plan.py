@@ -7,6 +7,7 @@ from features.catalogue import load_catalogue
 from features.plan import plans_from_catalogue
 from schemas.codec import default_codec
 from store.feature_state import StateKey, state_key
+from store.redis_slots import slot_tag
 from streams.features.records import decode_repartitioned, repartition_of, route
 from streams.messages import RawMessage
 
@@ -59,5 +60,5 @@ def test_events_are_routed_to_local_entities_and_the_repartition_topic() -> None
 
 def test_state_keys_share_the_entity_slot_and_escape_ids() -> None:
     assert state_key("isf", StateKey("user_category", ("u:1", "c1"))) == (
-        "isf:fv:user_category:{u%3A1}:c1:_state"
+        f"isf:fv:user_category:{slot_tag('u:1')}:u%3A1:c1:_state"
     )

@@ -8,6 +8,7 @@ import pytest
 from features.serving import ServingValue, ServingValueError, decode_serving, encode_serving
 from store.feature_store import serving_key, serving_keys
 from store.redis_features import slots_of
+from store.redis_slots import slot_tag
 
 
 @pytest.mark.parametrize(
@@ -42,9 +43,11 @@ def test_other_bytes_are_refused(raw: bytes) -> None:
 
 
 def test_keys_follow_the_contract_and_share_the_first_keys_slot() -> None:
-    assert serving_key("isf", "product", ("p1",), "stats") == "isf:fv:product:{p1}:stats"
+    assert serving_key("isf", "product", ("p1",), "stats") == (
+        f"isf:fv:product:{slot_tag('p1')}:p1:stats"
+    )
     assert serving_key("isf", "user_category", ("u1", "c9"), "aff") == (
-        "isf:fv:user_category:{u1}:c9:aff"
+        f"isf:fv:user_category:{slot_tag('u1')}:u1:c9:aff"
     )
     keys = [
         serving_key("isf", "user", ("u1",), "acts"),
@@ -57,7 +60,9 @@ def test_ids_cannot_break_the_hash_tag_or_collide() -> None:
     one = serving_key("isf", "user_category", ("a:b", "c"), "g")
     two = serving_key("isf", "user_category", ("a", "b:c"), "g")
     assert one != two
-    assert serving_key("isf", "product", ("x}{y",), "g") == "isf:fv:product:{x%7D%7By}:g"
+    assert serving_key("isf", "product", ("x}{y",), "g") == (
+        f"isf:fv:product:{slot_tag('x}{y')}:x%7D%7By:g"
+    )
     assert serving_key("isf", "product", ("%3A",), "g") != serving_key(
         "isf", "product", (":",), "g"
     )
@@ -65,9 +70,10 @@ def test_ids_cannot_break_the_hash_tag_or_collide() -> None:
 
 def test_serving_keys_go_id_by_id_then_group_by_group() -> None:
     keys = serving_keys("isf", "user_category", [("u1", "c:1"), ("u2", "c2")], ["a", "b"])
+    one, two = slot_tag("u1"), slot_tag("u2")
     assert keys == [
-        "isf:fv:user_category:{u1}:c%3A1:a",
-        "isf:fv:user_category:{u1}:c%3A1:b",
-        "isf:fv:user_category:{u2}:c2:a",
-        "isf:fv:user_category:{u2}:c2:b",
+        f"isf:fv:user_category:{one}:u1:c%3A1:a",
+        f"isf:fv:user_category:{one}:u1:c%3A1:b",
+        f"isf:fv:user_category:{two}:u2:c2:a",
+        f"isf:fv:user_category:{two}:u2:c2:b",
     ]

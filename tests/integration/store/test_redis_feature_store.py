@@ -1,0 +1,58 @@
+"""The feature store's Redis side on a single node and on a Redis Cluster (``hot_redis``):
+reads of many ids come back in order, and a cluster node restarted empty is seen as lost
+feature shards (their sentinels go with the states)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from core.settings import FeatureSettings, RedisSettings
+from store.feature_state import StateKey, StateWrite
+from store.feature_store import serving_key
+from store.redis_feature_state import RedisStateStore
+from store.redis_features import RedisFeatureStore, slots_of
+from store.redis_slots import SLOT_GROUPS
+from tests.integration.private_redis_cluster import PrivateRedisCluster
+
+
+@pytest.fixture
+async def features(hot_redis: RedisSettings) -> AsyncIterator[RedisFeatureStore]:
+    store = RedisFeatureStore(hot_redis, FeatureSettings())
+    yield store
+    await store.close()
+
+
+async def test_a_read_of_many_ids_keeps_their_order(
+    features: RedisFeatureStore, unique_name: str
+) -> None:
+    ids = [f"prod-{i}" for i in range(500)]
+    keys = [serving_key(unique_name, "product", (i,), g) for i in ids for g in ("a", "b")]
+    assert len(slots_of(keys)) <= SLOT_GROUPS  # one MGET per group at most
+    written = {key: key.encode() for n, key in enumerate(keys) if n % 3}
+    try:
+        await features.write_values(written)
+        assert await features.read_values(keys) == [written.get(key) for key in keys]
+    finally:
+        await features.client.delete(*keys)
+
+
+async def test_a_cluster_node_restarted_empty_loses_the_shards_sentinels(
+    redis_cluster: PrivateRedisCluster, unique_name: str
+) -> None:
+    working = RedisStateStore(redis_cluster.settings(), unique_name)
+    try:
+        await working.mark_intact("u1")
+        key = StateKey("user", ("user-7",))
+        write = StateWrite("u1", key, None, 1, b"state", {}, None)
+        assert await working.write([write]) == [True]
+        assert await working.lost_shards(["u1"]) == []
+        victim = redis_cluster.node_of(serving_key(unique_name, "user", ("user-7",), "_state"))
+        redis_cluster.restart_empty(victim)
+        assert await working.read([key]) == [None]  # the state lived on the restarted node
+        assert await working.lost_shards(["u1"]) == ["u1"]  # and its group's sentinel with it
+        await working.mark_intact("u1")  # what the reload does once the states are back
+        assert await working.lost_shards(["u1"]) == []
+    finally:
+        await working.close()
