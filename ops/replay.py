@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from core.clock import Clock, wall_clock_ms
 from core.errors import InterstoreError
 from core.settings import Settings
+from ops.features_sink import FeatureSink
 from ops.rate import TokenBucket
 from ops.replay_batch import COUNTS, BatchJudge, Judged
 from ops.replay_plan import PartitionRange
@@ -73,16 +74,19 @@ class Replay:
     def __init__(
         self,
         settings: Settings,
-        cold: ColdStore,
+        cold: ColdStore | None,
         judge: BatchJudge,
         tombstones: TombstoneCache,
         *,
         dead_letters: Producer | None,
         rate: float | None = None,
         clock: Clock = wall_clock_ms,
+        features: FeatureSink | None = None,
     ) -> None:
+        """``cold``, ``features``: the targets (None: not this one)."""
         self.settings = settings
         self.cold = cold
+        self.features = features
         self.judge = judge
         self.tombstones = tombstones
         self.dead_letters = dead_letters
@@ -134,6 +138,8 @@ class Replay:
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
+            if self.features is not None:
+                await self.features.close()
         summary.elapsed_s = time.monotonic() - (first_message_at or started)
         return summary
 
@@ -157,6 +163,8 @@ class Replay:
         """Write, dead-letter, then checkpoint one batch (the batch before it is done)."""
         written = await self._write(batch)
         batch.counts["written"].update(written)
+        if self.features is not None:
+            await self.features.write(batch.feature_events)
         if batch.letters and self.dead_letters is not None:
             await asyncio.to_thread(self._send_letters, batch)
         checkpoints = [ranges[tp].checkpoint(offset) for tp, offset in batch.next_offsets.items()]
@@ -169,7 +177,7 @@ class Replay:
         """Write the batch's rows, retrying while the cold tier is unavailable; rows it refuses
         for good are counted as dead letters (reason ``cold_write_refused``)."""
         rows = batch.interactions
-        if not rows:
+        if not rows or self.cold is None:
             return Counter()
         try:
             await self._write_until_done(rows)
@@ -189,6 +197,7 @@ class Replay:
         delay = 0.5
         while True:
             try:
+                assert self.cold is not None
                 await self.cold.write_many(rows)
                 return
             except ColdStoreUnavailable as exc:

@@ -60,6 +60,14 @@ class RedisStateStore(WorkingStateStore):
         self.client = Redis.from_pool(pool)
         self._shas: dict[str, str] = {}
 
+    def for_prefix(self, prefix: str) -> RedisStateStore:
+        """The same store (client, loaded scripts) under another key prefix: a generation's."""
+        sibling = object.__new__(RedisStateStore)
+        sibling.prefix = prefix
+        sibling.client = self.client
+        sibling._shas = self._shas
+        return sibling
+
     def _index(self, shard: str) -> str:
         return f"{self.prefix}:fx:{{{shard}}}"
 
@@ -142,6 +150,18 @@ class RedisStateStore(WorkingStateStore):
         done = [bool(r) for r in await self._run(f"reload of {len(states)} states", commands)]
         await self._reindex([w for w, ok in zip(states, done, strict=True) if ok])
         return sum(done)
+
+    async def erase(
+        self, shards: Sequence[str], keys: Sequence[StateKey], values: Sequence[str]
+    ) -> None:
+        """Delete serving values and take the entities out of the shards' refresh indexes (their
+        states are replaced by ``write``, versioned, not deleted)."""
+        members = [key.member() for key in keys]
+        commands: list[Command] = [("DEL", value) for value in values]
+        if members:
+            commands += [("ZREM", self._index(shard), *members) for shard in shards]
+        if commands:
+            await self._run("erase of feature values", commands)
 
     async def due(self, shard: str, now_ms: int, limit: int) -> list[StateKey]:
         (members,) = await self._run(
