@@ -16,8 +16,8 @@ One ``FeatureUpdater`` serves the live worker, replays and rebuilds alike (the s
   asks it which generation is current (waiting while a rebuild holds the pause) and goes to that
   generation's updater.
 - Forgotten users (``tombstones``): events of a forgotten user with ``ts <= forgotten_at`` are
-  not applied to the user's own entities (keyed first by ``user_id``); ``erase_user`` replaces
-  those entities' states by an empty one (versioned) and deletes their serving values.
+  not applied to the user's own entities (keyed first by ``user_id``); ``features.forgetting``
+  replaces those entities' states by ``ERASED`` (versioned) and deletes their serving values.
 """
 
 from __future__ import annotations
@@ -141,6 +141,10 @@ class FeatureUpdater:
         if self.gate is None:
             return None
         return self.for_generation(await self.gate.writable(self.definitions))
+
+    def keys_of(self, key: StateKey) -> list[str]:
+        """The entity's serving keys (every group of its plan) in this generation."""
+        return self._group_keys(key.entity, key.ids)
 
     def _serving_keys(self, entity: str, ids: tuple[str, ...]) -> list[str]:
         """The entity's serving key of each group of its plan, in plan order."""
@@ -290,46 +294,3 @@ class FeatureUpdater:
             if len(keys) < REFRESH_PAGE:
                 break
         return refreshed
-
-    async def erase_user(self, user_id: str, shards: Sequence[str], home: str) -> int:
-        """Replace the states of the user's own entities by ``ERASED`` (a new version, in both
-        copies, so no older write comes back and the user's later states go on from it) and
-        delete their serving values and index entries. ``shards``: where to look in the durable
-        copy; ``home``: the shard of a state found only in the working copy. Returns how many
-        entities were erased."""
-        plans = [plan for plan in self.plans.values() if user_keyed(plan)]
-        found: dict[StateKey, tuple[str, int]] = {}
-        for shard in shards:
-            for plan in plans:
-                for key, stored in await self.durable.load_user(shard, plan.entity, user_id):
-                    found[key] = (shard, max(stored.version, found.get(key, (shard, 0))[1]))
-        for plan in plans:
-            if len(plan.keys) == 1:
-                found.setdefault(StateKey(plan.entity, (user_id,)), (home, 0))
-        pending = list(found)
-        saved: list[tuple[str, StateKey, StoredState]] = []
-        for _ in range(MAX_ATTEMPTS):
-            if not pending:
-                break
-            writes: list[StateWrite] = []
-            for key, known in zip(pending, await self.working.read(pending), strict=True):
-                shard, durable_version = found[key]
-                if known is None and durable_version == 0:
-                    continue  # never stored
-                current = None if known is None else known.version
-                version = max(current or 0, durable_version) + 1
-                writes.append(StateWrite(shard, key, current, version, ERASED, {}, None))
-            done = await self.working.write(writes)
-            saved += [
-                (w.shard, w.key, StoredState(w.version, ERASED))
-                for w, ok in zip(writes, done, strict=True)
-                if ok
-            ]
-            pending = [w.key for w, ok in zip(writes, done, strict=True) if not ok]
-        if pending:
-            raise RuntimeError(f"{len(pending)} states of {user_id} kept changing while erased")
-        await self.durable.save(saved)
-        keys = list(found)
-        values = [v for key in keys for v in self._group_keys(key.entity, key.ids)]
-        await self.working.erase(sorted({*shards, home}), keys, values)
-        return len(saved)

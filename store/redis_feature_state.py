@@ -10,6 +10,7 @@ states are all here); those are separate commands, never in the same script as a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,10 +63,8 @@ class RedisStateStore(WorkingStateStore):
 
     def for_prefix(self, prefix: str) -> RedisStateStore:
         """The same store (client, loaded scripts) under another key prefix: a generation's."""
-        sibling = object.__new__(RedisStateStore)
+        sibling = copy.copy(self)  # shares the client and the loaded scripts' shas
         sibling.prefix = prefix
-        sibling.client = self.client
-        sibling._shas = self._shas
         return sibling
 
     def _index(self, shard: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from core.settings import FeatureSettings
 from features.catalogue import load_catalogue
+from features.forgetting import erase_user
 from features.plan import plans_from_catalogue
 from features.routing import entity_batches, entity_shard, feature_event, repartition_of
 from features.state import EntityState
@@ -110,7 +111,7 @@ async def test_erasing_leaves_a_versioned_empty_state_and_no_values() -> None:
     values = [v for v in working.serving if f"{{{user}}}" in v]
     assert values
     shards = [f"u{p}" for p in range(PARTITIONS)]
-    erased = await live.erase_user(user, shards, f"u{repartition_of(user, PARTITIONS)}")
+    erased = await erase_user(live, user, shards, f"u{repartition_of(user, PARTITIONS)}")
     mine = {k: s for k, s in working.states.items() if k[1].ids[0] == user}
     user_keys = {k for k in mine if k[1].entity in ("user", "user_category")}
     assert erased == len(user_keys)
