@@ -16,7 +16,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -47,6 +47,8 @@ class ReplaySummary:
     counts: dict[str, Counter[str]] = field(default_factory=lambda: {c: Counter() for c in COUNTS})
     offsets: int = 0
     elapsed_s: float = 0.0
+    features: dict[str, int] | None = None
+    """With the features target: events applied, duplicates, late, forgotten."""
 
     def add(self, batch: Judged) -> None:
         for name, counter in batch.counts.items():
@@ -65,6 +67,7 @@ class ReplaySummary:
         return {
             "group": self.group, "offsets": self.offsets, "elapsed_s": round(self.elapsed_s, 3),
             "events_per_s": round(self.events_per_s, 1), "kinds": self.per_kind(),
+            "features": self.features,
         }  # fmt: skip
 
 
@@ -141,6 +144,8 @@ class Replay:
             if self.features is not None:
                 await self.features.close()
         summary.elapsed_s = time.monotonic() - (first_message_at or started)
+        if self.features is not None:
+            summary.features = asdict(self.features.counts)
         return summary
 
     def _note_gaps(

@@ -173,3 +173,8 @@ def print_summary(summary: ReplaySummary, console: Console) -> None:
     for kind, counts in summary.per_kind().items():
         table.add_row(kind, *(f"{counts[name]:,}" for name in COUNTS))
     console.print(table)
+    if summary.features is not None:
+        console.print(
+            "features: " + ", ".join(f"{n} {v:,}" for n, v in summary.features.items()),
+            highlight=False,
+        )

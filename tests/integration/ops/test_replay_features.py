@@ -62,7 +62,10 @@ def test_replay_features_equals_live_twice_and_a_forgotten_user_stays_gone(
     assert features.states() == live_states  # tiles, distinct sets, fences: all equal
     assert serving_values(features) == live_values
 
-    cli(features, "replay", "--target", "features", "--group", f"{features.prefix}-again")
+    assert summary["features"]["applied"] > 0
+    again = cli(features, "replay", "--target", "features", "--group", f"{features.prefix}-a")
+    assert again["features"]["applied"] == 0
+    assert again["features"]["duplicates"] == summary["features"]["applied"]
     assert features.states() == live_states  # every event a duplicate: nothing changed
     assert serving_values(features) == live_values
 
