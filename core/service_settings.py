@@ -53,12 +53,20 @@ class FeatureWorkerSettings(BaseSettings):
         2000, ge=1, description="Events per batch at most: one state write per entity per batch."
     )
     batch_within_s: float = Field(
-        0.5, gt=0, description="How long a batch waits to fill (adds to freshness)."
+        0.25,
+        gt=0,
+        description="How long a batch waits to fill (adds to freshness, twice for entities "
+        "fed through the repartition topic).",
     )
     lateness_s: int = Field(
         3600, ge=0, description="Events this much older than their partition's newest are dropped."
     )
     refresh_interval_s: float = Field(1.0, gt=0, description="How often slid windows refresh.")
+    state_cache_entries: int = Field(
+        30_000,
+        ge=0,
+        description="States the worker wrote last, kept decoded: their batches skip the read.",
+    )
     commit_interval_s: float = Field(1.0, gt=0)
     web_bind: str = "127.0.0.1"
     web_port: int = Field(6067, ge=1, description="Its web server: /metrics and /healthz.")

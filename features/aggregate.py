@@ -49,10 +49,13 @@ class ApplyResult:
 
 def entity_id(keys: Sequence[str], fields: Mapping[str, Any]) -> EntityId | None:
     """The entity's id from an event's fields; None if the event lacks one of its keys."""
-    values = [fields.get(k) for k in keys]
-    if any(v is None or v == "" for v in values):
-        return None
-    return tuple(str(v) for v in values)
+    ids: list[str] = []
+    for key in keys:
+        value = fields.get(key)
+        if value is None or value == "":
+            return None
+        ids.append(value if type(value) is str else str(value))
+    return tuple(ids)
 
 
 def scaled_value(names: Sequence[str], fields: Mapping[str, Any]) -> int:
@@ -68,8 +71,10 @@ def scaled_value(names: Sequence[str], fields: Mapping[str, Any]) -> int:
 
 def _apply_one(agg: Aggregate, state: EntityState, event: FeatureEvent) -> None:
     if agg.type == "count" or agg.type == "sum":
-        tiles = state.tiles.setdefault(agg.id, {})
-        i = tile_index(event.ts_ms, agg.granularity_ms)
+        tiles = state.tiles.get(agg.id)
+        if tiles is None:
+            tiles = state.tiles[agg.id] = {}
+        i = event.ts_ms // agg.granularity_ms
         amount = 1 if agg.type == "count" else scaled_value(agg.value, event.fields)
         tiles[i] = tiles.get(i, 0) + amount
     elif agg.type == "distinct":
@@ -81,7 +86,9 @@ def _apply_one(agg: Aggregate, state: EntityState, event: FeatureEvent) -> None:
         if len(seen) < DISTINCT_TILE_CAP:
             seen.add(str(value))
     elif agg.type == "last_time":
-        state.last[agg.id] = max(state.last.get(agg.id, event.ts_ms), event.ts_ms)
+        known_ts = state.last.get(agg.id)
+        if known_ts is None or event.ts_ms > known_ts:
+            state.last[agg.id] = event.ts_ms
     else:
         value = event.fields.get(agg.field or "")
         if value is None:
@@ -97,24 +104,25 @@ def apply_events(
 ) -> ApplyResult:
     """Apply events (in their order within each source partition) to one entity's state."""
     result = ApplyResult()
+    fences = state.fences
     for event in events:
-        fence = state.fences.get(event.partition)
+        fence = fences.get(event.partition)
         if fence is not None and event.offset <= fence.offset:
             result.duplicates += 1
             continue
         if fence is None:
-            state.fences[event.partition] = Fence(event.offset, event.ts_ms)
+            fences[event.partition] = Fence(event.offset, event.ts_ms)
         else:
             fence.offset = event.offset
             if event.ts_ms < fence.max_ts_ms - lateness_ms:
                 result.late += 1
                 state.late_dropped += 1
                 continue
-            fence.max_ts_ms = max(fence.max_ts_ms, event.ts_ms)
+            if event.ts_ms > fence.max_ts_ms:
+                fence.max_ts_ms = event.ts_ms
         result.applied += 1
-        for agg in plan.aggregates.values():
-            if agg.takes(event.kind):
-                _apply_one(agg, state, event)
+        for agg in plan.taking(event.kind):
+            _apply_one(agg, state, event)
     if result.applied:
         prune(plan, state, lateness_ms)
     return result
@@ -133,5 +141,6 @@ def prune(plan: EntityPlan, state: EntityState, lateness_ms: int) -> None:
         if not tiles:
             continue
         oldest = tile_index(newest - agg.keep_ms - lateness_ms, agg.granularity_ms)
-        for i in [i for i in tiles if i < oldest]:
-            del tiles[i]
+        if min(tiles) < oldest:
+            for i in [i for i in tiles if i < oldest]:
+                del tiles[i]

@@ -1,4 +1,4 @@
-"""Evaluate a group's features from an entity's state at a time ``now_ms``.
+"""Evaluate an entity's features from its state at a time ``now_ms``.
 
 Windows slide on time, not on events: a count read at 10:00 covers (09:00, 10:00] to within its
 tile granularity whether or not the entity had events since (see ``features.tiles``). Besides
@@ -6,10 +6,11 @@ the values, ``valid_until_ms`` says when they next change as time passes (the fi
 leaves or enters a window), None when only a new event can change them. The refresher rewrites
 a serving value once that time has passed.
 
-Every window of one aggregate (``clicks_5m`` to ``clicks_30d``) is computed in one pass over its
-tiles, newest first: the shortest window's sum (or union) grows into the next one's. A
-``WindowCache`` keeps those results per aggregate, so an entity's groups that read the same
-aggregate share the pass.
+``evaluate_entity`` computes every group of an entity at once, from the plan's flat program
+(``EntityPlan.tiled`` and ``EntityPlan.reads``): first every window of every tiled aggregate,
+each aggregate in one pass over its tiles, newest first (the shortest window's sum or union
+grows into the next one's), into numbered cells; then each group picks its values from the
+cells, last times and attributes, and its ratios from its own values.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from features.tiles import tiles_in_window
 
 WindowValues = dict[int, tuple[Any, int | None]]
 """window_ms -> (value, when it next changes as time passes; None: only on a new event)."""
-WindowCache = dict[int, WindowValues]
-"""aggregate id -> its windows' values, at one ``now_ms``."""
+_EMPTY_SUM = 0 / SUM_SCALE
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,22 +35,22 @@ class Evaluation:
     valid_until_ms: int | None
 
 
-def window_values(
-    agg: Aggregate, state: EntityState, windows: tuple[int, ...], now_ms: int
-) -> WindowValues:
-    """Every window (ascending) of a tiled aggregate at ``now_ms``, in one pass over its tiles.
+def _windows_into(
+    kind: str,
+    held: dict[int, Any],
+    g: int,
+    tiles: tuple[int, ...],
+    now_ms: int,
+    values: list[Any],
+    changes: list[int | None],
+) -> None:
+    """Append each window's value and change time (``tiles``: the tiles each window sums,
+    ascending) of a tiled aggregate holding ``held`` (not empty), in one pass over its tiles.
 
     A window's change time is the earlier of: its oldest covered tile leaving it, and the first
     tile after ``now_ms`` entering it (the same for every window)."""
-    g = agg.granularity_ms
     newest = now_ms // g
-    distinct = agg.type == "distinct"
-    held: dict[int, Any] = (
-        state.distinct.get(agg.id, {}) if distinct else state.tiles.get(agg.id, {})
-    )
-    if not held:  # nothing aggregated yet: every window is empty and stays so
-        empty: Any = 0 if agg.type != "sum" else 0 / SUM_SCALE
-        return dict.fromkeys(windows, (empty, None))
+    distinct = kind == "distinct"
     past = sorted(held, reverse=True)
     entering = None
     if past[0] > newest:  # tiles after now (a producer's clock ahead): they enter later
@@ -59,14 +59,13 @@ def window_values(
             ahead += 1
         entering = past[ahead - 1] * g
         del past[:ahead]
-    out: WindowValues = {}
     union: set[str] = set()
     total = 0
     taken = 0
-    for window in windows:  # ascending: each window's tiles extend the previous one's
-        n = tiles_in_window(window, g)
+    held_count = len(past)
+    for n in tiles:  # ascending: each window's tiles extend the previous one's
         start = newest - n + 1
-        while taken < len(past) and past[taken] >= start:
+        while taken < held_count and past[taken] >= start:
             if distinct:
                 union.update(held[past[taken]])
             else:
@@ -76,54 +75,60 @@ def window_values(
         change = (
             leaving if entering is None else entering if leaving is None else min(leaving, entering)
         )
-        value: Any = len(union) if distinct else total if agg.type == "count" else total / SUM_SCALE
-        out[window] = (value, change)
+        changes.append(change)
+        values.append(len(union) if distinct else total if kind == "count" else total / SUM_SCALE)
+
+
+def window_values(
+    agg: Aggregate, state: EntityState, windows: tuple[int, ...], now_ms: int
+) -> WindowValues:
+    """Every window (ascending) of a tiled aggregate at ``now_ms``, in one pass over its tiles."""
+    g = agg.granularity_ms
+    held = state.distinct.get(agg.id) if agg.type == "distinct" else state.tiles.get(agg.id)
+    if not held:  # nothing aggregated yet: every window is empty and stays so
+        return dict.fromkeys(windows, (0 if agg.type != "sum" else _EMPTY_SUM, None))
+    values: list[Any] = []
+    changes: list[int | None] = []
+    tiles = tuple(tiles_in_window(w, g) for w in windows)
+    _windows_into(agg.type, held, g, tiles, now_ms, values, changes)
+    return {w: (v, c) for w, v, c in zip(windows, values, changes, strict=True)}
+
+
+def evaluate_entity(plan: EntityPlan, state: EntityState, now_ms: int) -> list[Evaluation]:
+    """Every group of the plan (in ``plan.groups`` order) at ``now_ms``."""
+    cells: list[Any] = []
+    changes: list[int | None] = []
+    for read in plan.tiled:
+        held = (state.distinct if read.type == "distinct" else state.tiles).get(read.aggregate)
+        if held:
+            _windows_into(read.type, held, read.granularity_ms, read.tiles, now_ms, cells, changes)
+        else:  # nothing aggregated yet: every window is empty and stays so
+            cells.extend([0 if read.type != "sum" else _EMPTY_SUM] * len(read.tiles))
+            changes.extend([None] * len(read.tiles))
+    last, attrs = state.last, state.attrs
+    for attribute, agg, default in plan.singles:
+        if attribute:
+            known = attrs.get(agg)
+            cells.append(default if known is None else known[3])
+        else:
+            cells.append(last.get(agg, default))
+    cells.append(None)  # a ratio's place until it is computed
+    event_ts_ms = state.event_ts_ms
+    out: list[Evaluation] = []
+    for group in plan.reads:
+        served = list(group.pick(cells))
+        for position, numerator_at, denominator_at, zero_div in group.ratios:
+            numerator, denominator = served[numerator_at], served[denominator_at]
+            served[position] = (
+                zero_div if not denominator else float(numerator or 0) / float(denominator)
+            )
+        until = [c for c in group.pick_windowed(changes) if c is not None]
+        out.append(Evaluation(served, event_ts_ms, min(until, default=None)))
     return out
 
 
 def evaluate_group(
-    plan: EntityPlan,
-    group: CompiledGroup,
-    state: EntityState,
-    now_ms: int,
-    cache: WindowCache | None = None,
+    plan: EntityPlan, group: CompiledGroup, state: EntityState, now_ms: int
 ) -> Evaluation:
-    """``cache``: window values already computed at this ``now_ms`` for this state (filled in)."""
-    windows = {} if cache is None else cache
-    aggregates = plan.aggregates
-    values: list[Any] = [None] * len(group.features)
-    changes: list[int] = []
-    for position, feature in enumerate(group.features):
-        if feature.aggregate is None:
-            continue  # a ratio: after its operands
-        agg = aggregates[feature.aggregate]
-        kind = agg.type
-        if kind == "last_time":
-            values[position] = state.last.get(agg.id, feature.spec.default)
-        elif kind == "attribute":
-            known = state.attrs.get(agg.id)
-            values[position] = feature.spec.default if known is None else known[3]
-        else:
-            window = feature.spec.window_ms
-            assert window is not None
-            computed = windows.get(agg.id)
-            if computed is None or window not in computed:
-                read = plan.windows.get(agg.id) or (window,)
-                if window not in read:  # a plan built without its windows
-                    read = (window,)
-                computed = windows[agg.id] = {
-                    **(computed or {}),
-                    **window_values(agg, state, read, now_ms),
-                }
-            value, change = computed[window]
-            values[position] = value
-            if change is not None:
-                changes.append(change)
-    for position, feature in enumerate(group.features):
-        if feature.aggregate is None:
-            numerator, denominator = values[feature.numerator], values[feature.denominator]
-            zero_div = feature.spec.default
-            values[position] = (
-                zero_div if not denominator else float(numerator or 0) / float(denominator)
-            )
-    return Evaluation(values, state.event_ts_ms, min(changes, default=None))
+    """One group's evaluation (``evaluate_entity`` computes all of an entity's at once)."""
+    return evaluate_entity(plan, state, now_ms)[plan.groups.index(group)]

@@ -9,6 +9,7 @@ A shard names the Kafka partition that owns an entity: ``u3`` for entities keyed
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ def entity_shard(partition: int) -> str:
     return f"e{partition}"
 
 
+@functools.lru_cache(maxsize=65_536)  # every product and category event asks
 def repartition_of(first_key: str, partitions: int) -> int:
     """The repartition partition of an entity: Kafka's default partitioner of its first key."""
     hashed: int = murmur2(first_key.encode())

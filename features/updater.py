@@ -31,10 +31,11 @@ from typing import Protocol
 from core.clock import Clock, wall_clock_ms
 from features.aggregate import ApplyResult, FeatureEvent, apply_events
 from features.catalogue import Catalogue
-from features.evaluate import WindowCache, evaluate_group
+from features.evaluate import evaluate_entity
 from features.plan import EntityPlan
 from features.serving import ServingValue, encode_serving
 from features.state import EntityState
+from features.state_cache import StateCache
 from store.feature_generations import generation_prefix
 from store.feature_state import (
     DurableStateStore,
@@ -104,12 +105,16 @@ class FeatureUpdater:
         key_prefix: str,
         lateness_ms: int,
         clock: Clock = wall_clock_ms,
+        state_cache_entries: int = 30_000,
         tombstones: TombstoneCache | None = None,
         gate: GenerationGate | None = None,
         generation: int = 0,
     ) -> None:
-        """``key_prefix``: the configured one; this updater writes ``generation`` under it
-        (unless ``gate`` is given: then every call writes the generation the gate names)."""
+        """``state_cache_entries``: how many states this updater wrote last it keeps decoded
+        (``features.state_cache``); 0 reads every state from the working store. ``key_prefix``:
+        the configured one; this updater writes ``generation`` under it (unless ``gate`` is
+        given: then every call writes the generation the gate names, through its own updater,
+        each with a cache of its own)."""
         self.catalogue = catalogue
         self.plans = plans
         self.base_prefix = key_prefix
@@ -124,6 +129,7 @@ class FeatureUpdater:
         self.definitions = definitions_digest(catalogue)
         self._generations: dict[int, FeatureUpdater] = {}
         self._group_keys = functools.lru_cache(maxsize=65_536)(self._serving_keys)
+        self.cache = StateCache(state_cache_entries)
 
     def for_generation(self, generation: int) -> FeatureUpdater:
         """An updater of the same definitions and stores writing ``generation`` (no gate)."""
@@ -132,7 +138,8 @@ class FeatureUpdater:
             found = self._generations[generation] = FeatureUpdater(
                 self.catalogue, self.plans, self.working, self.durable,
                 key_prefix=self.base_prefix, lateness_ms=self.lateness_ms, clock=self.clock,
-                tombstones=self.tombstones, generation=generation,
+                state_cache_entries=self.cache.capacity, tombstones=self.tombstones,
+                generation=generation,
             )  # fmt: skip
         return found
 
@@ -161,12 +168,12 @@ class FeatureUpdater:
         plan = self.plans[key.entity]
         values: dict[str, bytes] = {}
         changes: list[int] = []
-        cache: WindowCache = {}  # groups reading one aggregate share its pass over the tiles
         keys = self._group_keys(key.entity, key.ids)
-        for group, serving_key in zip(plan.groups, keys, strict=True):
-            result = evaluate_group(plan, group, state, now_ms, cache)
+        fingerprints = self.catalogue.fingerprints
+        evaluations = evaluate_entity(plan, state, now_ms)
+        for group, serving_key, result in zip(plan.groups, keys, evaluations, strict=True):
             value = ServingValue(
-                self.catalogue.fingerprints[group.name],
+                fingerprints[group.name],
                 result.event_ts_ms or 0,
                 now_ms,
                 result.valid_until_ms,
@@ -210,31 +217,47 @@ class FeatureUpdater:
         for _ in range(MAX_ATTEMPTS):
             if not pending:
                 break
-            stored = await self.working.read([b.key for b in pending])
+            kept = [self.cache.take(b.key) for b in pending]
+            misses = [b.key for b, hit in zip(pending, kept, strict=True) if hit is None]
+            stored = iter(await self.working.read(misses))
             now_ms = self.clock()
             writes: list[StateWrite] = []
             results: list[ApplyResult] = []
-            for batch, known in zip(pending, stored, strict=True):
-                state = EntityState() if known is None else EntityState.decode(known.blob)
+            states: list[EntityState] = []
+            for batch, hit in zip(pending, kept, strict=True):
+                digest: str | None = None
+                expected: int | None
+                if hit is not None:  # written by this updater last: checked by the write
+                    state, expected, digest = hit.state, hit.version, hit.digest
+                else:
+                    known = next(stored)
+                    state = EntityState() if known is None else EntityState.decode(known.blob)
+                    expected = None if known is None else known.version
                 results.append(
                     apply_events(
                         self.plans[batch.key.entity], state, batch.events, self.lateness_ms
                     )
                 )
+                states.append(state)
                 serving, refresh_at = self.serving(batch.key, state, now_ms)
-                version = 1 if known is None else known.version + 1
-                expected = None if known is None else known.version
+                version = 1 if expected is None else expected + 1
                 blob = state.encode()
                 writes.append(
-                    StateWrite(batch.shard, batch.key, expected, version, blob, serving, refresh_at)
-                )
+                    StateWrite(
+                        batch.shard, batch.key, expected, version, blob, serving, refresh_at,
+                        digest,
+                    )
+                )  # fmt: skip
             done = await self.working.write(writes)
             retry: list[EntityBatch] = []
-            for batch, write, result, ok in zip(pending, writes, results, done, strict=True):
+            for batch, write, result, state, ok in zip(
+                pending, writes, results, states, done, strict=True
+            ):
                 if not ok:
                     retry.append(batch)
                     continue
                 assert write.blob is not None
+                self.cache.put(write.key, write.version, write.blob, state)
                 saved.append((write.shard, write.key, StoredState(write.version, write.blob)))
                 report.applied += result.applied
                 report.duplicates += result.duplicates
@@ -290,7 +313,11 @@ class FeatureUpdater:
                         shard, key, known.version, known.version + 1, None, serving, refresh_at
                     )
                 )
-            refreshed += sum(await self.working.write(writes))
+            done = await self.working.write(writes)
+            for write, ok in zip(writes, done, strict=True):
+                if ok:
+                    self.cache.rewritten(write.key, write.version)
+            refreshed += sum(done)
             if len(keys) < REFRESH_PAGE:
                 break
         return refreshed

@@ -50,6 +50,7 @@ def build_updater(
         key_prefix=prefix,
         lateness_ms=settings.features_worker.lateness_s * 1000,
         clock=wall_clock_ms,
+        state_cache_entries=settings.features_worker.state_cache_entries,
         tombstones=TombstoneCache(table, refresh_s=settings.ops.tombstone_refresh_s),
         gate=control if gated else None,
     )

@@ -68,7 +68,8 @@ class StoredState:
 @dataclass(frozen=True, slots=True)
 class StateWrite:
     """One entity's compare-and-set: the new state (``blob`` None keeps the stored one) and its
-    serving values, written only if the stored version is still ``expected`` (None: absent)."""
+    serving values, written only if the stored version is still ``expected`` (None: absent) and,
+    when ``expected_digest`` is given, the stored state's SHA-1 (hex) is still that one."""
 
     shard: str
     key: StateKey
@@ -77,6 +78,7 @@ class StateWrite:
     blob: bytes | None
     serving: dict[str, bytes] = field(default_factory=dict)
     refresh_at_ms: int | None = None  # when the refresher must recompute the values; None: never
+    expected_digest: str | None = None
 
 
 class WorkingStateStore(ABC):

@@ -2,10 +2,12 @@
 
 Per entity, a hash ``<prefix>:fv:<entity>:{<first key>}:...:_state`` with ``v`` (version) and ``s``
 (the state). One Lua script sets the state and the entity's serving values together, only if the
-version is still the one the worker read: the script's keys all share the entity's hash tag, so it
-runs on Redis Cluster too. Per shard, a sorted set ``<prefix>:fx:{<shard>}`` (entity -> when its
-values must be recomputed) and a sentinel ``<prefix>:fsent:{<shard>}`` (present while the shard's
-states are all here); those are separate commands, never in the same script as an entity's keys.
+version is still the one the worker read (and, for a state the worker did not read but kept from
+its own last write, only if the stored state's SHA-1 is still that one's): the script's keys all
+share the entity's hash tag, so it runs on Redis Cluster too. Per shard, a sorted set
+``<prefix>:fx:{<shard>}`` (entity -> when its values must be recomputed) and a sentinel
+``<prefix>:fsent:{<shard>}`` (present while the shard's states are all here); those are separate
+commands, never in the same script as an entity's keys.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from store.redis_pack import packed_connection
 
 CAS_SCRIPT = """
 local cur = redis.call('HGET', KEYS[1], 'v')
-if (cur or '') ~= ARGV[1] then return 0 end
+local want, digest = ARGV[1], ''
+local at = string.find(want, ':', 1, true)
+if at then digest = string.sub(want, at + 1); want = string.sub(want, 1, at - 1) end
+if (cur or '') ~= want then return 0 end
+if digest ~= '' and redis.sha1hex(redis.call('HGET', KEYS[1], 's') or '') ~= digest then
+  return 0
+end
 if ARGV[3] == '' then redis.call('HSET', KEYS[1], 'v', ARGV[2])
 else redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3]) end
 for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 2]) end
@@ -123,6 +131,8 @@ class RedisStateStore(WorkingStateStore):
         for w in writes:
             keys = [state_key(self.prefix, w.key), *w.serving]
             expected = "" if w.expected is None else str(w.expected)
+            if w.expected_digest is not None:
+                expected += f":{w.expected_digest}"
             args = [expected, str(w.version), w.blob or b"", *w.serving.values()]
             commands.append(("cas", keys, args))
         done = [bool(r) for r in await self._run(f"write of {len(writes)} states", commands)]
@@ -130,12 +140,18 @@ class RedisStateStore(WorkingStateStore):
         return done
 
     async def _reindex(self, writes: Sequence[StateWrite]) -> None:
+        """One ZADD (and one ZREM) per shard for all its written entities, not one per entity."""
+        added: dict[str, list[Any]] = {}
+        removed: dict[str, list[str]] = {}
+        for w in writes:
+            if w.refresh_at_ms is None:
+                removed.setdefault(w.shard, []).append(w.key.member())
+            else:
+                added.setdefault(w.shard, []).extend((w.refresh_at_ms, w.key.member()))
         commands: list[Command] = [
-            ("ZREM", self._index(w.shard), w.key.member())
-            if w.refresh_at_ms is None
-            else ("ZADD", self._index(w.shard), w.refresh_at_ms, w.key.member())
-            for w in writes
+            ("ZADD", self._index(shard), *pairs) for shard, pairs in added.items()
         ]
+        commands += [("ZREM", self._index(shard), *members) for shard, members in removed.items()]
         if commands:
             await self._run("refresh index", commands)
 

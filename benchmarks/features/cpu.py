@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from core.settings import load_settings
 from features.catalogue import load_catalogue
 from features.plan import plans_from_catalogue
+from features.state_cache import state_digest
 from features.updater import FeatureUpdater
 from interstore.demo_events import generate_events
 from schemas.codec import default_codec
@@ -55,6 +56,8 @@ class MemoryWorking(WorkingStateStore):
         for w in writes:
             known = self.states.get(w.key)
             ok = (None if known is None else known.version) == w.expected
+            if ok and w.expected_digest is not None:
+                ok = known is not None and state_digest(known.blob) == w.expected_digest
             if ok:
                 blob = w.blob if w.blob is not None else known.blob  # type: ignore[union-attr]
                 self.states[w.key] = StoredState(w.version, blob)

@@ -19,7 +19,7 @@ from features.serving import decode_serving
 from features.tiles import HOUR_MS, MINUTE_MS
 from features.updater import EntityBatch, FeatureUpdater
 from store.cassandra_feature_state import CassandraStateStore
-from store.feature_state import StateKey
+from store.feature_state import StateKey, state_key
 from store.feature_store import serving_key
 from store.redis_feature_state import RedisStateStore
 from tests.integration.features.conftest import DEFINITIONS
@@ -118,3 +118,20 @@ async def test_a_lost_working_copy_is_reloaded_from_the_durable_one(stores: Any)
     # and the fences came back too: the same events again change nothing
     report = await live.apply([clicks("u3", [T0 - 5 * MINUTE_MS])])
     assert (report.applied, report.duplicates) == (0, 1)
+
+
+async def test_a_kept_state_never_overwrites_another_state_of_the_same_version(stores: Any) -> None:
+    clock = Clock(T0)
+    a, b = updater(stores, clock), updater(stores, clock)
+    await a.apply([clicks("u5", [T0 - MINUTE_MS])])  # a keeps its state (version 1) decoded
+    assert len(a.cache) == 1
+    key = StateKey("user", ("u5",))
+    await stores[0].client.delete(state_key(stores[0].prefix, key))  # lost, then b writes
+    fields = {"user_id": "u5", "product_id": "p", "category_id": "c"}
+    other = [
+        FeatureEvent("click", T0 - i * MINUTE_MS, fields, partition=1, offset=i) for i in (2, 3)
+    ]
+    await b.apply([EntityBatch("u1", key, other)])  # another version 1, with other bytes
+    report = await a.apply([clicks("u5", [T0 - 4 * MINUTE_MS], first_offset=1)])
+    assert report.conflicts == 1  # a's kept version 1 was refused: a read b's and applied again
+    assert (await values(stores, "u5"))[0] == [3, 3]  # b's two clicks and a's new one
