@@ -16,7 +16,9 @@ from confluent_kafka.admin import AdminClient
 from core.errors import InterstoreError
 from core.settings import Settings
 from features.catalogue import load_catalogue
+from features.forgetting import UserFeatureEraser
 from features.reader import FeatureReader, build_feature_reader
+from features.updater_factory import build_updater
 from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
 from store.errors import StoreError
@@ -90,9 +92,11 @@ class Backends:
         feature_store = RedisFeatureStore(settings.redis, settings.features)
         features = build_feature_reader(settings, feature_store, reader, catalogue=catalogue)
         kafka = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+        updater, control = build_updater(settings, session, gated=False, catalogue=catalogue)
         forgetter = build_forgetter(
             session, hot, keyspace=settings.cassandra.keyspace, retention=settings.retention,
             tombstone_refresh_s=settings.ops.tombstone_refresh_s,
+            features=UserFeatureEraser(updater, control, settings.topics.partitions),
         )  # fmt: skip
         return cls(
             reader, features, feature_store, hot, cold, session, kafka, settings.topics.events,

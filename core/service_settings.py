@@ -37,6 +37,9 @@ class FeatureSettings(BaseSettings):
         description="Feature reads issued in one turn of the event loop (a matrix's concurrent "
         "micro-batches) go out as one read (store.coalesced_reads).",
     )
+    generation_cache_s: float = Field(
+        1.0, gt=0, description="Readers re-read the current feature store generation this often."
+    )
 
 
 class FeatureWorkerSettings(BaseSettings):
@@ -151,4 +154,16 @@ class OpsSettings(BaseSettings):
     replay_progress_s: float = Field(5.0, gt=0, description="Off a terminal: a line this often.")
     tombstone_refresh_s: float = Field(
         2.0, gt=0, description="Consumers reload the forgotten users at most this long after."
+    )
+    rebuild_pause_ttl_s: float = Field(
+        30.0,
+        gt=0,
+        description="A rebuild's pause of the features worker expires after this "
+        "unless renewed (a crashed rebuild never stalls the worker for longer).",
+    )
+    rebuild_lag_to_pause: int = Field(
+        2000,
+        ge=0,
+        description="A rebuild catches up unpaused until at most this many events "
+        "are left, then pauses the features worker for the last ones and switches.",
     )

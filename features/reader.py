@@ -32,6 +32,7 @@ from store.errors import (
     ReadTimedOut,
     StoreError,
 )
+from store.feature_generations import GenerationPointer
 from store.feature_store import FeatureStore, serving_keys
 from store.hot import HotStoreUnavailable
 from store.read_path import InteractionReader, JsonRow, ReadFailed
@@ -65,8 +66,12 @@ class FeatureReader:
         key_prefix: str,
         timeout_s: float | None = None,
         clock: Clock = wall_clock_ms,
+        generations: GenerationPointer | None = None,
     ) -> None:
+        """``generations``: where the current generation's prefix is read (None: always
+        ``key_prefix``)."""
         self.catalogue = catalogue
+        self.generations = generations
         self.store = store
         self.interactions = interactions
         self.key_prefix = key_prefix
@@ -158,7 +163,12 @@ class FeatureReader:
         parts = self._parts(entity, ids)
         now = self.clock() if now_ms is None else now_ms
         groups = list(dict.fromkeys(r.group.name for r in refs if r.served_index is not None))
-        keys = serving_keys(self.key_prefix, entity, parts, groups)
+        prefix = self.key_prefix
+        if self.generations is not None:  # one prefix per read: never two generations mixed
+            prefix = await self._bounded(
+                "feature generation read", self.generations.current_prefix()
+            )
+        keys = serving_keys(prefix, entity, parts, groups)
         sequences = [r for r in refs if r.served_index is None]
         if sequences and self.interactions is None:
             raise FeatureError("this reader has no interaction store: it cannot read last_n")
@@ -317,4 +327,7 @@ def build_feature_reader(
         key_prefix=features.key_prefix,
         timeout_s=features.read_timeout_s,
         clock=clock,
+        generations=GenerationPointer(
+            store, features.key_prefix, ttl_s=features.generation_cache_s
+        ),
     )

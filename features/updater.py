@@ -11,13 +11,22 @@ One ``FeatureUpdater`` serves the live worker, replays and rebuilds alike (the s
 - ``ensure_intact``: a shard whose sentinel is gone (Redis lost its data) is reloaded from the
   durable copy, with its serving values recomputed, before anything else touches it.
 - ``refresh``: recompute the serving values whose windows slid (``valid_until_ms`` passed).
+- Generations (``store.feature_generations``): an updater writes one generation of the store
+  (``for_generation``). The live worker's has a ``gate``: each ``apply`` and ``refresh`` first
+  asks it which generation is current (waiting while a rebuild holds the pause) and goes to that
+  generation's updater.
+- Forgotten users (``tombstones``): events of a forgotten user with ``ts <= forgotten_at`` are
+  not applied to the user's own entities (keyed first by ``user_id``); ``features.forgetting``
+  replaces those entities' states by ``ERASED`` (versioned) and deletes their serving values.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from core.clock import Clock, wall_clock_ms
 from features.aggregate import ApplyResult, FeatureEvent, apply_events
@@ -27,6 +36,7 @@ from features.plan import EntityPlan
 from features.serving import ServingValue, encode_serving
 from features.state import EntityState
 from features.state_cache import StateCache
+from store.feature_generations import generation_prefix
 from store.feature_state import (
     DurableStateStore,
     StateKey,
@@ -35,10 +45,32 @@ from store.feature_state import (
     WorkingStateStore,
 )
 from store.feature_store import serving_keys
+from store.tombstones import TombstoneCache
 
 MAX_ATTEMPTS = 20
 REFRESH_PAGE = 2000
 MAX_REFRESH_PAGES = 50  # per shard and call: a tick never runs unbounded
+LOCAL_KEY = "user_id"
+"""The events topic's key: entities keyed first by it belong to one user."""
+ERASED = EntityState().encode()
+"""The state of a forgotten user's entity: nothing applied, no serving values."""
+
+
+class GenerationGate(Protocol):
+    async def writable(self, definitions: str) -> int:
+        """The generation to write now (waits while a rebuild holds the pause)."""
+        ...
+
+
+def user_keyed(plan: EntityPlan) -> bool:
+    """Whether the entity belongs to one user (erased when the user is forgotten)."""
+    return plan.keys[0] == LOCAL_KEY
+
+
+def definitions_digest(catalogue: Catalogue) -> str:
+    """A short digest of every group's fingerprint: which definitions a generation holds."""
+    text = "|".join(f"{n}={f}" for n, f in sorted(catalogue.fingerprints.items()))
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
 @dataclass(slots=True)
@@ -57,6 +89,7 @@ class UpdateReport:
     late: int = 0
     conflicts: int = 0
     reloaded: int = 0
+    forgotten: int = 0
     visible: list[tuple[str, list[int]]] = field(default_factory=list)
     """Per written group value, the event times it made visible (for the freshness metric)."""
 
@@ -73,18 +106,52 @@ class FeatureUpdater:
         lateness_ms: int,
         clock: Clock = wall_clock_ms,
         state_cache_entries: int = 30_000,
+        tombstones: TombstoneCache | None = None,
+        gate: GenerationGate | None = None,
+        generation: int = 0,
     ) -> None:
         """``state_cache_entries``: how many states this updater wrote last it keeps decoded
-        (``features.state_cache``); 0 reads every state from the working store."""
+        (``features.state_cache``); 0 reads every state from the working store. ``key_prefix``:
+        the configured one; this updater writes ``generation`` under it (unless ``gate`` is
+        given: then every call writes the generation the gate names, through its own updater,
+        each with a cache of its own)."""
         self.catalogue = catalogue
         self.plans = plans
-        self.working = working
-        self.durable = durable
-        self.prefix = key_prefix
+        self.base_prefix = key_prefix
+        self.generation = generation
+        self.prefix = generation_prefix(key_prefix, generation)
+        self.working = working if generation == 0 else working.for_prefix(self.prefix)
+        self.durable = durable if generation == 0 else durable.for_generation(generation)
         self.lateness_ms = lateness_ms
         self.clock = clock
+        self.tombstones = tombstones
+        self.gate = gate
+        self.definitions = definitions_digest(catalogue)
+        self._generations: dict[int, FeatureUpdater] = {}
         self._group_keys = functools.lru_cache(maxsize=65_536)(self._serving_keys)
         self.cache = StateCache(state_cache_entries)
+
+    def for_generation(self, generation: int) -> FeatureUpdater:
+        """An updater of the same definitions and stores writing ``generation`` (no gate)."""
+        found = self._generations.get(generation)
+        if found is None:
+            found = self._generations[generation] = FeatureUpdater(
+                self.catalogue, self.plans, self.working, self.durable,
+                key_prefix=self.base_prefix, lateness_ms=self.lateness_ms, clock=self.clock,
+                state_cache_entries=self.cache.capacity, tombstones=self.tombstones,
+                generation=generation,
+            )  # fmt: skip
+        return found
+
+    async def _target(self) -> FeatureUpdater | None:
+        """The generation's updater to delegate to; None: this one."""
+        if self.gate is None:
+            return None
+        return self.for_generation(await self.gate.writable(self.definitions))
+
+    def keys_of(self, key: StateKey) -> list[str]:
+        """The entity's serving keys (every group of its plan) in this generation."""
+        return self._group_keys(key.entity, key.ids)
 
     def _serving_keys(self, entity: str, ids: tuple[str, ...]) -> list[str]:
         """The entity's serving key of each group of its plan, in plan order."""
@@ -94,7 +161,10 @@ class FeatureUpdater:
     def serving(
         self, key: StateKey, state: EntityState, now_ms: int
     ) -> tuple[dict[str, bytes], int | None]:
-        """Every group's serving value of an entity at ``now_ms``, and when to recompute them."""
+        """Every group's serving value of an entity at ``now_ms``, and when to recompute them;
+        none for a state nothing was applied to (an erased one)."""
+        if not state.fences:
+            return {}, None
         plan = self.plans[key.entity]
         values: dict[str, bytes] = {}
         changes: list[int] = []
@@ -116,6 +186,9 @@ class FeatureUpdater:
 
     async def ensure_intact(self, shards: Sequence[str]) -> int:
         """Reload the shards whose working copy was lost; returns how many states came back."""
+        target = await self._target()
+        if target is not None:
+            return await target.ensure_intact(shards)
         reloaded = 0
         for shard in await self.working.lost_shards(sorted(set(shards))):
             now_ms = self.clock()
@@ -130,9 +203,16 @@ class FeatureUpdater:
         return reloaded
 
     async def apply(self, batches: Sequence[EntityBatch]) -> UpdateReport:
+        target = await self._target()
+        if target is not None:
+            return await target.apply(batches)
         report = UpdateReport()
         report.reloaded = await self.ensure_intact([b.shard for b in batches])
         pending = [b for b in batches if b.key.entity in self.plans]
+        if self.tombstones is not None:
+            await self.tombstones.refresh_if_due()
+            if self.tombstones.forgotten:
+                pending, report.forgotten = self._without_forgotten(pending)
         saved: list[tuple[str, StateKey, StoredState]] = []
         for _ in range(MAX_ATTEMPTS):
             if not pending:
@@ -194,8 +274,30 @@ class FeatureUpdater:
         await self.durable.save(saved)
         return report
 
+    def _without_forgotten(self, batches: list[EntityBatch]) -> tuple[list[EntityBatch], int]:
+        """The batches without the events of forgotten users in their own entities."""
+        assert self.tombstones is not None
+        forgotten = self.tombstones.is_forgotten
+        kept: list[EntityBatch] = []
+        skipped = 0
+        for batch in batches:
+            user = batch.key.ids[0]
+            if user not in self.tombstones.forgotten or not user_keyed(
+                self.plans[batch.key.entity]
+            ):
+                kept.append(batch)
+                continue
+            events = [e for e in batch.events if not forgotten(user, e.ts_ms)]
+            skipped += len(batch.events) - len(events)
+            if events:
+                kept.append(EntityBatch(batch.shard, batch.key, events))
+        return kept, skipped
+
     async def refresh(self, shard: str) -> int:
         """Recompute the values of the shard's entities whose windows slid; returns how many."""
+        target = await self._target()
+        if target is not None:
+            return await target.refresh(shard)
         refreshed = 0
         for _ in range(MAX_REFRESH_PAGES):
             now_ms = self.clock()

@@ -13,7 +13,7 @@ from core.settings import load_settings
 from deploy.cli import stack_app
 from interstore.models_cli import models_app
 from interstore.producer_cli import produce, topics_app
-from ops.cli import forget_app, inspect_app, replay
+from ops.cli import features_rebuild, forget_app, inspect_app, replay
 
 app = typer.Typer(
     help="interstore: interaction store and feature pipeline for real-time ranking.",
@@ -29,8 +29,11 @@ app.add_typer(models_app, name="models")
 app.command("replay")(replay)
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(forget_app, name="forget")
-features_app = typer.Typer(help="The feature pipeline: its worker.", no_args_is_help=True)
+features_app = typer.Typer(
+    help="The feature pipeline: its worker, rebuilding its store.", no_args_is_help=True
+)
 app.add_typer(features_app, name="features")
+features_app.command("rebuild")(features_rebuild)
 
 
 @app.command(

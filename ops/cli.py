@@ -17,6 +17,29 @@ inspect_app = typer.Typer(help="Look at one user across the tiers.", no_args_is_
 forget_app = typer.Typer(help="Forget a user in every tier.", no_args_is_help=True)
 
 
+def features_rebuild(
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="ISO 8601 time, epoch ms, or 'earliest' (the default)."),
+    ] = None,
+    rate: Annotated[float | None, typer.Option(min=1, help="Events per second at most.")] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Also print the summary as JSON.")
+    ] = False,
+) -> None:
+    """Recompute the feature store from the events topic into a new generation (with the
+    definitions file of the settings), then switch readers and the features worker to it at
+    once; the old generation is dropped after the switch."""
+    from ops.features_rebuild_command import run_rebuild
+    from ops.replay_plan import parse_time
+
+    summary = run_rebuild(
+        load_settings(), parse_time(start or "earliest"), Console(stderr=True), rate=rate
+    )
+    if json_out:
+        sys.stdout.write(orjson.dumps(summary.to_json()).decode() + "\n")
+
+
 def replay(
     start: Annotated[
         str | None,
@@ -35,7 +58,13 @@ def replay(
     users: Annotated[
         Path | None, typer.Option(help="A file of user ids, one a line: only their events.")
     ] = None,
-    target: Annotated[str, typer.Option(help="What to rebuild, comma-separated: cold.")] = "cold",
+    target: Annotated[
+        str,
+        typer.Option(
+            help="What to rebuild, comma-separated: cold, features (the current "
+            "generation of the feature store)."
+        ),
+    ] = "cold",
     rate: Annotated[float | None, typer.Option(min=1, help="Events per second at most.")] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the ranges and counts; write nothing.")
@@ -50,8 +79,9 @@ def replay(
         bool, typer.Option("--json", help="Also print the summary as JSON.")
     ] = False,
 ) -> None:
-    """Replay a range of the events topic into the cold tier: own consumer group, the worker's
-    rules, idempotent, rate-limited, resumable (rerun the same command), with progress."""
+    """Replay a range of the events topic into the cold tier and/or the feature store: own
+    consumer group, the workers' rules, idempotent, rate-limited, resumable (rerun the same
+    command), with progress."""
     from ops.replay_command import ReplayRequest, run_replay
     from ops.replay_plan import ReplayPlanError, parse_time
 
@@ -109,7 +139,8 @@ def forget_user(
     else:
         Console().print(
             f"forgot {user_id}: {sum(report.cold_rows.values())} cold rows, "
-            f"{report.hot_interactions} hot entries (live: {report.was_live}); tombstone at "
+            f"{report.hot_interactions} hot entries (live: {report.was_live}), "
+            f"{report.feature_states} feature states; tombstone at "
             f"{report.forgotten_at_ms}; audit {report.audit_id}",
             highlight=False,
         )

@@ -6,6 +6,8 @@ import asyncio
 import getpass
 
 from core.settings import Settings
+from features.forgetting import UserFeatureEraser
+from features.updater_factory import build_updater
 from store.cassandra_session import open_session
 from store.forgetting import ForgetReport, build_forgetter
 from store.redis_hot import RedisHotStore
@@ -16,15 +18,18 @@ def forget(settings: Settings, user_id: str, *, reason: str) -> ForgetReport:
     hot = RedisHotStore(settings.redis, settings.session, settings.retention)
 
     async def run() -> ForgetReport:
+        updater, control = build_updater(settings, session, gated=False)
+        features = UserFeatureEraser(updater, control, settings.topics.partitions)
         try:
             forgetter = build_forgetter(
                 session, hot, keyspace=settings.cassandra.keyspace,
                 retention=settings.retention,
-                tombstone_refresh_s=settings.ops.tombstone_refresh_s,
+                tombstone_refresh_s=settings.ops.tombstone_refresh_s, features=features,
             )  # fmt: skip
             return await forgetter.forget(user_id, reason=reason, actor=f"cli:{getpass.getuser()}")
         finally:
             await hot.close()
+            await features.close()
 
     try:
         return asyncio.run(run())

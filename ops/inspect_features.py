@@ -8,6 +8,7 @@ from typing import Any
 
 from features.catalogue import Catalogue
 from features.serving import ServingValueError, decode_serving
+from store.feature_generations import GenerationPointer
 from store.feature_store import FeatureStore, serving_key
 
 ENTITY = "user"
@@ -16,7 +17,9 @@ ENTITY = "user"
 async def user_features(
     catalogue: Catalogue, store: FeatureStore, prefix: str, user_id: str, now_ms: int
 ) -> dict[str, Any]:
-    """Per group of the user entity: the values by feature name and their ages, or None."""
+    """Per group of the user entity (in the current generation of the store): the values by
+    feature name and their ages, or None."""
+    prefix = await GenerationPointer(store, prefix, ttl_s=0).current_prefix()
     groups = catalogue.groups_of(ENTITY)
     keys = [serving_key(prefix, ENTITY, (user_id,), group.name) for group in groups]
     found: dict[str, Any] = {}

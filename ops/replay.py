@@ -16,7 +16,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from core.clock import Clock, wall_clock_ms
 from core.errors import InterstoreError
 from core.settings import Settings
+from ops.features_sink import FeatureSink
 from ops.rate import TokenBucket
 from ops.replay_batch import COUNTS, BatchJudge, Judged
 from ops.replay_plan import PartitionRange
@@ -46,6 +47,8 @@ class ReplaySummary:
     counts: dict[str, Counter[str]] = field(default_factory=lambda: {c: Counter() for c in COUNTS})
     offsets: int = 0
     elapsed_s: float = 0.0
+    features: dict[str, int] | None = None
+    """With the features target: events applied, duplicates, late, forgotten."""
 
     def add(self, batch: Judged) -> None:
         for name, counter in batch.counts.items():
@@ -64,6 +67,7 @@ class ReplaySummary:
         return {
             "group": self.group, "offsets": self.offsets, "elapsed_s": round(self.elapsed_s, 3),
             "events_per_s": round(self.events_per_s, 1), "kinds": self.per_kind(),
+            "features": self.features,
         }  # fmt: skip
 
 
@@ -73,16 +77,19 @@ class Replay:
     def __init__(
         self,
         settings: Settings,
-        cold: ColdStore,
+        cold: ColdStore | None,
         judge: BatchJudge,
         tombstones: TombstoneCache,
         *,
         dead_letters: Producer | None,
         rate: float | None = None,
         clock: Clock = wall_clock_ms,
+        features: FeatureSink | None = None,
     ) -> None:
+        """``cold``, ``features``: the targets (None: not this one)."""
         self.settings = settings
         self.cold = cold
+        self.features = features
         self.judge = judge
         self.tombstones = tombstones
         self.dead_letters = dead_letters
@@ -134,7 +141,11 @@ class Replay:
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
+            if self.features is not None:
+                await self.features.close()
         summary.elapsed_s = time.monotonic() - (first_message_at or started)
+        if self.features is not None:
+            summary.features = asdict(self.features.counts)
         return summary
 
     def _note_gaps(
@@ -157,6 +168,8 @@ class Replay:
         """Write, dead-letter, then checkpoint one batch (the batch before it is done)."""
         written = await self._write(batch)
         batch.counts["written"].update(written)
+        if self.features is not None:
+            await self.features.write(batch.feature_events)
         if batch.letters and self.dead_letters is not None:
             await asyncio.to_thread(self._send_letters, batch)
         checkpoints = [ranges[tp].checkpoint(offset) for tp, offset in batch.next_offsets.items()]
@@ -169,7 +182,7 @@ class Replay:
         """Write the batch's rows, retrying while the cold tier is unavailable; rows it refuses
         for good are counted as dead letters (reason ``cold_write_refused``)."""
         rows = batch.interactions
-        if not rows:
+        if not rows or self.cold is None:
             return Counter()
         try:
             await self._write_until_done(rows)
@@ -189,6 +202,7 @@ class Replay:
         delay = 0.5
         while True:
             try:
+                assert self.cold is not None
                 await self.cold.write_many(rows)
                 return
             except ColdStoreUnavailable as exc:

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import Settings
+from features.updater_factory import build_updater
+from ops.features_sink import FeatureSink
 from ops.replay import Replay, ReplayError, ReplaySummary
 from ops.replay_batch import COUNTS, BatchJudge
 from ops.replay_plan import PartitionRange, group_name, plan_ranges, read_offsets_file
@@ -23,8 +25,8 @@ from store.cassandra_cold import CassandraColdStore
 from store.cassandra_session import open_session
 from store.tombstones import TombstoneCache, TombstoneTable
 
-TARGETS = ("cold",)
-"""What a replay can rebuild (``features`` joins when the feature pipeline lands)."""
+TARGETS = ("cold", "features")
+"""What a replay can rebuild: the cold tier, the feature store's current generation."""
 
 
 @dataclass(frozen=True)
@@ -89,22 +91,35 @@ def replay_parts(settings: Settings, request: ReplayRequest) -> Iterator[Replay]
     session = open_session(settings.cassandra)
     producer = None
     try:
-        cold = CassandraColdStore(
-            session, settings.cassandra.keyspace, settings.retention,
-            concurrency=settings.ops.replay_write_concurrency,
-        )  # fmt: skip
+        cold = None
+        if "cold" in request.targets:
+            cold = CassandraColdStore(
+                session, settings.cassandra.keyspace, settings.retention,
+                concurrency=settings.ops.replay_write_concurrency,
+            )  # fmt: skip
+        features = None
+        if "features" in request.targets:
+            updater, control = build_updater(settings, session, gated=False)
+            features = FeatureSink(
+                updater, settings.topics.partitions, users_only=request.users_file is not None,
+                control=control,
+            )  # fmt: skip
         table = TombstoneTable(session, settings.cassandra.keyspace)
         tombstones = TombstoneCache(table, refresh_s=settings.ops.tombstone_refresh_s)
         judge = BatchJudge(
             default_codec(), settings.retention, tombstones,
             dead_letter_topic=settings.topics.dead_letters, users=request.users(),
+            cold=cold is not None, features=features is not None,
         )  # fmt: skip
         if request.dead_letters:
             producer = Producer(
                 {"bootstrap.servers": settings.kafka.bootstrap_servers,
                  "enable.idempotence": True, "acks": "all", "linger.ms": 5}
             )  # fmt: skip
-        yield Replay(settings, cold, judge, tombstones, dead_letters=producer, rate=request.rate)
+        yield Replay(
+            settings, cold, judge, tombstones, dead_letters=producer, rate=request.rate,
+            features=features,
+        )  # fmt: skip
     finally:
         if producer is not None:
             producer.flush(30)
@@ -158,3 +173,8 @@ def print_summary(summary: ReplaySummary, console: Console) -> None:
     for kind, counts in summary.per_kind().items():
         table.add_row(kind, *(f"{counts[name]:,}" for name in COUNTS))
     console.print(table)
+    if summary.features is not None:
+        console.print(
+            "features: " + ", ".join(f"{n} {v:,}" for n, v in summary.features.items()),
+            highlight=False,
+        )

@@ -12,6 +12,7 @@ features worker's batch costs a request per shard and chunk, not one per entity.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from cassandra.cluster import Session
 from cassandra.query import BatchStatement, BatchType
 
 from store.driver_relay import relay_for
+from store.feature_generations import durable_shard
 from store.feature_state import (
     ID_SEPARATOR,
     DurableStateStore,
@@ -33,6 +35,11 @@ SAVE_CQL = (
     "USING TIMESTAMP ?"
 )
 LOAD_CQL = "SELECT entity, entity_id, version, state FROM {table} WHERE shard = ?"
+LOAD_USER_CQL = (
+    "SELECT entity, entity_id, version, state FROM {table} "
+    "WHERE shard = ? AND entity = ? AND entity_id >= ? AND entity_id < ?"
+)
+DROP_CQL = "DELETE FROM {table} WHERE shard = ?"
 BATCH_BYTES = 4 * 1024
 """At most this many bytes of rows per batch, under Cassandra's batch size warning (5 KiB by
 default); a bigger single row goes alone, as a plain statement."""
@@ -40,19 +47,34 @@ ROW_OVERHEAD = 64  # keys, version and timestamp of a row, roughly
 
 
 class CassandraStateStore(DurableStateStore):
-    """Built from a connected session the caller owns; prepares its statements here."""
+    """Built from a connected session the caller owns; prepares its statements here. Shards
+    are stored under their generation's partition (``store.feature_generations``)."""
 
     def __init__(self, session: Session, keyspace: str, *, concurrency: int = 64) -> None:
         if not keyspace.isidentifier():
             raise ValueError(f"keyspace name {keyspace!r} is not a valid CQL identifier")
         self._session = session
         self._limit = asyncio.Semaphore(concurrency)
+        self.generation = 0
         table = f"{keyspace}.feature_state"
         self._save = session.prepare(SAVE_CQL.format(table=table))
         self._save.consistency_level = ConsistencyLevel.LOCAL_QUORUM
         self._save.is_idempotent = True
         self._load = session.prepare(LOAD_CQL.format(table=table))
         self._load.consistency_level = ConsistencyLevel.LOCAL_QUORUM
+        self._load_user = session.prepare(LOAD_USER_CQL.format(table=table))
+        self._load_user.consistency_level = ConsistencyLevel.LOCAL_QUORUM
+        self._drop = session.prepare(DROP_CQL.format(table=table))
+        self._drop.consistency_level = ConsistencyLevel.LOCAL_QUORUM
+
+    def for_generation(self, generation: int) -> CassandraStateStore:
+        """The same session, statements and concurrency limit, another generation."""
+        sibling = copy.copy(self)
+        sibling.generation = generation
+        return sibling
+
+    def _partition(self, shard: str) -> str:
+        return durable_shard(shard, self.generation)
 
     async def _execute(self, statement: Any, what: str) -> Any:
         async with self._limit:
@@ -98,7 +120,14 @@ class CassandraStateStore(DurableStateStore):
                     out.append((shard, self._statement(chunk), len(chunk)))
                     chunk, size = [], 0
                 chunk.append(
-                    (shard, key.entity, key.joined, state.version, state.blob, state.version)
+                    (
+                        self._partition(shard),
+                        key.entity,
+                        key.joined,
+                        state.version,
+                        state.blob,
+                        state.version,
+                    )
                 )
                 size += row
             out.append((shard, self._statement(chunk), len(chunk)))
@@ -116,8 +145,28 @@ class CassandraStateStore(DurableStateStore):
         return batch
 
     async def load(self, shard: str) -> list[tuple[StateKey, StoredState]]:
+        return await self._fetch(self._load.bind((self._partition(shard),)), f"load of {shard}")
+
+    async def load_user(
+        self, shard: str, entity: str, user_id: str
+    ) -> list[tuple[StateKey, StoredState]]:
+        # entity_id is the keys joined by ID_SEPARATOR (0x1f): the user alone, or the user,
+        # 0x1f and the other keys; 0x20 is the next character, so the range is exactly these.
+        bounds = (self._partition(shard), entity, user_id, user_id + chr(ord(ID_SEPARATOR) + 1))
+        found = await self._fetch(self._load_user.bind(bounds), f"load of {user_id} in {shard}")
+        return [(k, s) for k, s in found if k.ids[0] == user_id]
+
+    async def drop(self, shards: Sequence[str]) -> None:
+        drops = [
+            self._execute(self._drop.bind((self._partition(shard),)), f"drop of shard {shard}")
+            for shard in shards
+        ]
+        for result in await asyncio.gather(*drops, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _fetch(self, statement: Any, what: str) -> list[tuple[StateKey, StoredState]]:
         loaded: list[tuple[StateKey, StoredState]] = []
-        statement = self._load.bind((shard,))
         statement.fetch_size = 1000
 
         def fetch_all() -> list[Any]:
@@ -128,5 +177,5 @@ class CassandraStateStore(DurableStateStore):
                 key = StateKey(row.entity, tuple(row.entity_id.split(ID_SEPARATOR)))
                 loaded.append((key, StoredState(row.version, row.state)))
         except Exception as exc:
-            raise FeatureStateUnavailable(f"load of shard {shard}: {exc}") from exc
+            raise FeatureStateUnavailable(f"{what}: {exc}") from exc
         return loaded

@@ -106,6 +106,17 @@ class WorkingStateStore(ABC):
         """Put durable states back: each is written unless a state of that version or newer is
         there. Returns how many were written."""
 
+    async def erase(
+        self, shards: Sequence[str], keys: Sequence[StateKey], values: Sequence[str]
+    ) -> None:
+        """Delete the serving values ``values`` and the entities ``keys`` from the refresh
+        indexes of ``shards`` (forgetting; the states themselves are overwritten, versioned)."""
+        raise NotImplementedError
+
+    def for_prefix(self, prefix: str) -> WorkingStateStore:
+        """The same store under another key prefix (a generation of the feature store)."""
+        raise NotImplementedError
+
     @abstractmethod
     async def due(self, shard: str, now_ms: int, limit: int) -> list[StateKey]:
         """Entities of the shard whose values must be recomputed by ``now_ms``."""
@@ -121,3 +132,17 @@ class DurableStateStore(ABC):
     @abstractmethod
     async def load(self, shard: str) -> list[tuple[StateKey, StoredState]]:
         """Every state of the shard."""
+
+    async def load_user(
+        self, shard: str, entity: str, user_id: str
+    ) -> list[tuple[StateKey, StoredState]]:
+        """The shard's states of ``entity`` whose first key is ``user_id``."""
+        raise NotImplementedError
+
+    async def drop(self, shards: Sequence[str]) -> None:
+        """Delete every state of the shards (a generation being dropped: never written again)."""
+        raise NotImplementedError
+
+    def for_generation(self, generation: int) -> DurableStateStore:
+        """The same store for another generation of the feature store."""
+        raise NotImplementedError

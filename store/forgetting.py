@@ -2,16 +2,17 @@
 
 Order: the tombstone first (from then on consumers that reload it skip the user's older events),
 then the hot tier (the live session ends WITHOUT a flush, so nothing hot goes back to cold), then
-the cold tier. Consumers reload tombstones every ``settle_s`` at most, and a session flush that
-read the dirty set just before the erase may still write it: after ``settle_s`` both tiers are
-erased a second time, which catches what such a consumer wrote in between.
+the cold tier, then the user's features (``features.forgetting``, through ``FeatureEraser``).
+Consumers reload tombstones every ``settle_s`` at most, and a session flush (or a features
+batch) that read before the erase may still write: after ``settle_s`` every tier is erased a
+second time, which catches what such a consumer wrote in between.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from cassandra import InvalidRequest
 from cassandra.cluster import Session
@@ -29,6 +30,12 @@ SETTLE_MARGIN_S = 1.0
 """Beyond the consumers' tombstone refresh interval, before the second erase."""
 
 
+class FeatureEraser(Protocol):
+    async def erase(self, user_id: str) -> int:
+        """Erase the user's features; returns how many entity states were erased."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ForgetReport:
     user_id: str
@@ -40,6 +47,8 @@ class ForgetReport:
     hot_interactions: int
     """Interactions in the user's hot views and dirty set before the erase."""
     audit_id: str
+    feature_states: int = 0
+    """The user's entity states erased in the feature store (first pass)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,7 +64,9 @@ class Forgetter:
         *,
         settle_s: float,
         clock: Clock = wall_clock_ms,
+        features: FeatureEraser | None = None,
     ) -> None:
+        self.features = features
         self.tombstones = tombstones
         self.cold = cold
         self.hot = hot
@@ -71,17 +82,23 @@ class Forgetter:
         cold_before = await self.cold.summary(user_id)
         hot_before = await self.hot.erase(user_id)
         await self.cold.erase(user_id)
+        states = 0 if self.features is None else await self.features.erase(user_id)
         await asyncio.sleep(self.settle_s)
         await self.hot.erase(user_id)
         await self.cold.erase(user_id)
+        if self.features is not None:
+            await self.features.erase(user_id)
         cold_rows = {kind: s.count for kind, s in cold_before.items()}
         hot_count = hot_before.dirty + sum(count for count, _ in hot_before.views.values())
-        detail = {"cold_rows": cold_rows, "was_live": hot_before.live, "hot": hot_count}
+        detail = {
+            "cold_rows": cold_rows, "was_live": hot_before.live, "hot": hot_count,
+            "feature_states": states,
+        }  # fmt: skip
         entry = await self.audit.record(
             "forget_user", user_id, actor=actor, reason=reason, detail=detail, at_ms=at_ms
         )
         return ForgetReport(
-            user_id, at_ms, reason, cold_rows, hot_before.live, hot_count, str(entry)
+            user_id, at_ms, reason, cold_rows, hot_before.live, hot_count, str(entry), states
         )
 
 
@@ -92,12 +109,13 @@ def build_forgetter(
     keyspace: str,
     retention: RetentionSettings,
     tombstone_refresh_s: float,
+    features: FeatureEraser | None = None,
 ) -> Forgetter:
     """The one way to build a Forgetter (the CLI, the API and the tests use it); it erases
     again ``SETTLE_MARGIN_S`` after the consumers' tombstone refresh interval. SchemaError if
     the keyspace lacks the tables of ``schemas/cql/005_forgotten_users.cql``."""
     try:
-        return _forgetter(session, hot, keyspace, retention, tombstone_refresh_s)
+        return _forgetter(session, hot, keyspace, retention, tombstone_refresh_s, features)
     except InvalidRequest as exc:
         raise SchemaError(
             f"keyspace {keyspace} lacks the forgotten_users or audit_log table ({exc}): "
@@ -107,7 +125,7 @@ def build_forgetter(
 
 def _forgetter(
     session: Session, hot: RedisHotStore, keyspace: str, retention: RetentionSettings,
-    tombstone_refresh_s: float,
+    tombstone_refresh_s: float, features: FeatureEraser | None,
 ) -> Forgetter:  # fmt: skip
     return Forgetter(
         TombstoneTable(session, keyspace),
@@ -115,4 +133,5 @@ def _forgetter(
         RedisUserData(hot),
         AuditLog(session, keyspace),
         settle_s=tombstone_refresh_s + SETTLE_MARGIN_S,
+        features=features,
     )

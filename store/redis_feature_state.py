@@ -15,6 +15,7 @@ entity's keys.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,6 +63,12 @@ class RedisStateStore(WorkingStateStore):
         self.prefix = prefix
         self.client = redis_client(redis)
         self._shas: dict[str, str] = {}
+
+    def for_prefix(self, prefix: str) -> RedisStateStore:
+        """The same store (client, loaded scripts) under another key prefix: a generation's."""
+        sibling = copy.copy(self)  # shares the client and the loaded scripts' shas
+        sibling.prefix = prefix
+        return sibling
 
     def _index(self, shard: str, group: int) -> str:
         return f"{self.prefix}:fx:{shard}:{BRACED_TAGS[group]}"
@@ -164,6 +171,24 @@ class RedisStateStore(WorkingStateStore):
         done = [bool(r) for r in await self._run(f"reload of {len(states)} states", commands)]
         await self._reindex([w for w, ok in zip(states, done, strict=True) if ok])
         return sum(done)
+
+    async def erase(
+        self, shards: Sequence[str], keys: Sequence[StateKey], values: Sequence[str]
+    ) -> None:
+        """Delete serving values and take the entities out of the shards' refresh indexes (their
+        states are replaced by ``write``, versioned, not deleted)."""
+        members = [key.member() for key in keys]
+        commands: list[Command] = [("DEL", value) for value in values]
+        groups: dict[int, list[str]] = {}
+        for key, member in zip(keys, members, strict=True):
+            groups.setdefault(slot_group(key.ids[0]), []).append(member)
+        commands += [
+            ("ZREM", self._index(shard, group), *grouped)
+            for shard in shards
+            for group, grouped in groups.items()
+        ]
+        if commands:
+            await self._run("erase of feature values", commands)
 
     async def due(self, shard: str, now_ms: int, limit: int) -> list[StateKey]:
         """The ``limit`` most overdue entities of the shard, over every slot group's index."""

@@ -77,6 +77,7 @@ def build_features_app(
         metrics.events.labels("applied").inc(report.applied)
         metrics.events.labels("duplicate").inc(report.duplicates)
         metrics.events.labels("late").inc(report.late)
+        metrics.events.labels("forgotten").inc(report.forgotten)
         metrics.conflicts.inc(report.conflicts)
         metrics.reloaded.inc(report.reloaded)
         for group, times in report.visible:

@@ -13,26 +13,24 @@ order, so "skip at or below the fence" makes redeliveries count once.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
-from aiokafka.partitioner import murmur2
 
 from features.aggregate import FeatureEvent, entity_id
 from features.plan import EntityPlan
+from features.routing import LOCAL_KEY, entity_shard, local_shard, repartition_of
+from features.routing import feature_event as routed_event
 from features.updater import EntityBatch
 from schemas.codec import Codec
 from schemas.errors import SchemaError
 from schemas.validation import DEFAULT_LIMITS, check_payload_size, validate
 from store.feature_state import StateKey
-from store.interactions import Interaction
 from streams.messages import RawMessage
 
-LOCAL_KEY = "user_id"
-"""The events topic's key: entities keyed by it first need no repartitioning."""
+__all__ = ["entity_shard", "local_shard", "repartition_of"]  # the app imports them from here
 RECORD_ENTRIES = 1000
 """At most this many entity events in one repartition record (a record stays well under 1 MB)."""
 
@@ -55,26 +53,7 @@ def feature_event(codec: Codec, message: RawMessage, now_ms: int) -> FeatureEven
     check_payload_size(message.value, DEFAULT_LIMITS)
     event = codec.decode(message.value)
     validate(event.kind, event.record, now_ms=now_ms, limits=DEFAULT_LIMITS)
-    if event.kind == "app_open":
-        return None
-    interaction = Interaction.from_record(event.kind, event.record)
-    fields = {**interaction.to_json(), "user_id": interaction.user_id}
-    return FeatureEvent(event.kind, interaction.ts_ms, fields, message.partition, message.offset)
-
-
-def local_shard(partition: int) -> str:
-    return f"u{partition}"
-
-
-def entity_shard(partition: int) -> str:
-    return f"e{partition}"
-
-
-@functools.lru_cache(maxsize=65_536)  # every product and category event asks
-def repartition_of(first_key: str, partitions: int) -> int:
-    """The repartition partition of an entity: Kafka's default partitioner of its first key."""
-    hashed: int = murmur2(first_key.encode())
-    return (hashed & 0x7FFFFFFF) % partitions
+    return routed_event(event.kind, event.record, message.partition, message.offset)
 
 
 def route(

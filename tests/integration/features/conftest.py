@@ -116,8 +116,9 @@ def features(settings: Settings, pipeline: Pipeline, unique_name: str) -> Iterat
     yield pipe
     for worker in pipe.workers:
         worker.stop()
-    for key in pipe.redis.scan_iter(f"{pipe.prefix}:*", count=1000):
-        pipe.redis.delete(key)
+    for pattern in (f"{pipe.prefix}:*", f"{pipe.prefix}~*"):  # ~: generations, their control
+        for key in pipe.redis.scan_iter(pattern, count=1000):
+            pipe.redis.delete(key)
     pipe.redis.close()
 
 

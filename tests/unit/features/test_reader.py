@@ -79,8 +79,9 @@ async def test_values_in_request_order_with_statuses_and_defaults(stores: Stores
         [FeatureValue("c1", "present"), FeatureValue(7, "present"), FeatureValue(3, "present")],
         [FeatureValue(None, "missing"), FeatureValue(0, "missing"), FeatureValue(0, "missing")],
     ]
-    assert len(stores.features.reads) == 1  # one read for every (id, group)
-    assert len(stores.features.reads[0]) == 4
+    generation, values = stores.features.reads  # the generation pointer (cached), then
+    assert len(generation) == 1  # one read for every (id, group)
+    assert len(values) == 4
 
 
 async def test_stale_after_valid_until_plus_max_age(stores: Stores) -> None:
