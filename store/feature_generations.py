@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
 from store.errors import FeatureStoreUnavailable
@@ -121,7 +121,7 @@ class GenerationPointer:
 class GenerationControl:
     """The control keys on Redis (the worker's gate, the rebuild's pause and switch)."""
 
-    def __init__(self, client: Redis, prefix: str) -> None:
+    def __init__(self, client: Redis | RedisCluster, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
         self.current_key = control_key(prefix, "current")

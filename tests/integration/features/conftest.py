@@ -17,6 +17,7 @@ from deploy.app_processes import FeaturesWorkerChild
 from features.catalogue import load_catalogue
 from features.serving import decode_serving
 from features.state import EntityState
+from store.feature_store import serving_key
 from streams.producer import EventProducer
 from tests.integration.worker.conftest import Pipeline, pipeline
 
@@ -81,8 +82,7 @@ class Features:
             producer.flush(60)
 
     def values(self, entity: str, ids: tuple[str, ...], group: str) -> list[Any] | None:
-        first, *rest = ids
-        key = ":".join([f"{self.prefix}:fv:{entity}:{{{first}}}", *rest, group])
+        key = serving_key(self.prefix, entity, ids, group)
         raw = self.redis.get(key)
         return None if raw is None else list(decode_serving(raw).values)
 

@@ -75,12 +75,12 @@ def test_replay_features_equals_live_twice_and_a_forgotten_user_stays_gone(
     gone = {
         k
         for k in live_values
-        if f"{{{user}}}" in k and k.split(":")[2] in ("user", "user_category")
+        if f"}}:{user}:" in k and k.split(":")[2] in ("user", "user_category")
     }
     assert gone
     assert not gone & set(serving_values(features))
     assert features.values("user_category", (user, category), "uc") is None
-    erased = {k: s for k, s in features.states().items() if f"{{{user}}}" in k}
+    erased = {k: s for k, s in features.states().items() if f"}}:{user}:" in k}
     assert erased
     assert all(s == EntityState() for s in erased.values())
 

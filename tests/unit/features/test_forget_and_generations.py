@@ -108,7 +108,7 @@ async def test_erasing_leaves_a_versioned_empty_state_and_no_values() -> None:
     working = live.working
     assert isinstance(working, MemoryWorking)
     before = {k: s.version for k, s in working.states.items() if k[1].ids[0] == user}
-    values = [v for v in working.serving if f"{{{user}}}" in v]
+    values = [v for v in working.serving if f"}}:{user}:" in v]
     assert values
     shards = [f"u{p}" for p in range(PARTITIONS)]
     erased = await erase_user(live, user, shards, f"u{repartition_of(user, PARTITIONS)}")
@@ -118,7 +118,7 @@ async def test_erasing_leaves_a_versioned_empty_state_and_no_values() -> None:
     for key in user_keys:
         assert mine[key].blob == ERASED
         assert mine[key].version == before[key] + 1
-    assert not [v for v in working.serving if f"{{{user}}}" in v]
+    assert not [v for v in working.serving if f"}}:{user}:" in v]
     durable = live.durable
     assert isinstance(durable, MemoryDurable)
     assert all(durable.rows[(f"u{repartition_of(user, PARTITIONS)}", k[1])].blob == ERASED
