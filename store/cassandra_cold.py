@@ -32,7 +32,7 @@ from store.cassandra_errors import DRIVER_ERRORS, mapped
 from store.cassandra_hydration import MAX_COMBINATIONS, HydrationRead, select_all_cql
 from store.cassandra_reads import InteractionRows
 from store.cassandra_views import MAX_PACKS, Background, ViewStatements
-from store.cassandra_writes import InsertRequests, Request
+from store.cassandra_writes import InsertRequests, Request, replica_of
 from store.driver_relay import relay_for
 from store.errors import (
     ColdReadError,
@@ -96,10 +96,11 @@ class CassandraColdStore(cold.ColdStore):
             selects = {k: self._prepare(select_cql(table, k)) for k in INTERACTION_KINDS}
             select_all = self._prepare(select_all_cql(table))
             self._ping = self._prepare("SELECT release_version FROM system.local")
-            self._views = ViewStatements(session, keyspace, retention, consistency)
+            replica = replica_of(session, keyspace)
+            self._views = ViewStatements(session, keyspace, retention, consistency, replica)
         except DRIVER_ERRORS as exc:
             raise mapped(exc, f"preparing statements on {table}", ColdStoreError) from exc
-        self._writes = InsertRequests(inserts, retention, consistency)
+        self._writes = InsertRequests(inserts, retention, consistency, replica)
         self._reads = InteractionRows(self._execute, selects, select_all, retention)
 
     def _prepare(self, cql: str) -> PreparedStatement:
@@ -149,18 +150,13 @@ class CassandraColdStore(cold.ColdStore):
         what = f"write of {len(interactions)} interactions"
         self._check_open(what)
         now_ms = self._clock()
-        requests, expired = self._writes.requests(interactions, now_ms, what)
-        self.skipped_past_retention += expired
+        requests, written = self._writes.requests(interactions, now_ms, what)
+        self.skipped_past_retention += len(interactions) - len(written)
         await self._send(requests, what)
-        written = self._inside_retention(interactions, now_ms)
         if written:
             first = written[0]
             deltas = [(s, first) for s in self._views.deltas(written, now_ms)]
             await self._send(deltas, f"recent-view deltas of the {what}")
-
-    def _inside_retention(self, items: Sequence[Interaction], now_ms: int) -> list[Interaction]:
-        days = self._retention.days
-        return [i for i in items if cold.ttl_seconds(days(i.kind), i.ts_ms, now_ms) > 0]
 
     async def _send(self, requests: Sequence[Request], what: str) -> None:
         failures: list[tuple[BaseException, Interaction]] = []
