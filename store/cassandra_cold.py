@@ -27,6 +27,7 @@ from cassandra.query import PreparedStatement, Statement, tuple_factory
 from core.clock import Clock, wall_clock_ms
 from core.settings import RetentionSettings
 from store import cold
+from store.cassandra_bind import Binder
 from store.cassandra_cql import insert_cql, select_cql
 from store.cassandra_errors import DRIVER_ERRORS, mapped
 from store.cassandra_hydration import MAX_COMBINATIONS, HydrationRead, select_all_cql
@@ -100,7 +101,8 @@ class CassandraColdStore(cold.ColdStore):
             self._views = ViewStatements(session, keyspace, retention, consistency, replica)
         except DRIVER_ERRORS as exc:
             raise mapped(exc, f"preparing statements on {table}", ColdStoreError) from exc
-        self._writes = InsertRequests(inserts, retention, consistency, replica)
+        binders = {kind: Binder(insert) for kind, insert in inserts.items()}
+        self._writes = InsertRequests(binders, retention, consistency, replica)
         self._reads = InteractionRows(self._execute, selects, select_all, retention)
 
     def _prepare(self, cql: str) -> PreparedStatement:

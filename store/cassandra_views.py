@@ -20,6 +20,7 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement, Statem
 
 from core.settings import RetentionSettings
 from store import cold
+from store.cassandra_bind import Binder
 from store.cassandra_writes import ReplicaOf, one_group
 from store.interactions import INTERACTION_KINDS, Interaction
 from store.recent_views import HotMember, Window, pack_base, pack_delta
@@ -55,6 +56,7 @@ class ViewStatements:
             session,
             f"INSERT INTO {table} (user_id, part, packed) VALUES (?, now(), ?) USING TTL ?",  # noqa: S608
         )
+        self.delta = Binder(self.insert)
         self.select = self._prepare(
             session,
             f"SELECT part, packed FROM {table} WHERE user_id = ? LIMIT {MAX_PACKS}",  # noqa: S608
@@ -91,7 +93,7 @@ class ViewStatements:
             for start in range(0, len(items), ENTRIES_PER_DELTA):
                 chunk = items[start : start + ENTRIES_PER_DELTA]
                 packed = pack_delta(chunk)
-                statement = self.insert.bind([user, packed, self._ttl(chunk, now_ms)])
+                statement = self.delta.bind([user, packed, self._ttl(chunk, now_ms)])
                 if len(packed) > BATCH_BYTES:
                     yield statement
                     continue

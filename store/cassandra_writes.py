@@ -22,9 +22,10 @@ whole by the caller; an UNLOGGED batch is not atomic and needs not be.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from cassandra.cluster import Session
-from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStatement, Statement
+from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, Statement
 
 from core.settings import RetentionSettings
 from store import cold
@@ -39,6 +40,13 @@ MIXED_BATCH_ROWS = 20
 """Rows per batch of several partitions (~3 KB: under Cassandra's 5 KiB warning)."""
 PARTITIONS_PER_BATCH = 10
 """Partitions per batch (Cassandra's ``unlogged_batch_across_partitions_warn_threshold``)."""
+
+
+class Binds(Protocol):
+    """A prepared INSERT's ``bind`` (``PreparedStatement``, or ``cassandra_bind.Binder``)."""
+
+    def bind(self, values: Sequence[Any]) -> Statement: ...
+
 
 Request = tuple[Statement, Interaction]  # and the (first) interaction it writes, named in errors
 ReplicaOf = Callable[[Statement], Hashable]
@@ -70,7 +78,7 @@ class InsertRequests:
 
     def __init__(
         self,
-        inserts: Mapping[str, PreparedStatement],
+        inserts: Mapping[str, Binds],
         retention: RetentionSettings,
         consistency: int,
         replica: ReplicaOf = one_group,
