@@ -24,6 +24,8 @@ from cassandra.query import UNSET_VALUE, BoundStatement, PreparedStatement
 Serialize = Callable[[Any], Any]
 PACK_INT32: Serialize = int32_pack
 PACK_INT64: Serialize = int64_pack
+TEXT: Serialize = str.encode
+"""UTF-8 (what UTF8Type.serialize does for a str); anything else raises: the driver's way."""
 
 
 def _timestamp(protocol_version: int, value: Any) -> bytes:
@@ -35,15 +37,9 @@ def _timestamp(protocol_version: int, value: Any) -> bytes:
     return packed
 
 
-def _text(value: Any) -> bytes:
-    if type(value) is str:
-        return value.encode("utf-8")
-    raise TypeError("not a str")  # the driver's bind decides what else it takes
-
-
 def _serializer(cql_type: Any, protocol_version: int) -> Serialize:
     if cql_type in (UTF8Type, VarcharType):
-        return _text
+        return TEXT
     if cql_type is Int32Type:
         return PACK_INT32  # what Int32Type.serialize does
     if cql_type is LongType:

@@ -54,14 +54,17 @@ ReplicaOf = Callable[[Statement], Hashable]
 
 
 def replica_of(session: Session, keyspace: str) -> ReplicaOf:
-    """The first replica of a statement's routing key in ``keyspace`` (None when the driver
-    has no token map: then every partition is in one group, as on one node)."""
+    """The first replica of a statement's routing key in ``keyspace``; None on one node (no
+    token to compute: every partition is on it) and when the driver has no token map (then
+    every partition is in one group)."""
     metadata = session.cluster.metadata
 
     def replica(statement: Statement) -> Hashable:
         token_map = metadata.token_map
+        if token_map is None or len(metadata.all_hosts()) < 2:
+            return None
         key = statement.routing_key
-        if token_map is None or key is None:
+        if key is None:
             return None
         replicas = token_map.get_replicas(keyspace, token_map.token_class.from_key(key))
         return replicas[0] if replicas else None
