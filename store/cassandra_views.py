@@ -1,8 +1,8 @@
 """The compact recent views (``store.recent_views``) on Cassandra: statements and their values.
 
 One partition per user (``recent_views``, ``schemas/cql/006_recent_views.cql``): a write appends
-one delta pack per user (small deltas of several users go together as UNLOGGED batches: one
-request, not one per user), a hydration reads the whole
+one delta pack per user (small deltas of several users of one replica go together as UNLOGGED
+batches: one request, not one per user), a hydration reads the whole
 partition in one request (at most ``MAX_PACKS`` packs: a user with more is read from the
 individual rows) and replaces the packs it read with one base pack in one single-partition batch
 (atomic: a reader sees the packs before or after it; the packs read are the partition's first,
@@ -12,7 +12,7 @@ so one range delete removes exactly them).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
 from cassandra.cluster import Session
@@ -20,6 +20,8 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement, Statem
 
 from core.settings import RetentionSettings
 from store import cold
+from store.cassandra_bind import Binder
+from store.cassandra_writes import ReplicaOf, one_group
 from store.interactions import INTERACTION_KINDS, Interaction
 from store.recent_views import HotMember, Window, pack_base, pack_delta
 
@@ -38,15 +40,23 @@ class ViewStatements:
     """Prepared once (blocking: at start-up), bound per call."""
 
     def __init__(
-        self, session: Session, keyspace: str, retention: RetentionSettings, consistency: int
+        self,
+        session: Session,
+        keyspace: str,
+        retention: RetentionSettings,
+        consistency: int,
+        replica: ReplicaOf = one_group,
     ) -> None:
+        """``replica``: small packs of users on one replica go together (``cassandra_writes``)."""
         self.retention = retention
+        self.replica = replica
         self.consistency = consistency
         table = f"{keyspace}.recent_views"
         self.insert = self._prepare(
             session,
             f"INSERT INTO {table} (user_id, part, packed) VALUES (?, now(), ?) USING TTL ?",  # noqa: S608
         )
+        self.delta = Binder(self.insert)
         self.select = self._prepare(
             session,
             f"SELECT part, packed FROM {table} WHERE user_id = ? LIMIT {MAX_PACKS}",  # noqa: S608
@@ -71,28 +81,30 @@ class ViewStatements:
 
     def deltas(self, written: Sequence[Interaction], now_ms: int) -> Iterator[Statement]:
         """Delta packs of ``written`` (rows already inside retention): per user, one pack per
-        ``ENTRIES_PER_DELTA`` interactions; small packs of several users go together (at most
-        ``DELTAS_PER_BATCH`` of them and ``BATCH_BYTES`` of packs: Cassandra refuses a batch of
-        several partitions past ``batch_size_fail_threshold``, 50 KiB by default)."""
+        ``ENTRIES_PER_DELTA`` interactions; small packs of several users of one replica go
+        together (at most ``DELTAS_PER_BATCH`` of them and ``BATCH_BYTES`` of packs: Cassandra
+        refuses a batch of several partitions past ``batch_size_fail_threshold``, 50 KiB by
+        default)."""
         by_user: dict[str, list[Interaction]] = {}
         for item in written:
             by_user.setdefault(item.user_id, []).append(item)
-        batch: list[Statement] = []
-        size = 0
+        open_batches: dict[Hashable, tuple[list[Statement], int]] = {}  # per replica
         for user, items in by_user.items():
             for start in range(0, len(items), ENTRIES_PER_DELTA):
                 chunk = items[start : start + ENTRIES_PER_DELTA]
                 packed = pack_delta(chunk)
-                statement = self.insert.bind([user, packed, self._ttl(chunk, now_ms)])
+                statement = self.delta.bind([user, packed, self._ttl(chunk, now_ms)])
                 if len(packed) > BATCH_BYTES:
                     yield statement
                     continue
+                replica = self.replica(statement)
+                batch, size = open_batches.get(replica, ([], 0))
                 if len(batch) == DELTAS_PER_BATCH or size + len(packed) > BATCH_BYTES:
                     yield self._together(batch)
                     batch, size = [], 0
                 batch.append(statement)
-                size += len(packed)
-        if batch:
+                open_batches[replica] = (batch, size + len(packed))
+        for batch, _ in open_batches.values():
             yield self._together(batch)
 
     def _together(self, statements: list[Statement]) -> Statement:

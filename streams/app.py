@@ -158,7 +158,9 @@ def _connect(
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
-        return web.bytes(services.metrics.exposition(), content_type=PROMETHEUS_CONTENT_TYPE)
+        names = request.query.getall("name[]", [])  # Prometheus' filter: only these samples
+        exposition = services.metrics.exposition(names)
+        return web.bytes(exposition, content_type=PROMETHEUS_CONTENT_TYPE)
 
     @app.page("/healthz")
     async def health_page(web: Any, request: Any) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000)
@@ -153,5 +155,9 @@ class WorkerMetrics:
             registry=r,
         )
 
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+    def exposition(self, names: Sequence[str] = ()) -> bytes:
+        """Every metric, or only the samples ``names`` (Prometheus' ``/metrics?name[]=...``):
+        a poller of two counters need not pay for every histogram (a full exposition costs
+        the worker ~20-30 ms of CPU; polled ten times a second it took a fifth of its CPU)."""
+        registry = self.registry.restricted_registry(names) if names else self.registry
+        return generate_latest(registry)

@@ -10,7 +10,8 @@ import json
 import shutil
 import time
 import urllib.error
-from collections.abc import Callable, Iterator, Mapping
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -46,8 +47,10 @@ class BenchWorker(WorkerChild):
         if not self.running:
             raise BenchError(f"a worker exited; its log: {self.log_path}")
 
-    def metrics(self) -> str:
-        return scrape(self.metrics_url)
+    def metrics(self, names: Sequence[str] = ()) -> str:
+        """The worker's /metrics: all of it, or only the samples ``names`` (cheap to poll)."""
+        query = urllib.parse.urlencode([("name[]", name) for name in names])
+        return scrape(f"{self.metrics_url}?{query}" if query else self.metrics_url)
 
     def held_partitions(self) -> list[int]:
         """The partitions its consumer holds now (its ``/readyz``; empty while unassigned)."""

@@ -21,6 +21,14 @@ from deploy.scrape import metric_sum
 
 ASSIGNMENT_TIMEOUT_S = 30.0
 
+POLLED = (
+    "interstore_events_consumed_total",
+    "interstore_interactions_written_total",
+    "interstore_interactions_flushed_total",
+    "interstore_interactions_absorbed_total",
+)
+"""The samples ``counts`` reads (polled ten times a second: only these are exposed)."""
+
 
 def stored_interactions(expositions: Sequence[str]) -> float:
     """Interactions in either tier: batch writes to cold (all cold writes minus the session
@@ -86,8 +94,8 @@ class WorkerConsumer(Consumer):
             for index, partitions in enumerate(held)
         }
 
-    def _metrics(self) -> list[str]:
-        return [worker.metrics() for worker in self.workers]
+    def _metrics(self, names: Sequence[str] = ()) -> list[str]:
+        return [worker.metrics(names) for worker in self.workers]
 
     def _sum(self, texts: Sequence[str], name: str) -> float:
         return sum(metric_sum(text, name) for text in texts)
@@ -96,7 +104,7 @@ class WorkerConsumer(Consumer):
         """Events consumed, and interactions stored: written to the cold tier by a batch, or
         absorbed into a live session in the hot tier (session flushes, which write absorbed
         interactions to cold later, are not counted twice)."""
-        texts = self._metrics()
+        texts = self._metrics(POLLED)
         return Counts(
             int(self._sum(texts, "interstore_events_consumed_total")),
             int(stored_interactions(texts)),

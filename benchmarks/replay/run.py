@@ -78,7 +78,8 @@ def measure_replay(s: Settings, scratch: Scratch) -> float:
 def measure_worker(s: Settings, scratch: Scratch, total: int, console: Console) -> float:
     with running_worker(s, scratch, scratch.worker_env(), console) as worker:
         started = time.monotonic()
-        while metric_sum(worker.metrics(), "interstore_interactions_written_total") < total:
+        written = "interstore_interactions_written_total"
+        while metric_sum(worker.metrics((written,)), written) < total:
             worker.alive()
             time.sleep(0.2)
         return per_second(total, time.monotonic() - started)
