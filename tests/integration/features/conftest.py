@@ -19,9 +19,9 @@ from features.serving import decode_serving
 from features.state import EntityState
 from store.feature_store import serving_key
 from streams.producer import EventProducer
-from tests.integration.worker.conftest import Pipeline, pipeline
+from tests.integration.worker.conftest import Pipeline, pipeline, pipeline_redis
 
-__all__ = ["pipeline"]  # the worker tests fixture, used here too
+__all__ = ["pipeline", "pipeline_redis"]  # the worker tests fixtures, used here too
 
 DEFINITIONS = Path(__file__).with_name("definitions.yaml")
 Record = dict[str, Any]

@@ -17,6 +17,7 @@ from interstore.demo_events import generate_events
 from streams.producer import EventProducer
 from tests.integration.worker.conftest import Pipeline
 from tests.integration.worker.conftest import pipeline as pipeline  # fixtures, for the tests here
+from tests.integration.worker.conftest import pipeline_redis as pipeline_redis
 from tests.integration.worker.conftest import start_worker as start_worker
 
 Event = tuple[str, dict[str, Any]]
