@@ -109,8 +109,8 @@ def test_sigkill_midway_then_rerun_resumes_at_the_set_rate_and_ends_the_same(
     partial = len(cold_rows(cql_session, pipeline.keyspace))
     assert 0 < partial < interaction_count(batch)
 
-    # The limiter is checked at 1,000/s: on a freshly started 2-core stack the replay itself does
-    # 1,250-1,700 events/s here, so a 2,000/s check would measure capacity, not the limiter.
+    # The limiter is checked at 1,000/s: at 2,000/s this test passed once and failed once (its first
+    # run on a just-started 2-core stack), so 2,000/s still measures the box, not the limiter.
     summary, _ = replay_cli(pipeline, "--rate", "1000")
     assert summary is not None
     assert 0 < summary["offsets"] < len(batch)  # resumed, not restarted
