@@ -2,9 +2,8 @@
 
 Served features come from one read of the feature store (one MGET, or one per hash slot) for
 every (id, group) pair; ``last_n`` features come from the interaction store's read path
-(``store.read_path``: hot if the user is live, else cold), the same call as
-``GET /v1/users/{id}/interactions`` with the feature's kinds and ``limit=n``, so the two never
-disagree. Every value has a status:
+(``features.sequences``), so they never disagree with ``GET /v1/users/{id}/interactions``. Every
+value has a status:
 
 - ``missing``: no serving value (never computed, or computed under other definitions, or
   unreadable), or an empty ``last_n``: the feature's declared default is returned;
@@ -17,39 +16,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from core.clock import Clock, wall_clock_ms
 from core.settings import Settings
 from features.catalogue import Catalogue, FeatureRef, load_catalogue
 from features.columns import ColumnPlan, Columns, SequenceColumn
-from features.definitions import LastNFeature
 from features.errors import FeatureError, InvalidEntityId, UnknownFeatures
+from features.sequences import FeatureValue, Status, read_sequences
 from features.serving import ServingValueError, decode_serving
-from store.errors import (
-    ColdStoreUnavailable,
-    FeatureStoreUnavailable,
-    ReadTimedOut,
-    StoreError,
-)
+from store.errors import FeatureStoreUnavailable
 from store.feature_generations import GenerationPointer
 from store.feature_store import FeatureStore, serving_keys
-from store.hot import HotStoreUnavailable
-from store.read_path import InteractionReader, JsonRow, ReadFailed
+from store.read_path import InteractionReader
 
 log = logging.getLogger("interstore.features")
 
 EntityId = str | tuple[str, ...]
 """A one-key entity's id, or a composite id's keys in the entity's key order."""
-Status = Literal["present", "missing", "stale"]
+__all__ = ["EntityId", "FeatureReader", "FeatureValue", "Status", "build_feature_reader"]
 T = TypeVar("T")
 MAX_COLUMN_PLANS = 1024
-_TRANSIENT = (HotStoreUnavailable, ColdStoreUnavailable, ReadTimedOut, FeatureStoreUnavailable)
-
-
-class FeatureValue(NamedTuple):
-    value: Any
-    status: Status
 
 
 class FeatureReader:
@@ -140,7 +127,7 @@ class FeatureReader:
             raise FeatureError("this reader has no interaction store: it cannot read last_n")
         raw, found = await asyncio.gather(
             self._bounded(what, self.store.read_values(keys)),
-            self._sequences(sequences, [p[0] for p in parts]),
+            read_sequences(self.interactions, sequences, [p[0] for p in parts]),
         )
         columns = {
             name: SequenceColumn([v.value for v in values], [v.status != "missing" for v in values])
@@ -174,7 +161,7 @@ class FeatureReader:
             raise FeatureError("this reader has no interaction store: it cannot read last_n")
         raw, sequence_values = await asyncio.gather(
             self._bounded(f"feature read of {len(keys)} keys", self.store.read_values(keys)),
-            self._sequences(sequences, [p[0] for p in parts]),
+            read_sequences(self.interactions, sequences, [p[0] for p in parts]),
         )
         served = self._served(groups, raw, now)
         # Per requested feature: where its value is (group position, index in the value), or
@@ -238,44 +225,6 @@ class FeatureReader:
                 out.append((value.values, "stale" if late else "present"))
         return out
 
-    async def _sequences(
-        self, refs: list[FeatureRef], user_ids: list[str]
-    ) -> dict[str, list[FeatureValue]]:
-        """Each ``last_n`` feature's value per user: one read path call per set of kinds."""
-        by_kinds: dict[tuple[str, ...], list[FeatureRef]] = {}
-        for ref in refs:
-            by_kinds.setdefault(ref.definition.event_kinds, []).append(ref)
-        reads = [
-            self._recent(user_ids, kinds, max(_last_n(r).n for r in same))
-            for kinds, same in by_kinds.items()
-        ]
-        out: dict[str, list[FeatureValue]] = {}
-        for same, rows_per_user in zip(
-            by_kinds.values(), await asyncio.gather(*reads), strict=True
-        ):
-            for ref in same:
-                field, n = _last_n(ref).field, _last_n(ref).n
-                out[ref.name] = [
-                    FeatureValue([row[field] for row in rows[:n]], "present")
-                    if rows
-                    else FeatureValue(ref.default, "missing")
-                    for rows in rows_per_user
-                ]
-        return out
-
-    async def _recent(
-        self, user_ids: list[str], kinds: tuple[str, ...], limit: int
-    ) -> list[list[JsonRow]]:
-        if not user_ids or self.interactions is None:
-            return []
-        outcomes = await self.interactions.recent_json_many(user_ids, kinds=kinds, limit=limit)
-        rows: list[list[JsonRow]] = []
-        for outcome in outcomes:
-            if isinstance(outcome, ReadFailed):
-                raise _as_feature_error(outcome.error)
-            rows.append(outcome.interactions)
-        return rows
-
     async def _bounded(self, what: str, read: Awaitable[T]) -> T:
         try:
             if self.timeout_s is None:
@@ -294,19 +243,6 @@ _new_value = tuple.__new__
 def _value(value: Any, status: Status) -> FeatureValue:
     """A FeatureValue without the NamedTuple constructor's Python-level call (hot loop)."""
     return _new_value(FeatureValue, (value, status))
-
-
-def _last_n(ref: FeatureRef) -> LastNFeature:
-    assert isinstance(ref.definition, LastNFeature)
-    return ref.definition
-
-
-def _as_feature_error(error: StoreError) -> StoreError:
-    if isinstance(error, _TRANSIENT):
-        unavailable = FeatureStoreUnavailable(f"last_n read: {error}")
-        unavailable.__cause__ = error
-        return unavailable
-    return error
 
 
 def build_feature_reader(
