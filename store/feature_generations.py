@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 from store.errors import FeatureStoreUnavailable
 from store.feature_state import FeatureStateUnavailable
 from store.feature_store import FeatureStore
+from store.redis_pack import scan_keys
 
 SWITCH_SCRIPT = """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
@@ -194,12 +195,13 @@ class GenerationControl:
         return bool(await self._call(done))
 
     async def drop(self, generation: int, *, batch: int = 1000) -> int:
-        """Delete every key of a generation (its serving values, states, indexes, sentinels)."""
+        """Delete every key of a generation (its serving values, states, indexes, sentinels),
+        on every primary of a cluster; UNLINK of keys of many slots is split per slot."""
         pattern = _glob_escape(generation_prefix(self.prefix, generation)) + ":*"
         dropped = 0
         keys: list[bytes] = []
         try:
-            async for key in self.client.scan_iter(match=pattern, count=batch):
+            async for key in scan_keys(self.client, pattern, count=batch):
                 keys.append(key)
                 if len(keys) >= batch:
                     dropped += await self.client.unlink(*keys)

@@ -13,11 +13,13 @@ asyncio ``RedisCluster`` seeded from the URL's node. The cluster client builds i
 connections (plain ``Connection``: redis-py gives no way to choose their class, so commands are
 packed in Python there), has a pool per node that fails at once when full (``MaxConnectionsError``,
 a connection error: an outage for the callers) and runs a pipeline as one pipeline per node,
-concurrently.
+concurrently. ``scan_keys`` walks every key matching a pattern on either (every primary of a
+cluster).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,3 +78,15 @@ def redis_client(redis: RedisSettings) -> RedisClient:
         **packed_connection(redis.url),
     )
     return Redis.from_pool(pool)
+
+
+async def scan_keys(client: RedisClient, match: str, *, count: int) -> AsyncIterator[bytes]:
+    """Every key matching ``match``: on a cluster, each primary's keyspace in turn (a SCAN
+    answers for one node's keys only), on a single node one SCAN."""
+    if isinstance(client, RedisCluster):
+        for node in client.get_primaries():
+            async for key in client.scan_iter(match=match, count=count, target_nodes=node):
+                yield key
+        return
+    async for key in client.scan_iter(match=match, count=count):
+        yield key

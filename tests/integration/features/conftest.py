@@ -50,6 +50,15 @@ class FeaturesWorker(FeaturesWorkerChild):
         )
 
 
+def redis_of(env: dict[str, str]) -> redis.Redis | redis.RedisCluster:
+    """A client of the Redis ``env`` points at: a cluster client (its SCAN covers every primary)
+    when ``INTERSTORE_REDIS_CLUSTER`` is true."""
+    url = env["INTERSTORE_REDIS_URL"]
+    if env.get("INTERSTORE_REDIS_CLUSTER") == "true":
+        return redis.RedisCluster.from_url(url)
+    return redis.Redis.from_url(url)
+
+
 class Features:
     """One test's feature pipeline: its environment, workers, and what they wrote."""
 
@@ -68,7 +77,7 @@ class Features:
             "INTERSTORE_FEATURES_WORKER_LOG_LEVEL": "warning",
         }
         self.workers: list[FeaturesWorker] = []
-        self.redis = redis.Redis.from_url(self.env.get("INTERSTORE_REDIS_URL", settings.redis.url))
+        self.redis = redis_of(self.env)
 
     def start(self, name: str = "features", **env: str) -> FeaturesWorker:
         worker = FeaturesWorker({**self.env, **env}, self.pipeline.tmp, name)
