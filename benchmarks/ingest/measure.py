@@ -2,9 +2,10 @@
 starts first and the benchmark waits until the consumer group is stable with every partition
 assigned (and the worker's /metrics answers), then produces as fast as it can. events/s = N /
 (the poll that first sees every event consumed and every interaction stored - the first
-produce). Once the consumer has stopped, the stores are counted: rows in the keyspace
-(``SELECT COUNT(*)``) plus, for a consumer that keeps sessions, the dirty interactions of its
-live sessions must equal the interactions produced."""
+produce). Once the consumer has stopped, the stores are checked by event id
+(``benchmarks.ingest.verify``): every interaction produced must be in the keyspace's rows or,
+for a consumer that keeps sessions, dirty in a live session; once (the union of the tiers, not
+their sum), with missing and duplicated ones reported apart."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from benchmarks.harness.cpu import ProcessCpu
 from benchmarks.harness.errors import BenchError
 from benchmarks.harness.figures import per_second, progress
 from benchmarks.harness.processes import wait_assigned
-from benchmarks.harness.scratch import Scratch, count_rows
+from benchmarks.harness.scratch import Scratch
 from benchmarks.ingest.consumer import Consumer, Counts
 from benchmarks.ingest.plan import Measurement, Workload
-from benchmarks.ingest.worker import count_hot_dirty
+from benchmarks.ingest.verify import cold_event_ids, verify
+from benchmarks.ingest.worker import hot_dirty_ids
 from core.settings import Settings
 from streams.outgoing import OutgoingEvent
 from streams.producer import EventProducer
@@ -126,18 +128,23 @@ def measure(
     finally:
         consumer.stop()
     # Counted once the consumer has stopped, so nothing moves between the tiers meanwhile.
-    console.print(f"{measurement.name}: counting rows in {scratch.keyspace}.interactions")
-    cold_rows = count_rows(session, scratch.keyspace)
-    hot_dirty = 0
+    console.print(f"{measurement.name}: checking event ids in {scratch.keyspace}.interactions")
+    cold = cold_event_ids(session, scratch.keyspace)
+    hot: list[str] = []
     if consumer.keeps_sessions:
-        hot_dirty = count_hot_dirty(settings, scratch.hot_prefix, scratch.partitions)
-        measurement.details["verified_in_cold"] = cold_rows
-        measurement.details["verified_dirty_in_hot"] = hot_dirty
-    measurement.rows_verified = cold_rows + hot_dirty
+        hot = hot_dirty_ids(settings, scratch.hot_prefix, scratch.partitions)
+    expected = (event.event_id for event in workload.events if event.kind != "app_open")
+    checked = verify(expected, cold, hot)
+    measurement.details["stored"] = checked.to_json()
+    measurement.rows_verified = checked.found
+    measurement.rows_missing, measurement.rows_duplicated = checked.missing, checked.duplicated
+    measurement.rows_unexpected = checked.unexpected
     rate = f"{measurement.events_per_s:,.0f} events/s"
     verdict = "verified" if measurement.verified else "[bold red]MISMATCH[/]"
     console.print(
         f"{measurement.name}: {rate} ({measurement.total_s:.1f}s), "
-        f"{measurement.rows_verified:,} rows of {measurement.expected_rows:,} {verdict}"
+        f"{measurement.rows_verified:,} rows of {measurement.expected_rows:,} {verdict} "
+        f"(missing {checked.missing}, duplicated {checked.duplicated}, in both tiers "
+        f"{checked.in_both_tiers})"
     )
     return measurement

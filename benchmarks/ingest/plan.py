@@ -100,6 +100,10 @@ class Measurement:
     produce_s: float = 0.0
     total_s: float = 0.0
     rows_verified: int = -1
+    """Distinct interactions produced that were found stored (``benchmarks.ingest.verify``)."""
+    rows_missing: int = 0
+    rows_duplicated: int = 0
+    rows_unexpected: int = 0
     consumed: int = 0
     written: int = 0
     consumer_cpu_s: float = 0.0
@@ -121,7 +125,9 @@ class Measurement:
 
     @property
     def verified(self) -> bool:
-        return self.rows_verified == self.expected_rows
+        return self.rows_verified == self.expected_rows and not (
+            self.rows_missing or self.rows_duplicated or self.rows_unexpected
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -130,6 +136,9 @@ class Measurement:
             "events": self.events,
             "rows_expected": self.expected_rows,
             "rows_verified": self.rows_verified,
+            "rows_missing": self.rows_missing,
+            "rows_duplicated": self.rows_duplicated,
+            "rows_unexpected": self.rows_unexpected,
             "verified": self.verified,
             "events_consumed": self.consumed,
             "rows_counted": self.written,

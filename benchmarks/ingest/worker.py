@@ -39,17 +39,17 @@ def stored_interactions(expositions: Sequence[str]) -> float:
     return written - flushed + absorbed
 
 
-def count_hot_dirty(settings: Settings, prefix: str, partitions: int) -> int:
-    """Interactions held only by live hot sessions (dirty: not yet flushed to the cold tier)."""
+def hot_dirty_ids(settings: Settings, prefix: str, partitions: int) -> list[str]:
+    """The event ids of the interactions dirty in live hot sessions (copies included)."""
     from store.redis_hot import RedisHotStore
 
-    async def count() -> int:
+    async def count() -> list[str]:
         hot = RedisHotStore(settings.redis, settings.session, settings.retention, prefix=prefix)
         try:
             sessions = await hot.sessions_of(range(partitions))
             users = [user for users in sessions.values() for user in users]
             dirty = await hot.dirty(users) if users else {}
-            return sum(len(session.interactions) for session in dirty.values())
+            return [item.event_id for session in dirty.values() for item in session.interactions]
         finally:
             await hot.close()
 
