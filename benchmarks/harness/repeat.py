@@ -114,10 +114,14 @@ def spread_of(data: Json, path: str) -> Json:
 
 
 def summary_table(result: Json, headlines: Sequence[Headline]) -> Any:
-    """The headline figures of repeated runs: median, min, max, and the baseline's median."""
+    """The headline figures of repeated runs: median, min, max, and the baseline's median;
+    a headline the result does not hold (``--workers 3`` has no 2-worker figures) is left out."""
     rows = []
     for headline in headlines:
-        found = spread_of(result, headline.path)
+        try:
+            found = spread_of(result, headline.path)
+        except KeyError:
+            continue
         base = spread_of(result, headline.baseline_path) if headline.baseline_path else None
         rows.append([
             headline.label,

@@ -1,19 +1,22 @@
 """Three worker processes in one consumer group, rebalanced mid-stream (one starts, two join,
 one is SIGKILLed and restarted) over users with and without a session: every interaction is
 stored exactly once, checked by event id across the tiers as ``bench ingest`` checks it (a union
-of cold rows and live sessions' dirty entries, copies inside a tier counted as duplicates),
-then in cold alone once the sessions have ended."""
+of cold rows and live sessions' dirty entries, copies inside a tier counted as duplicates), again
+after the group is stopped one worker at a time (as the benchmark stops it), then in cold alone
+once the sessions have ended."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 from cassandra.cluster import Session
 
 from benchmarks.ingest.verify import Verification, verify
 from benchmarks.ingest.worker import hot_dirty_ids
 from core.settings import Settings
 from tests.integration.worker.conftest import Pipeline, WorkerProcess, stored_event_ids, wait_for
+from tests.integration.worker.test_worker_readiness import PARTITIONS, held
 from tests.integration.worker.test_worker_sessions import (
     NOW_MS,
     Event,
@@ -25,6 +28,15 @@ from tests.integration.worker.test_worker_sessions import (
 
 StartWorker = Callable[[str], WorkerProcess]
 PER_USER = 40
+
+
+def metric(worker: WorkerProcess, name: str, label: str) -> float:
+    text = httpx.get(worker.metrics_url, timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and label in line
+    )
 
 
 def stream(session_users: list[str], other_users: list[str]) -> list[Event]:
@@ -63,26 +75,33 @@ def test_three_workers_rebalanced_and_killed_mid_stream_store_each_interaction_o
     assert len(chunks) == 4
 
     a = start_worker("a")
+    wait_for(lambda: held(a) == PARTITIONS, 120, "the first worker's assignment", a.assert_running)
     produce(settings, pipeline, chunks[0])
     wait_for(
         lambda: stored(settings, pipeline, cql_session, expected).found > 0,
         120, "the first worker storing", a.assert_running,
     )  # fmt: skip
-    b, c = start_worker("b"), start_worker("c")  # two join: every partition is reassigned
+    b, c = start_worker("b"), start_worker("c")  # two join: a hands its sessions over
     produce(settings, pipeline, chunks[1])
     wait_for(
-        lambda: stored(settings, pipeline, cql_session, expected).found >= len(chunks[0]),
-        120, "the group storing again", c.assert_running,
+        lambda: all(held(w) for w in (a, b, c)), 120, "three workers holding partitions",
+        c.assert_running,
     )  # fmt: skip
     produce(settings, pipeline, chunks[2])
-    b.kill()  # SIGKILL mid-stream: its partitions go to a and c after the session timeout
+    b.kill()  # SIGKILL mid-stream: its partitions move once the group notices
     produce(settings, pipeline, chunks[3])
     b = start_worker("b-again")
 
     def complete() -> bool:
         return stored(settings, pipeline, cql_session, expected).found == len(expected)
 
-    wait_for(complete, 180, "every interaction stored", b.assert_running)
+    # b's partitions hold events of the last chunk: complete means the group reassigned them
+    wait_for(complete, 300, "every interaction stored", b.assert_running)
+    print("partitions held:", {w.log_path.stem: sorted(held(w)) for w in (a, b, c)})
+    handed_over = sum(
+        metric(w, "interstore_session_flushes_total", 'cause="rebalance"') for w in (a, c)
+    )
+    assert handed_over > 0, "no session was handed over in a rebalance"
     checked = stored(settings, pipeline, cql_session, expected)
     print("stored across the tiers:", checked)
     assert (checked.missing, checked.duplicated, checked.unexpected) == (0, 0, 0), checked
@@ -92,8 +111,17 @@ def test_three_workers_rebalanced_and_killed_mid_stream_store_each_interaction_o
     for worker in (a, c):
         worker.assert_running()
 
-    for worker in (a, b, c):  # the sessions end and are flushed: cold alone holds everything
-        worker.stop()
+    a.stop()  # as `bench ingest` stops its group: one by one, each stop a rebalance for the rest
+    c.stop()
+    after = stored(settings, pipeline, cql_session, expected)
+    print("after stopping two of three:", after)
+    assert (after.found, after.missing, after.duplicated, after.unexpected) == (
+        len(expected),
+        0,
+        0,
+        0,
+    )
+    b.stop()  # the sessions end and are flushed: cold alone holds everything
     pipeline.env["INTERSTORE_SESSION_IDLE_S"] = "2"
     last = start_worker("last")
     wait_for(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from benchmarks.harness.repeat import Headline, combine, lookup, repeat, spread_of
+from benchmarks.harness.repeat import Headline, combine, lookup, repeat, spread_of, summary_table
 from benchmarks.harness.report import report_markdown
 from benchmarks.harness.results import RESULT_KEYS, BenchResult, read_result, write_result
 
@@ -110,3 +110,13 @@ def test_a_single_run_reports_its_own_value_as_the_spread(tmp_path: Path) -> Non
         "median": 6000, "min": 6000, "max": 6000,
     }  # fmt: skip
     assert Headline("x", "figures.worker_events_per_s").unit == ""
+
+
+def test_the_summary_leaves_out_a_headline_the_result_does_not_hold() -> None:
+    result = {"name": "ingest", "figures": {"scaling": {"workers_3": {"events_per_s": 5.0}}}}
+    headlines = [
+        Headline("2 workers", "figures.scaling.workers_2.events_per_s", "events/s"),
+        Headline("3 workers", "figures.scaling.workers_3.events_per_s", "events/s"),
+    ]
+    table = summary_table(result, headlines)
+    assert table.row_count == 1
