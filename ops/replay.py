@@ -97,8 +97,10 @@ class Replay:
         self.bucket = None
         if rate is not None:  # batches of a tenth of a second's events keep the pace even
             self.batch_max = max(1, min(self.batch_max, int(rate / 10)))
-            # A batch's tokens may build up while the one before it is written: no loss.
-            self.bucket = TokenBucket(rate, burst=2 * self.batch_max)
+            # The bucket starts empty at the first batch, so the replay never runs ahead of
+            # the rate; half a second of tokens may build up while a batch is written (or the
+            # box stalls), so a short stall is caught up and the average holds the rate.
+            self.bucket = TokenBucket(rate, burst=max(2 * self.batch_max, rate / 2))
         self.clock = clock
 
     async def run(
