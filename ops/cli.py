@@ -23,6 +23,14 @@ def features_rebuild(
         typer.Option("--from", help="ISO 8601 time, epoch ms, or 'earliest' (the default)."),
     ] = None,
     rate: Annotated[float | None, typer.Option(min=1, help="Events per second at most.")] = None,
+    groups: Annotated[
+        str | None,
+        typer.Option(
+            "--groups",
+            help="Comma-separated feature groups: recompute only their entities; the other "
+            "entities are carried over from the current generation unchanged.",
+        ),
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Also print the summary as JSON.")
     ] = False,
@@ -33,8 +41,13 @@ def features_rebuild(
     from ops.features_rebuild_command import run_rebuild
     from ops.replay_plan import parse_time
 
+    named = None if groups is None else [g.strip() for g in groups.split(",") if g.strip()]
     summary = run_rebuild(
-        load_settings(), parse_time(start or "earliest"), Console(stderr=True), rate=rate
+        load_settings(),
+        parse_time(start or "earliest"),
+        Console(stderr=True),
+        rate=rate,
+        groups=named,
     )
     if json_out:
         sys.stdout.write(orjson.dumps(summary.to_json()).decode() + "\n")

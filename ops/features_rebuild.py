@@ -19,6 +19,9 @@ generation, then switch readers and the live features worker to it at once.
    fences, the others are new, in order. Readers see ``g`` within their cache time.
 6. Drop: after the readers' cache time and a margin, the old generation's keys and durable
    partitions are deleted.
+
+With ``groups`` (``--groups``), only those groups' entities are recomputed; the other entities
+are carried over from the current generation (``ops.features_rebuild_groups``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ from rich.console import Console
 from core.errors import InterstoreError
 from core.settings import Settings
 from features.updater import REFRESH_PAGE, FeatureUpdater
+from ops.features_rebuild_groups import (
+    CarriedEntities,
+    CarryCounts,
+    rebuilt_entities,
+    recomputed_groups,
+)
 from ops.features_sink import FeatureCounts, FeatureSink
 from ops.replay import Replay
 from ops.replay_batch import BatchJudge
@@ -65,7 +74,10 @@ class RebuildSummary:
     paused_s: float = 0.0
     switch_attempts: int = 0
     dropped_keys: int = 0
+    groups: list[str] = field(default_factory=list)
+    """``--groups``: the groups recomputed (empty: all)."""
     features: FeatureCounts = field(default_factory=FeatureCounts)
+    carried: CarryCounts = field(default_factory=CarryCounts)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,8 +99,12 @@ class Rebuild:
         console: Console,
         *,
         rate: float | None = None,
+        groups: list[str] | None = None,
     ) -> None:
+        """``groups``: recompute only these groups' entities (``UnknownGroups`` at once for a
+        name the definitions do not have); the others are carried over."""
         self.settings = settings
+        self.rebuilt = None if groups is None else rebuilt_entities(updater.catalogue, groups)
         self.updater = updater
         self.control = control
         self.tombstones = tombstones
@@ -107,10 +123,17 @@ class Rebuild:
         number = await self.control.new_number()
         target = self.updater.for_generation(number)
         summary = RebuildSummary(number, previous.number, target.definitions)
-        sink = FeatureSink(target, self.partitions, users_only=False)
+        carried = None if self.rebuilt is None else CarriedEntities(self.rebuilt)
+        select = None if carried is None else carried.only_new
+        sink = FeatureSink(target, self.partitions, users_only=False, select=select)
         group = f"{self.settings.ops.replay_group_prefix}-rebuild-{target.prefix}"
         await self.control.begin(number)
         try:
+            if carried is not None:
+                summary.groups = recomputed_groups(target.catalogue, carried.rebuilt)
+                source = self.updater.for_generation(previous.number)
+                await carried.copy(source, target, self.shards())
+                summary.carried = carried.counts
             ends = await self._phase("build", sink, group, lambda c: plan_ranges(
                 c, [self.topic], start_at=start_at, end_at=None), summary)  # fmt: skip
             while True:  # catch up unpaused while the worker is far ahead

@@ -9,28 +9,46 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import Settings
+from features.catalogue import load_catalogue
 from features.updater_factory import build_updater
-from ops.features_rebuild import Rebuild, RebuildSummary
+from ops.features_rebuild import Rebuild, RebuildError, RebuildSummary
+from ops.features_rebuild_groups import rebuilt_entities
 from ops.replay_command import open_consumer
 from store.cassandra_session import open_session
 from store.tombstones import TombstoneCache, TombstoneTable
 
 
 def run_rebuild(
-    settings: Settings, start_at: int | str, console: Console, *, rate: float | None = None
+    settings: Settings,
+    start_at: int | str,
+    console: Console,
+    *,
+    rate: float | None = None,
+    groups: list[str] | None = None,
 ) -> RebuildSummary:
     """Rebuild the feature store from ``start_at`` (epoch ms or "earliest") with the
-    definitions of ``settings.features.definitions_path``; print and return the summary."""
+    definitions of ``settings.features.definitions_path``; print and return the summary.
+    ``groups``: only those groups' entities (checked before anything is opened)."""
+    catalogue = load_catalogue(settings.features.definitions_path)
+    if groups is not None:
+        rebuilt_entities(catalogue, groups)  # UnknownGroups before anything is written
+        if start_at != "earliest":
+            raise RebuildError(
+                "--groups rebuilds from the earliest offset: the entities it carries over "
+                "continue from their own fences, which may lie before --from"
+            )
     session = open_session(settings.cassandra)
     try:
-        updater, control = build_updater(settings, session, gated=False)
+        updater, control = build_updater(settings, session, gated=False, catalogue=catalogue)
         table = TombstoneTable(session, settings.cassandra.keyspace)
         tombstones = TombstoneCache(table, refresh_s=settings.ops.tombstone_refresh_s)
 
         def consumer(group: str) -> Consumer:
             return open_consumer(settings, group)
 
-        rebuild = Rebuild(settings, updater, control, tombstones, consumer, console, rate=rate)
+        rebuild = Rebuild(
+            settings, updater, control, tombstones, consumer, console, rate=rate, groups=groups
+        )
 
         async def run() -> RebuildSummary:
             try:
@@ -46,15 +64,16 @@ def run_rebuild(
 
 
 def print_summary(summary: RebuildSummary, console: Console) -> None:
+    recomputed = ", ".join(summary.groups) if summary.groups else "all groups"
     table = Table(
-        title=f"features rebuild: generation {summary.previous} -> {summary.generation} "
-        f"(definitions {summary.definitions}), {summary.events:,} offsets in "
-        f"{summary.elapsed_s:.1f}s, worker paused {summary.paused_s:.2f}s"
+        title=f"features rebuild ({recomputed}): generation {summary.previous} -> "
+        f"{summary.generation} (definitions {summary.definitions}), {summary.events:,} offsets "
+        f"in {summary.elapsed_s:.1f}s, worker paused {summary.paused_s:.2f}s"
     )
-    for column in ("applied", "duplicates", "late", "forgotten", "old keys dropped"):
+    columns = ("applied", "duplicates", "late", "forgotten", "old keys dropped")
+    for column in (*columns, "states carried over", "their events skipped"):
         table.add_column(column, justify="right")
-    f = summary.features
-    table.add_row(
-        *(f"{n:,}" for n in (f.applied, f.duplicates, f.late, f.forgotten, summary.dropped_keys))
-    )
+    f, c = summary.features, summary.carried
+    numbers = (f.applied, f.duplicates, f.late, f.forgotten, summary.dropped_keys)
+    table.add_row(*(f"{n:,}" for n in (*numbers, c.states, c.skipped_events)))
     console.print(table)

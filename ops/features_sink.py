@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.errors import InterstoreError
 from features.aggregate import FeatureEvent
 from features.routing import entity_batches
-from features.updater import FeatureUpdater, UpdateReport
+from features.updater import EntityBatch, FeatureUpdater, UpdateReport
 from store.feature_generations import GenerationControl
 from store.feature_state import FeatureStateUnavailable
 
@@ -40,7 +40,8 @@ class FeatureTargetError(InterstoreError):
 class FeatureSink:
     """Into ``updater``'s generation, or with ``control`` into the generation current at the
     first write. ``users_only``: only the user-keyed entities (a replay of some users: applying
-    a part of a product's events would move its fences past the others')."""
+    a part of a product's events would move its fences past the others'). ``select``: keeps a
+    part of the routed batches (a ``--groups`` rebuild: ``CarriedEntities.only_new``)."""
 
     def __init__(
         self,
@@ -49,8 +50,10 @@ class FeatureSink:
         *,
         users_only: bool,
         control: GenerationControl | None = None,
+        select: Callable[[Sequence[EntityBatch]], list[EntityBatch]] | None = None,
     ) -> None:
         self.updater = updater
+        self.select = select
         self.partitions = partitions
         self.users_only = users_only
         self.control = control
@@ -83,6 +86,8 @@ class FeatureSink:
         batches = entity_batches(
             self.updater.plans, events, self.partitions, users_only=self.users_only
         )
+        if self.select is not None:
+            batches = self.select(batches)
         delay = 0.5
         while True:
             try:

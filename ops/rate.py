@@ -10,7 +10,10 @@ from collections.abc import Awaitable, Callable
 class TokenBucket:
     """``rate`` tokens a second, at most ``burst`` saved up (a burst of ``burst`` events).
 
-    A take larger than ``burst`` is allowed: it leaves the bucket in debt, and later takes wait
+    The bucket starts empty at its first ``take`` (not when it is built: a replay's connect and
+    seek take seconds, and tokens saved meanwhile would let the first second overshoot), so at
+    any time ``t`` after the first take at most ``rate * t`` events have been let through. A
+    take larger than ``burst`` is allowed: it leaves the bucket in debt, and later takes wait
     the debt off, so the average over any long run is ``rate``.
     """
 
@@ -29,11 +32,12 @@ class TokenBucket:
         self._monotonic = monotonic
         self._sleep = sleep
         self._tokens = 0.0
-        self._at = monotonic()
+        self._at: float | None = None
 
     def _refill(self) -> None:
         now = self._monotonic()
-        self._tokens = min(self._tokens + (now - self._at) * self.rate, self.burst)
+        if self._at is not None:
+            self._tokens = min(self._tokens + (now - self._at) * self.rate, self.burst)
         self._at = now
 
     async def take(self, count: int) -> None:

@@ -3,10 +3,13 @@
 Its own consumer group (never the live worker's), confluent-kafka batch consumption, the
 worker's intake rules (``schemas.intake``), idempotent writes through the cold store at high
 concurrency, tombstones honoured, retention respected (``ops.replay_batch``). Batches are
-pipelined: while one batch is written, the next is consumed and judged. A batch is checkpointed
-(its offsets committed to the group) only after its rows and its dead letters are confirmed, in
-order, so a rerun after a crash resumes at a batch boundary and rewrites at most one batch's
-rows, which are idempotent.
+pipelined: while one batch is written, the next is consumed and judged; with ``--rate`` (small
+batches, a tenth of a second's events) up to ``RATED_IN_FLIGHT`` batches' rows are written at
+once, so the cold tier's latency per batch does not bound the rate. A batch's features, dead
+letters and checkpoint (its offsets committed to the group) come only after its rows are
+confirmed and after the batch before it was checkpointed, in order, so a rerun after a crash
+resumes at a batch boundary and rewrites at most the in-flight batches' rows, which are
+idempotent.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -35,6 +38,7 @@ from store.tombstones import TombstoneCache
 
 log = logging.getLogger("interstore.replay")
 IDLE_POLL_S = 0.2
+RATED_IN_FLIGHT = 4
 
 
 class ReplayError(InterstoreError):
@@ -95,10 +99,16 @@ class Replay:
         self.dead_letters = dead_letters
         self.batch_max = settings.ops.replay_batch_max
         self.bucket = None
-        if rate is not None:  # batches of a tenth of a second's events keep the pace even
+        self.in_flight = 1
+        if rate is not None:
+            # Batches of a tenth of a second's events keep the pace even; several in flight
+            # keep the cold tier's latency per batch from bounding the rate.
+            self.in_flight = RATED_IN_FLIGHT
             self.batch_max = max(1, min(self.batch_max, int(rate / 10)))
-            # A batch's tokens may build up while the one before it is written: no loss.
-            self.bucket = TokenBucket(rate, burst=2 * self.batch_max)
+            # The bucket starts empty at the first batch, so the replay never runs ahead of
+            # the rate; half a second of tokens may build up while a batch is written (or the
+            # box stalls), so a short stall is caught up and the average holds the rate.
+            self.bucket = TokenBucket(rate, burst=max(2 * self.batch_max, rate / 2))
         self.clock = clock
 
     async def run(
@@ -115,7 +125,7 @@ class Replay:
         if active:  # pin the ranges in the group before reading (a rerun finds them)
             await self._commit(consumer, [r.checkpoint(r.position) for r in active.values()])
             consumer.assign([TopicPartition(t, p, positions[(t, p)]) for t, p in active])
-        pending: asyncio.Task[None] | None = None
+        pending: deque[asyncio.Task[None]] = deque()  # oldest first
         try:
             while active:
                 await self.tombstones.refresh_if_due()
@@ -128,19 +138,22 @@ class Replay:
                     self._note_gaps(consumer, active, positions, batch)
                 if self.bucket is not None and messages:
                     await self.bucket.take(len(messages))
-                if pending is not None:
-                    await pending
-                pending = asyncio.create_task(
-                    self._finish(consumer, batch, every, progress, summary)
+                if len(pending) >= self.in_flight:
+                    await pending.popleft()
+                before = pending[-1] if pending else None
+                pending.append(
+                    asyncio.create_task(
+                        self._finish(consumer, batch, every, progress, summary, before)
+                    )
                 )
                 for tp in [tp for tp in active if positions[tp] >= ends[tp]]:
                     consumer.pause([TopicPartition(*tp)])
                     del active[tp]
-            if pending is not None:
-                await pending
+            while pending:
+                await pending.popleft()
         finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
+            for task in pending:
+                task.cancel()
             if self.features is not None:
                 await self.features.close()
         summary.elapsed_s = time.monotonic() - (first_message_at or started)
@@ -163,11 +176,14 @@ class Replay:
 
     async def _finish(
         self, consumer: Consumer, batch: Judged, ranges: dict[tuple[str, int], PartitionRange],
-        progress: ReplayProgress, summary: ReplaySummary,
+        progress: ReplayProgress, summary: ReplaySummary, before: asyncio.Task[None] | None,
     ) -> None:  # fmt: skip
-        """Write, dead-letter, then checkpoint one batch (the batch before it is done)."""
+        """Write one batch's rows, then (once ``before``, the batch before it, is checkpointed)
+        its features and dead letters, then checkpoint it."""
         written = await self._write(batch)
         batch.counts["written"].update(written)
+        if before is not None:
+            await before
         if self.features is not None:
             await self.features.write(batch.feature_events)
         if batch.letters and self.dead_letters is not None:

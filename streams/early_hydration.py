@@ -39,13 +39,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from schemas.errors import SchemaError
 from store.errors import StoreError
 from store.interactions import Interaction
 from streams.ingest import IngestPipeline
-from streams.messages import RawMessage
+from streams.messages import Consumed, RawMessage, raw
 from streams.sessions import SessionRouter, ToHydrate
 
 log = logging.getLogger(__name__)
@@ -292,23 +292,6 @@ class EarlyHydration:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
-
-
-class Consumed(Protocol):
-    """What ``seen`` needs of a message: a Faust message or a RawMessage."""
-
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes | None: ...
-
-
-def raw(message: Consumed) -> RawMessage:
-    return message if isinstance(message, RawMessage) else RawMessage.from_faust(message)
 
 
 class Queued(NamedTuple):

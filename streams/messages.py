@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +41,21 @@ class RawMessage:
 def _epoch_ms(timestamp: Any) -> float | None:
     """Faust gives a record's timestamp in epoch seconds (a float)."""
     return None if timestamp is None else float(timestamp) * 1000.0
+
+
+class Consumed(Protocol):
+    """What ``seen`` needs of a message: a Faust message or a RawMessage."""
+
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+def raw(message: Consumed) -> RawMessage:
+    """The message as a ``RawMessage`` (a Faust message is converted)."""
+    return message if isinstance(message, RawMessage) else RawMessage.from_faust(message)

@@ -104,12 +104,16 @@ def lookup(data: Json, path: str) -> Any:
     return value
 
 
-def spread_of(data: Json, path: str) -> Json:
-    """``{"median", "min", "max"}`` of a number; a single run's value three times."""
+def spread_of(data: Json, path: str) -> Json | None:
+    """``{"median", "min", "max"}`` of a number; a single run's value three times; None when this
+    run has no such figure (``--workers 1`` has no ``workers_2`` row)."""
     found: Json | None = data.get("spread", {}).get(path)
     if found is not None:
         return found
-    value = lookup(data, path)
+    try:
+        value = lookup(data, path)
+    except (KeyError, TypeError):
+        return None
     return {"median": value, "min": value, "max": value}
 
 
@@ -118,6 +122,8 @@ def summary_table(result: Json, headlines: Sequence[Headline]) -> Any:
     rows = []
     for headline in headlines:
         found = spread_of(result, headline.path)
+        if found is None:
+            continue
         base = spread_of(result, headline.baseline_path) if headline.baseline_path else None
         rows.append([
             headline.label,

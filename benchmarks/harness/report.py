@@ -39,10 +39,9 @@ def rows(result: Json, headlines: Sequence[Headline]) -> list[str]:
     runs = len(result.get("runs", [])) or 1
     out = []
     for headline in headlines:
-        try:
-            found = spread_of(result, headline.path)
-        except (KeyError, TypeError):
-            continue  # a figure an older result file does not have
+        found = spread_of(result, headline.path)
+        if found is None:
+            continue  # a figure an older result file (or a one-count run) does not have
         unit = headline.unit
         median = _number(found["median"], unit)
         if runs > 1:
@@ -51,8 +50,9 @@ def rows(result: Json, headlines: Sequence[Headline]) -> list[str]:
             median = f"{median} {unit}".rstrip()
         base = over = ""
         if headline.baseline_path is not None:
-            base_median = spread_of(result, headline.baseline_path)["median"]
-            base = _number(base_median)
+            base_found = spread_of(result, headline.baseline_path)
+            base_median = base_found["median"] if base_found else 0
+            base = _number(base_median) if base_found else ""
             over = f"{found['median'] / base_median:.2f}" if base_median else ""
         measured = str(result["host"].get("measured_at", "not recorded")).partition("T")[0]
         out.append(

@@ -49,9 +49,9 @@ def reader(features: Features, definitions: Path) -> FeatureReader:
     )
 
 
-async def rebuild(features: Features, env: dict[str, str]) -> dict[str, Any]:
+async def rebuild(features: Features, env: dict[str, str], *args: str) -> dict[str, Any]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "interstore.cli", "features", "rebuild", "--json",
+        sys.executable, "-m", "interstore.cli", "features", "rebuild", "--json", *args,
         env={**features.env, **env}, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

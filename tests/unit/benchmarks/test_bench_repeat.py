@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from benchmarks.harness.repeat import Headline, combine, lookup, repeat, spread_of
+from benchmarks.harness.repeat import Headline, combine, lookup, repeat, spread_of, summary_table
 from benchmarks.harness.report import report_markdown
 from benchmarks.harness.results import RESULT_KEYS, BenchResult, read_result, write_result
 
@@ -110,3 +110,10 @@ def test_a_single_run_reports_its_own_value_as_the_spread(tmp_path: Path) -> Non
         "median": 6000, "min": 6000, "max": 6000,
     }  # fmt: skip
     assert Headline("x", "figures.worker_events_per_s").unit == ""
+
+
+def test_a_headline_this_run_does_not_have_is_left_out_of_the_summary() -> None:
+    data = run(6000, 0.3).to_json()
+    assert spread_of(data, "figures.scaling.workers_2.events_per_s") is None
+    table = summary_table(data, [Headline("two workers", "figures.scaling.workers_2.events_per_s")])
+    assert table.row_count == 0

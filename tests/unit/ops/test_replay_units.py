@@ -44,9 +44,22 @@ async def test_the_bucket_holds_the_rate_over_many_takes() -> None:
 async def test_the_bucket_saves_no_more_than_its_burst() -> None:
     clock = FakeClock()
     bucket = TokenBucket(100, burst=10, monotonic=clock, sleep=clock.sleep)
+    await bucket.take(1)
     clock.now = 60.0  # idle a minute: only 10 tokens saved
     await bucket.take(110)
     assert clock.now == pytest.approx(61.0)
+
+
+async def test_the_bucket_starts_empty_at_its_first_take_so_no_second_overshoots() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(2000, burst=400, monotonic=clock, sleep=clock.sleep)
+    clock.now = 5.0  # connecting and seeking: no tokens are saved before the first take
+    taken = 0
+    for _ in range(30):
+        await bucket.take(200)
+        taken += 200
+        assert taken <= 2000 * (clock.now - 5.0) + 1e-6
+    assert clock.now - 5.0 == pytest.approx(30 * 200 / 2000)
 
 
 def test_times_parse_as_iso_epoch_ms_or_earliest() -> None:
