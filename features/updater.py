@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -80,6 +80,9 @@ class EntityBatch:
     shard: str
     key: StateKey
     events: list[FeatureEvent] = field(default_factory=list)
+
+
+Visible = Callable[["UpdateReport"], None]
 
 
 @dataclass(slots=True)
@@ -202,10 +205,14 @@ class FeatureUpdater:
             await self.working.mark_intact(shard)
         return reloaded
 
-    async def apply(self, batches: Sequence[EntityBatch]) -> UpdateReport:
+    async def apply(
+        self, batches: Sequence[EntityBatch], on_visible: Visible | None = None
+    ) -> UpdateReport:
+        """``on_visible``: called with the report once the states and serving values are in
+        the working store (visible to readers), before the durable copy is written."""
         target = await self._target()
         if target is not None:
-            return await target.apply(batches)
+            return await target.apply(batches, on_visible)
         report = UpdateReport()
         report.reloaded = await self.ensure_intact([b.shard for b in batches])
         pending = [b for b in batches if b.key.entity in self.plans]
@@ -271,6 +278,8 @@ class FeatureUpdater:
             pending = retry
         if pending:
             raise RuntimeError(f"{len(pending)} entity states kept changing under this worker")
+        if on_visible is not None:
+            on_visible(report)
         await self.durable.save(saved)
         return report
 

@@ -19,6 +19,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from core.settings import RedisSettings
@@ -101,13 +102,17 @@ class RedisStateStore(WorkingStateStore):
             return list(await pipe.execute())
 
     async def lost_shards(self, shards: Sequence[str]) -> list[str]:
-        """Shards missing the sentinel of any slot group."""
-        commands = [
-            ("EXISTS", self._sentinel(shard, group))
-            for shard in shards
-            for group in range(SLOT_GROUPS)
-        ]
-        found = await self._run("sentinel check", commands)
+        """Shards missing the sentinel of any slot group. On one node, first one EXISTS of
+        every sentinel (the common answer: all there); per key only when one is missing, or
+        on a cluster (its keys span slots)."""
+        keys = [self._sentinel(shard, group) for shard in shards for group in range(SLOT_GROUPS)]
+        if not keys:
+            return []
+        if not isinstance(self.client, RedisCluster):
+            (present,) = await self._run("sentinel check", [("EXISTS", *keys)])
+            if present == len(keys):
+                return []
+        found = await self._run("sentinel check", [("EXISTS", key) for key in keys])
         return [
             shard
             for i, shard in enumerate(shards)

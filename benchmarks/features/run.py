@@ -16,12 +16,15 @@ On the shared harness: scratch resources, the worker processes, results.
 
 from __future__ import annotations
 
+import os
 import time
+import urllib.parse
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from rich.console import Console
 
+from benchmarks.harness.cpu import GroupCpu
 from benchmarks.harness.errors import BenchError
 from benchmarks.harness.figures import Ceiling, Target, per_second, print_targets, ratio
 from benchmarks.harness.processes import BenchWorker, workdir_of
@@ -37,6 +40,8 @@ from streams.outgoing import OutgoingEvent, prepare_event
 from streams.producer import EventProducer
 
 FRESHNESS = "interstore_feature_freshness_seconds"
+CONSUMED = "interstore_feature_records_consumed_total"
+REPARTITIONED = "interstore_feature_repartitioned_total"
 TIMEOUT_S = 600.0
 
 
@@ -56,11 +61,22 @@ class FeaturesParams:
 Process = BenchWorker | FeaturesWorkerChild
 
 
-def _value(process: Process, name: str, **labels: str) -> float:
+def _values(process: Process, *names: str) -> str:
+    """Only the samples ``names`` of the process's /metrics (a full page costs the worker
+    milliseconds of CPU: polled ten times a second, it would slow what it measures)."""
+    query = urllib.parse.urlencode([("name[]", name) for name in names])
     try:
-        return metric_value(scrape(process.metrics_url), name, **labels)
+        return scrape(f"{process.metrics_url}?{query}")
     except OSError:
-        return 0.0  # not answering yet
+        return ""  # not answering yet
+
+
+def _value(process: Process, name: str, **labels: str) -> float:
+    return metric_value(_values(process, name), name, **labels)
+
+
+def _pid(process: Process) -> int:
+    return process.proc.pid if process.proc is not None else 0
 
 
 def _answers(process: Process) -> bool:
@@ -84,11 +100,10 @@ def _wait(what: str, done: Any, processes: list[Process]) -> float:
 
 
 def _features_caught_up(features: Process, events: int) -> bool:
-    sent = _value(features, "interstore_feature_repartitioned_total")
-    return (
-        _value(features, "interstore_feature_records_consumed_total", side="events") >= events
-        and _value(features, "interstore_feature_records_consumed_total", side="entities") >= sent
-    )
+    text = _values(features, CONSUMED, REPARTITIONED)
+    return metric_value(text, CONSUMED, side="events") >= events and metric_value(
+        text, CONSUMED, side="entities"
+    ) >= metric_value(text, REPARTITIONED)
 
 
 def _freshness_buckets(text: str) -> list[tuple[float, float]]:
@@ -156,12 +171,19 @@ def _throughput(
 
 
 def _freshness(
-    settings: Settings, scratch: Scratch, params: FeaturesParams, features: Process
+    settings: Settings, scratch: Scratch, params: FeaturesParams, processes: list[Process]
 ) -> dict[str, Any]:
+    """Events stamped at send time, paced at ``rate``/s; besides the freshness quantiles: the
+    rate really sent, how far behind the features worker was when the sending ended, and the
+    CPU of each process group over the phase (is the host saturated? who uses it?)."""
+    ingest, features = processes
     before = _freshness_buckets(scrape(features.metrics_url))
-    consumed = _value(features, "interstore_feature_records_consumed_total", side="events")
+    consumed = _value(features, CONSUMED, side="events")
     total = int(params.rate * params.duration_s)
     records = generate_events(params.users, total, params.seed + 1, int(time.time() * 1000))
+    named = {_pid(ingest): "ingest worker", _pid(features): "features worker"}
+    cpu = GroupCpu({**named, os.getpid(): "bench (producer)"})
+    cpu.start()
     started = time.monotonic()
     with EventProducer(settings.kafka, scratch.events_topic) as producer:
         for index, (kind, record) in enumerate(records):
@@ -170,15 +192,26 @@ def _freshness(
                 time.sleep(pause)
             producer.send(kind, {**record, "ts": int(time.time() * 1000)})
         producer.flush(60)
-    _wait("the features worker", lambda: _features_caught_up(features, int(consumed) + total),
-          [features])  # fmt: skip
+    sent = time.monotonic()
+    behind = consumed + total - _value(features, CONSUMED, side="events")
+    caught_up = int(consumed) + total
+    done = _wait(
+        "the features worker", lambda: _features_caught_up(features, caught_up), [features]
+    )
+    used = cpu.read()
     time.sleep(1)
     delta = bucket_delta(_freshness_buckets(scrape(features.metrics_url)), before)
+    features_cpu_s = used["cpu_cores"].get("features worker", 0.0) * (done - started)
     return {
         "freshness_p50_s": round(histogram_quantile(delta, 0.5), 3),
         "freshness_p99_s": round(histogram_quantile(delta, 0.99), 3),
         "freshness_events": total,
         "freshness_observations": int(delta[-1][1]) if delta else 0,
+        "freshness_sent_events_per_s": round(per_second(total, sent - started)),
+        "freshness_behind_at_end_events": int(behind),
+        "freshness_catch_up_s": round(done - sent, 2),
+        "freshness_features_cpu_us_per_event": round(features_cpu_s * 1e6 / total),
+        "freshness_cpu": used,
     }
 
 
@@ -198,7 +231,7 @@ def run_features(
                 measured, processes = _throughput(scoped, scratch, events, with_features, console)
                 try:
                     if with_features:
-                        measured |= _freshness(scoped, scratch, params, processes[1])
+                        measured |= _freshness(scoped, scratch, params, processes)
                 finally:
                     for process in processes:
                         process.stop()

@@ -26,6 +26,7 @@ from features.updater import EntityBatch, FeatureUpdater, UpdateReport
 from schemas.codec import default_codec
 from store.feature_state import FeatureStateUnavailable
 from streams.app import PROMETHEUS_CONTENT_TYPE, kafka_urls
+from streams.faust_tuning import QuietMonitor
 from streams.features.metrics import FeatureMetrics
 from streams.features.records import decode_repartitioned, entity_shard, local_shard, route
 from streams.features.refresher import Refresher
@@ -57,6 +58,7 @@ def build_features_app(
         broker_commit_interval=conf.commit_interval_s,
         topic_partitions=settings.topics.partitions,
         topic_replication_factor=settings.topics.replication_factor,
+        Monitor=QuietMonitor,
     )
     partitions = settings.topics.partitions
     events = app.topic(
@@ -73,13 +75,16 @@ def build_features_app(
     locks = {"u": asyncio.Lock(), "e": asyncio.Lock()}
 
     def record(report: UpdateReport) -> None:
-        now_ms = wall_clock_ms()
         metrics.events.labels("applied").inc(report.applied)
         metrics.events.labels("duplicate").inc(report.duplicates)
         metrics.events.labels("late").inc(report.late)
         metrics.events.labels("forgotten").inc(report.forgotten)
         metrics.conflicts.inc(report.conflicts)
         metrics.reloaded.inc(report.reloaded)
+
+    def visible(report: UpdateReport) -> None:
+        """Freshness: the values are in Redis now (the durable copy is written after)."""
+        now_ms = wall_clock_ms()
         for group, times in report.visible:
             histogram = metrics.freshness.labels(group)
             for ts in times:
@@ -108,7 +113,7 @@ def build_features_app(
         ]
 
         async def step() -> None:
-            record(await updater.apply(routed.local))
+            record(await updater.apply(routed.local, visible))
 
         await until_done(locks["u"], step)
         for delivery in deliveries:
@@ -119,7 +124,7 @@ def build_features_app(
         batches: list[EntityBatch] = decode_repartitioned(messages)
 
         async def step() -> None:
-            record(await updater.apply(batches))
+            record(await updater.apply(batches, visible))
 
         await until_done(locks["e"], step)
 
@@ -162,7 +167,8 @@ def build_features_app(
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
-        return web.bytes(metrics.exposition(), content_type=PROMETHEUS_CONTENT_TYPE)
+        names = request.query.getall("name[]", [])  # Prometheus' filter: only these samples
+        return web.bytes(metrics.exposition(names), content_type=PROMETHEUS_CONTENT_TYPE)
 
     @app.page("/healthz")
     async def health_page(web: Any, request: Any) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 FRESHNESS_BUCKETS = (
@@ -55,5 +57,8 @@ class FeatureMetrics:
             registry=r,
         )
 
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+    def exposition(self, names: Sequence[str] = ()) -> bytes:
+        """Every metric, or only the samples ``names`` (``/metrics?name[]=...``): a poller of
+        two counters need not pay for the histograms (~4 ms of the worker's CPU each time)."""
+        registry = self.registry.restricted_registry(names) if names else self.registry
+        return generate_latest(registry)

@@ -38,13 +38,19 @@ class Refresher(Service):
         self.interval_s = interval_s
 
     async def tick(self) -> int:
-        """One pass over the owned shards; returns how many entities were refreshed."""
+        """One pass over the owned shards; returns how many entities were refreshed. The
+        shards of a kind are checked for loss together (one round trip), then refreshed one
+        by one (batches of that kind wait for one shard's refresh, not for all)."""
         refreshed = 0
+        by_kind: dict[str, list[str]] = {}
         for shard in self.owned_shards():
-            async with self.locks[shard[0]]:
-                reloaded = await self.updater.ensure_intact([shard])
-                self.metrics.reloaded.inc(reloaded)
-                refreshed += await self.updater.refresh(shard)
+            by_kind.setdefault(shard[0], []).append(shard)
+        for kind, shards in by_kind.items():
+            async with self.locks[kind]:
+                self.metrics.reloaded.inc(await self.updater.ensure_intact(shards))
+            for shard in shards:
+                async with self.locks[kind]:
+                    refreshed += await self.updater.refresh(shard)
         self.metrics.refreshed.inc(refreshed)
         return refreshed
 

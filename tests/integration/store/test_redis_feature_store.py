@@ -56,3 +56,22 @@ async def test_a_cluster_node_restarted_empty_loses_the_shards_sentinels(
         assert await working.lost_shards(["u1"]) == []
     finally:
         await working.close()
+
+
+async def test_one_missing_sentinel_names_its_shard_alone(
+    hot_redis: RedisSettings, unique_name: str
+) -> None:
+    """On one node all sentinels are checked with one EXISTS, per key only when one is gone."""
+    working = RedisStateStore(hot_redis, unique_name)
+    shards = ["u1", "u2", "e3"]
+    try:
+        for shard in shards:
+            await working.mark_intact(shard)
+        assert await working.lost_shards(shards) == []
+        await working.client.delete(working._sentinel("u2", SLOT_GROUPS - 1))
+        assert await working.lost_shards(shards) == ["u2"]
+        assert await working.lost_shards(["u4", "u1"]) == ["u4"]
+    finally:
+        keys = [working._sentinel(s, g) for s in shards for g in range(SLOT_GROUPS)]
+        await working.client.delete(*keys)
+        await working.close()
