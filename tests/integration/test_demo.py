@@ -95,7 +95,7 @@ def last_figure(out: str, name: str) -> int:
 def test_a_short_demo_runs_the_whole_system(demo_run: DemoRun, cql_session: Session) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "interstore.cli", "demo", "--duration", "8", "--rate", "200",
-         "--users", "300", "--idle", "2", "--seed", "5"],
+         "--users", "300", "--idle", "4", "--seed", "5"],
         env=demo_run.env, cwd=demo_run.tmp, capture_output=True, text=True, timeout=300,
         check=False,
     )  # fmt: skip
@@ -121,7 +121,7 @@ def test_a_short_demo_runs_the_whole_system(demo_run: DemoRun, cql_session: Sess
     assert 1_000 < produced < 2_400  # about 200 events/s for 8 s
     assert re.search(rf"{produced:,} produced \(2 malformed\), {produced:,} consumed", out)
     assert last_figure(out, "hydrations") > 100
-    assert last_figure(out, "sessions ended") > 0  # idle 2 s: sessions end within the run
+    assert last_figure(out, "sessions ended") > 0  # idle 4 s: early sessions end in the run
     assert last_figure(out, "dead letters") == 2
 
     # The sample ranker request: a curl that reads the key file, and the API's answer.

@@ -73,23 +73,25 @@ def test_two_workers_with_a_rebalance_mid_stream_count_products_exactly(
     features.produce(events[:4000])
     features.wait_applied(a, 2000)
     b = features.start("b", **small)  # joins the group: every partition is revoked and reassigned
-    wait_answering(b)  # a fast worker would otherwise drain the rest before b has booted
+    wait_ready(b)  # a fast worker would otherwise drain the rest before b holds partitions
     features.produce(events[4000:])
     wait_counts(features, expected, [a, b])
     assert b.metric("interstore_feature_events_total", 'outcome="applied"') > 0
 
 
-def wait_answering(worker: FeaturesWorker, timeout_s: float = 120) -> None:
-    """Until the worker's web server answers (its app started, its consumer joining)."""
+def wait_ready(worker: FeaturesWorker, timeout_s: float = 120) -> None:
+    """Until the worker's /readyz answers 200: its consumer joined the group and holds shards."""
+    ready_url = worker.metrics_url.removesuffix("/metrics") + "/readyz"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         worker.assert_running()
         try:
-            httpx.get(worker.metrics_url, timeout=2)
-            return
+            if httpx.get(ready_url, timeout=2).status_code == 200:
+                return
         except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError(f"features worker not answering after {timeout_s} s")
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"features worker holds no shards after {timeout_s} s")
 
 
 def redis_server(port: str) -> subprocess.Popen[bytes]:
