@@ -175,7 +175,10 @@ def _connect(
         for tp in app.consumer.assignment():
             if tp.topic != owned.topic:
                 continue
-            position = await app.consumer.position(tp)
+            # Not the consumer's position: aiokafka prefetches thousands of records per
+            # partition, so a worker seconds behind shows a position near the high watermark.
+            handed = early.seen_upto(tp.partition)
+            position = handed + 1 if handed is not None else await app.consumer.position(tp)
             highwater = app.consumer.highwater(tp)
             if position is not None and highwater is not None:  # None while (re)assigning
                 services.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(

@@ -54,7 +54,8 @@ class WorkerMetrics:
         )
         self.consumer_lag = Gauge(
             "interstore_consumer_lag",
-            "High watermark minus the consumer position, by topic partition.",
+            "High watermark minus the next offset the agent is handed (records the consumer"
+            " prefetched count as behind), by topic partition.",
             ["topic", "partition"],
             registry=r,
         )
