@@ -13,7 +13,7 @@ that their topic exists rather than let that happen (see ``require_topic``).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -97,15 +97,20 @@ def partition_counts(
 
 
 def ensure_topics(
-    kafka: KafkaSettings, topics: TopicSettings, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    *,
+    extra: Sequence[TopicSpec] = (),
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> list[str]:
-    """Create the events and dead-letter topics if missing; return the names created.
+    """Create the events and dead-letter topics (and ``extra`` ones, such as the features
+    worker's repartition topic) if missing; return the names created.
 
     Idempotent. Raises ``TopicError`` if the events topic exists with a partition count other
     than ``topics.partitions``, or if the broker refuses a creation.
     """
     admin = admin_client(kafka)
-    specs = topic_specs(topics)
+    specs = [*topic_specs(topics), *extra]
     existing = partition_counts(admin, timeout_s)
     for spec in specs:
         _check_partitions(spec, existing.get(spec.name))

@@ -8,9 +8,9 @@ from cassandra.cluster import Session
 from core.settings import Settings
 from features.updater import FeatureUpdater
 from features.updater_factory import build_updater as build_features_updater
-from streams.features.app import build_features_app
+from streams.features.app import build_features_app, repartition_topic_name
 from streams.features.metrics import FeatureMetrics
-from streams.topics import ensure_topics
+from streams.topics import TopicSpec, ensure_topics
 from streams.worker import connect_cold_tier
 
 
@@ -23,7 +23,9 @@ def build_updater(settings: Settings, session: Session) -> FeatureUpdater:
 
 
 def run_features_worker(settings: Settings) -> None:
-    ensure_topics(settings.kafka, settings.topics)
+    # The repartition topic too, with leaders, before Faust subscribes: a topic Faust finds
+    # missing at subscription is ignored ("Ignoring missing topic") and never consumed.
+    ensure_topics(settings.kafka, settings.topics, extra=[repartition_topic_spec(settings)])
     session = connect_cold_tier(settings)
     try:
         updater = build_updater(settings, session)
@@ -32,3 +34,15 @@ def run_features_worker(settings: Settings) -> None:
         faust.Worker(app, loglevel=loglevel).execute_from_commandline()
     finally:
         session.cluster.shutdown()
+
+
+def repartition_topic_spec(settings: Settings) -> TopicSpec:
+    """The features worker's repartition topic: keyed by entity, as many partitions as events."""
+    topics = settings.topics
+    return TopicSpec(
+        repartition_topic_name(settings),
+        topics.partitions,
+        topics.replication_factor,
+        topics.retention_ms,
+        strict_partitions=True,
+    )
