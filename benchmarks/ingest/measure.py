@@ -135,10 +135,7 @@ def measure(
         hot = hot_dirty_ids(settings, scratch.hot_prefix, scratch.partitions)
     expected = (event.event_id for event in workload.events if event.kind != "app_open")
     checked = verify(expected, cold, hot)
-    measurement.details["stored"] = checked.to_json()
-    measurement.rows_verified = checked.found
-    measurement.rows_missing, measurement.rows_duplicated = checked.missing, checked.duplicated
-    measurement.rows_unexpected = checked.unexpected
+    measurement.stored = checked
     rate = f"{measurement.events_per_s:,.0f} events/s"
     verdict = "verified" if measurement.verified else "[bold red]MISMATCH[/]"
     console.print(

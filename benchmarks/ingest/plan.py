@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.harness.figures import Target, per_second
+from benchmarks.ingest.verify import Verification
 from interstore.demo_events import generate_events
 from schemas.codec import default_codec
 from streams.outgoing import OutgoingEvent, prepare_event
@@ -99,11 +100,8 @@ class Measurement:
     expected_rows: int
     produce_s: float = 0.0
     total_s: float = 0.0
-    rows_verified: int = -1
-    """Distinct interactions produced that were found stored (``benchmarks.ingest.verify``)."""
-    rows_missing: int = 0
-    rows_duplicated: int = 0
-    rows_unexpected: int = 0
+    stored: Verification | None = None
+    """What the run stored, checked by event id (``benchmarks.ingest.verify``); None: not yet."""
     consumed: int = 0
     written: int = 0
     consumer_cpu_s: float = 0.0
@@ -124,9 +122,16 @@ class Measurement:
         return 1e6 * self.consumer_cpu_s / self.events
 
     @property
+    def rows_verified(self) -> int:
+        """Distinct interactions produced that were found stored (-1: not checked yet)."""
+        return self.stored.found if self.stored is not None else -1
+
+    @property
     def verified(self) -> bool:
-        return self.rows_verified == self.expected_rows and not (
-            self.rows_missing or self.rows_duplicated or self.rows_unexpected
+        return (
+            self.stored is not None
+            and self.stored.exact
+            and self.stored.expected == self.expected_rows
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -136,9 +141,9 @@ class Measurement:
             "events": self.events,
             "rows_expected": self.expected_rows,
             "rows_verified": self.rows_verified,
-            "rows_missing": self.rows_missing,
-            "rows_duplicated": self.rows_duplicated,
-            "rows_unexpected": self.rows_unexpected,
+            "rows_missing": self.stored.missing if self.stored else 0,
+            "rows_duplicated": self.stored.duplicated if self.stored else 0,
+            "rows_unexpected": self.stored.unexpected if self.stored else 0,
             "verified": self.verified,
             "events_consumed": self.consumed,
             "rows_counted": self.written,
@@ -147,6 +152,7 @@ class Measurement:
             "consumer_cpu_seconds": round(self.consumer_cpu_s, 2),
             "consumer_cpu_us_per_event": round(self.cpu_us_per_event, 1),
             "host_cpu_busy": round(self.host_cpu_busy, 3),
+            **({"stored": self.stored.to_json()} if self.stored else {}),
             **self.details,
         }
 

@@ -31,7 +31,7 @@ def scaling_figures(measured: Mapping[int, Measurement]) -> dict[str, Any]:
             "host_cpu_busy": round(m.host_cpu_busy, 3),
             "seconds": round(m.total_s, 3),
             "verified": m.verified,
-            "stored": m.details.get("stored", {}),
+            "stored": m.stored.to_json() if m.stored else {},
             "events_per_s_vs_first": round(_over(m.events_per_s, first.events_per_s), 3),
             "cpu_per_event_vs_first": round(_over(m.cpu_us_per_event, first.cpu_us_per_event), 3),
             "cpu_seconds_per_process": m.details.get("cpu_seconds_per_process", []),

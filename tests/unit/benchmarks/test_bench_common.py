@@ -19,6 +19,7 @@ from benchmarks.harness.results import (
 from benchmarks.ingest.plan import Measurement, ingest_targets
 from benchmarks.ingest.worker import stored_interactions
 from deploy.scrape import metric_sum
+from tests.unit.benchmarks.test_bench_ingest import all_stored
 
 
 def result(**overrides: object) -> BenchResult:
@@ -124,7 +125,7 @@ def test_measurement_rates_and_verification() -> None:
     assert m.events_per_s == 5_000
     assert m.produce_events_per_s == 200_000
     assert not m.verified
-    m.rows_verified = 79_000
+    m.stored = all_stored(79_000)
     assert m.verified
     data = m.to_json()
     assert data["events_per_s"] == 5_000
