@@ -17,6 +17,8 @@ from deploy.app_processes import FeaturesWorkerChild
 from features.catalogue import load_catalogue
 from features.serving import decode_serving
 from features.state import EntityState
+from features.tiles import DAY_MS
+from interstore.demo_events import generate_events
 from store.feature_store import serving_key
 from streams.producer import EventProducer
 from tests.integration.worker.conftest import Pipeline, pipeline, pipeline_redis
@@ -24,6 +26,7 @@ from tests.integration.worker.conftest import Pipeline, pipeline, pipeline_redis
 __all__ = ["pipeline", "pipeline_redis"]  # the worker tests fixtures, used here too
 
 DEFINITIONS = Path(__file__).with_name("definitions.yaml")
+NOW = int(time.time() * 1000)
 Record = dict[str, Any]
 
 
@@ -84,6 +87,17 @@ class Features:
         self.workers.append(worker)
         return worker
 
+    def counted(
+        self, events: list[tuple[str, Record]], name: str = "features", **env: str
+    ) -> tuple[FeaturesWorker, dict[tuple[str, str], list[int]]]:
+        """Produce ``events``, start a worker, and wait until every entity's counts equal the
+        hand counts (``expected_counts``); the worker, still running, and those counts."""
+        expected = expected_counts(events)
+        self.produce(events)
+        worker = self.start(name, **env)
+        wait_counts(self, expected, [worker])
+        return worker, expected
+
     def produce(self, events: list[tuple[str, Record]]) -> None:
         with EventProducer(self.settings.kafka, self.pipeline.events_topic) as producer:
             for kind, record in events:
@@ -129,6 +143,11 @@ def features(settings: Settings, pipeline: Pipeline, unique_name: str) -> Iterat
         for key in pipe.redis.scan_iter(pattern, count=1000):
             pipe.redis.delete(key)
     pipe.redis.close()
+
+
+def traffic(count: int, seed: int) -> list[tuple[str, Record]]:
+    """Two days old, over about a minute: no window edge moves during a test."""
+    return list(generate_events(users=150, count=count, seed=seed, start_ms=NOW - 2 * DAY_MS))
 
 
 def expected_counts(events: list[tuple[str, Record]]) -> dict[tuple[str, str], list[int]]:
