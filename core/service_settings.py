@@ -73,7 +73,7 @@ class FeatureWorkerSettings(BaseSettings):
         description="States the worker wrote last, kept decoded: their batches skip the read.",
     )
     durable_interval_s: float = Field(
-        2.0,
+        5.0,
         gt=0,
         description="The durable copy (Cassandra) is written this often, one row per entity "
         "changed since; events are acknowledged once it covers them.",
