@@ -77,7 +77,9 @@ def build_features_app(
     )
     codec = default_codec()
     locks = {"u": asyncio.Lock(), "e": asyncio.Lock()}
-    held = HeldAcks(updater.durable, conf.durable_interval_s, conf.durable_max_held)
+    held = HeldAcks(
+        updater.durable, conf.durable_interval_s, conf.durable_max_held, metrics.durable_rows.inc
+    )
 
     def record(report: UpdateReport) -> None:
         metrics.events.labels("applied").inc(report.applied)

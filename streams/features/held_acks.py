@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mode import Service
@@ -31,8 +31,16 @@ log = logging.getLogger(__name__)
 
 
 class HeldAcks(Service):
-    def __init__(self, durable: DurableStateStore, interval_s: float, max_events: int) -> None:
+    def __init__(
+        self,
+        durable: DurableStateStore,
+        interval_s: float,
+        max_events: int,
+        on_written: Callable[[int], None] = lambda rows: None,
+    ) -> None:
+        """``on_written``: called with the rows each flush wrote."""
         super().__init__()
+        self.on_written = on_written
         self.durable = durable
         self.interval_s = interval_s
         self.max_events = max_events
@@ -78,12 +86,13 @@ class HeldAcks(Service):
             held, count = self._held, self._count
             self._held, self._count, self._since = [], 0, None
             try:
-                await self.durable.flush()  # takes the rows saved so far: no await before it
+                rows = await self.durable.flush()  # takes the rows saved so far: no await before
             except BaseException:
                 self._held[:0] = held
                 self._count += count
                 self._since = time.monotonic()
                 raise
+            self.on_written(rows)
             for stream, events in held:
                 for event in events:
                     await stream.ack(event)

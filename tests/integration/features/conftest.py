@@ -118,6 +118,15 @@ class Features:
                 out[key.decode()[len(self.prefix) :]] = EntityState.decode(blob)
         return out
 
+    def wait_durable(self, worker: FeaturesWorker, timeout_s: float = 60) -> None:
+        """Until the worker wrote states to the durable copy (it writes every
+        ``INTERSTORE_FEATURES_WORKER_DURABLE_INTERVAL_S``)."""
+        deadline = time.monotonic() + timeout_s
+        while worker.metric("interstore_feature_durable_rows_total") == 0:
+            worker.assert_running()
+            assert time.monotonic() < deadline, f"no durable write:\n{worker.log_tail()}"
+            time.sleep(0.2)
+
     def wait_applied(self, worker: FeaturesWorker, records: int, timeout_s: float = 120) -> None:
         """Until the worker handled ``records`` records (applied, duplicate or late)."""
         deadline = time.monotonic() + timeout_s

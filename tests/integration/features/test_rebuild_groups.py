@@ -124,6 +124,7 @@ async def test_rebuild_of_one_group_while_the_worker_ingests_hands_over_exactly(
     worker = features.start("live", INTERSTORE_FEATURES_WORKER_BATCH_MAX="200")
     features.produce(events[:2000])
     features.wait_applied(worker, 1000)
+    features.wait_durable(worker)  # the rebuild carries states from the durable copy
 
     async def produce_during() -> None:
         for first in range(2000, 5000, 500):
