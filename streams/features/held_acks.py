@@ -8,11 +8,12 @@ event (Faust bug #606, ``../shared/FAUST.md``) and the committed offsets only ev
 durable states: a crash redelivers whatever was not yet durable, and the fences skip what the
 working copy already holds.
 
-Bounded: a flush runs when the oldest held batch is ``interval_s`` old or ``max_events`` are
-held (the agent that added the batch waits for it: backpressure), and a service task flushes
-on the interval even while no batch arrives (an idle stream, and Faust's revocation, which waits
-for every unacknowledged event, ``stream_wait_empty``). Flushes run one at a time; a failed one
-keeps its events and rows for the next (the stores are idempotent: versions and fences).
+Bounded: a service task flushes once the oldest held batch is ``interval_s`` old, in the
+background (batches go on being applied meanwhile), also while no batch arrives (an idle stream,
+and Faust's revocation, which waits for every unacknowledged event, ``stream_wait_empty``); when
+``max_events`` are held, the agent that added the last batch flushes and waits (backpressure).
+Flushes run one at a time; a failed one keeps its events and rows for the next (the stores are
+idempotent: versions and fences).
 """
 
 from __future__ import annotations
@@ -55,26 +56,22 @@ class HeldAcks(Service):
         return self._count
 
     def due(self) -> bool:
-        return self._count >= self.max_events or (
-            self._since is not None and time.monotonic() - self._since >= self.interval_s
-        )
+        """Whether the task should flush: the oldest held batch is ``interval_s`` old."""
+        return self._since is not None and time.monotonic() - self._since >= self.interval_s
 
     async def add(self, stream: Any, events: Sequence[Any]) -> None:
         """Hold an applied batch's events (call right after the batch's states were saved);
-        flushes when due."""
+        at ``max_events`` held, flushes and waits for it."""
         self._held.append((stream, events))
         self._count += len(events)
         if self._since is None:
             self._since = time.monotonic()
         delay = 0.5
-        while self.due():
+        while self._count >= self.max_events:
             try:
                 await self.flush()
                 return
             except FeatureStateUnavailable as exc:
-                if self._count < self.max_events:  # not at the bound: the task retries
-                    log.warning("durable feature copy unavailable, will retry: %s", exc)
-                    return
                 log.warning("durable feature copy unavailable, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
@@ -109,7 +106,7 @@ class HeldAcks(Service):
     @Service.task
     async def _flush_forever(self) -> None:
         while not self.should_stop:
-            await self.sleep(self.interval_s / 2)
+            await self.sleep(min(self.interval_s / 4, 0.5))
             if self._held and self.due():
                 try:
                     await self.flush()
