@@ -65,11 +65,10 @@ class EarlyHydration:
         router: SessionRouter,
         ensure_intact: EnsureIntact,
         lock: asyncio.Lock,
-        reads: EarlyReads,
         *,
         behind: Callable[[RawMessage], bool] = lambda _: False,
     ) -> None:
-        self.reads = reads
+        self.reads: EarlyReads = router.reads
         self.behind = behind
         self.pipeline = pipeline
         self.router = router
@@ -126,6 +125,8 @@ class EarlyHydration:
         upto = self._seen_upto.get(app_open.partition)
         if upto is None or app_open.offset <= upto:
             return False  # the stream has it (or has not started on the partition)
+        if (app_open.partition, app_open.offset) in self._ahead:
+            return False  # queued by an earlier pass of the look-ahead (it starts over)
         user = self._wanted_user(app_open)
         if user is None:
             return False
@@ -222,12 +223,7 @@ class EarlyHydration:
                 for user, (app_open, in_flight) in queued.items()
                 if user not in live
             ]
-            read = {}
-            for want in wanted:  # after the recovery: a replay into cold makes its reads stale
-                members = await self.reads.take(want.user)
-                if members is not None:
-                    read[want.user] = members
-            await self.router.hydrate_all(wanted, read)
+            await self.router.hydrate_all(wanted)  # takes the early reads still good
         except StoreError as exc:
             self._failed(len(queued), exc)
             return

@@ -4,7 +4,9 @@ A hydration is a cold read (the user's compact recent view: tens of milliseconds
 on a busy box) and a hot-tier write. Holding the worker lock through the read stalls every
 batch behind it, and the worker falls behind. So ``EarlyHydration`` starts each user's read as
 soon as the app_open is queued (at most ``concurrency`` at once) and holds the lock only for
-the hot-tier write, once the read is done.
+the hot-tier write, once the read is done. A batch that reaches the app_open before the round
+(the round waits for the read, the batch may not) takes the same read
+(``SessionRouter.hydrate_all`` asks ``take`` for every user it hydrates).
 
 Why a read outside the lock is still complete: when the app_open is queued, each of the user's
 earlier messages is either handled (its batch finished, so it is in a tier) or pending (then it
@@ -58,6 +60,10 @@ class EarlyReads:
             members = await self._read_members(user)
             self._stage.observe(time.monotonic() - started)
             return members
+
+    async def read_now(self, user: str) -> Members:
+        """``user``'s members read now (under the worker lock: always complete)."""
+        return await self._read_members(user)
 
     def done(self, user: str) -> bool:
         """Whether ``user``'s read has finished (or failed, or was never started)."""

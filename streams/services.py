@@ -120,14 +120,22 @@ def build_worker(
         max_session_ms=int(settings.session.max_session_s * 1000),
         clock_ms=clock_ms,
     )
+    last_n = settings.session.last_n_per_kind
+    reads = EarlyReads(
+        partial(stores.cold.hydration_members, limit=last_n),
+        writer.written_since,
+        metrics,
+        concurrency=HYDRATION_CONCURRENCY,
+    )
     router = SessionRouter(
         stores.hot,
         stores.cold,
         writer,
         watermarks,
         metrics,
-        last_n=settings.session.last_n_per_kind,
+        last_n=last_n,
         clock_ms=clock_ms,
+        reads=reads,
         dirty_bound=DirtyBound(settings.session.max_dirty_items, settings.session.max_dirty_bytes),
         flush_early=partial(tracker.flush, cause="dirty_bound", evict=False),
     )
@@ -135,11 +143,8 @@ def build_worker(
         codec, writer, router, dead_letters, metrics, clock_ms=clock_ms,
         tombstones=stores.tombstones,
     )  # fmt: skip
-    reads = EarlyReads(
-        router.read_members, writer.written_since, metrics, concurrency=HYDRATION_CONCURRENCY
-    )
     early = EarlyHydration(
-        pipeline, router, recovery.ensure_intact, lock, reads, behind=behind or (lambda _: False)
+        pipeline, router, recovery.ensure_intact, lock, behind=behind or (lambda _: False)
     )
     return WorkerServices(
         stores=stores,

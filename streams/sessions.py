@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -28,6 +28,7 @@ from store.recent_views import HotMember
 from store.watermarks import WatermarkStore
 from streams.cold_writer import ColdWriter
 from streams.dirty_bound import DirtyBound
+from streams.early_reads import EarlyReads
 from streams.ingest import Accepted
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
@@ -83,9 +84,11 @@ class SessionRouter:
         *,
         last_n: int,
         clock_ms: Callable[[], int],
+        reads: EarlyReads,
         dirty_bound: DirtyBound | None = None,
         flush_early: FlushEarly | None = None,
     ) -> None:
+        self.reads = reads
         self.dirty_bound = dirty_bound
         self.flush_early = flush_early
         self.hot = hot
@@ -179,30 +182,24 @@ class SessionRouter:
                 log.warning("hot tier full: early flush of %d sessions: %s", len(users), exc)
             self.dirty_bound.reset(users)
 
-    async def read_members(self, user: str) -> dict[str, list[HotMember]]:
-        """The cold tier's newest ``last_n`` per kind of ``user``, as hot-tier members."""
-        return await self.cold.hydration_members(user, limit=self.last_n)
-
-    async def hydrate_all(
-        self,
-        wanted: Sequence[ToHydrate],
-        read: Mapping[str, dict[str, list[HotMember]]] | None = None,
-    ) -> None:
+    async def hydrate_all(self, wanted: Sequence[ToHydrate]) -> None:
         """For each user, the cold tier's newest ``last_n`` per kind and its ``in_flight``
-        interactions into a live session: the cold reads concurrently (except for users in
-        ``read``: read already, by early hydration), then one hot-tier round trip. Timed from
-        when the worker consumed each app_open, and from the start of this call."""
+        interactions into a live session: the user's early read if it is still good
+        (``streams.early_reads``: started when early hydration queued the app_open), else a cold
+        read now, concurrently; then one hot-tier round trip. Runs under the worker lock, after
+        the partitions' recovery. Timed from when the worker consumed each app_open, and from
+        the start of this call."""
         if not wanted:
             return
         started = time.monotonic()
         limiter = asyncio.Semaphore(HYDRATION_CONCURRENCY)
-        known = read or {}
 
         async def members_of(user: str) -> dict[str, list[HotMember]]:
-            if user in known:
-                return known[user]
+            early = await self.reads.take(user)
+            if early is not None:
+                return early
             async with limiter:
-                return await self.read_members(user)
+                return await self.reads.read_now(user)
 
         per_user = await gather_all([members_of(w.user) for w in wanted])
         read_done = time.monotonic()
