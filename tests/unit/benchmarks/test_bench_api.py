@@ -43,7 +43,7 @@ def step(
 ) -> Step:
     codes = kw.get("codes", {"200": 10})
     rows = [f"1,{code},{int(p99_ms * MS)},0,1,,,0,0,GET,/,x" for code, n in codes.items()]
-    results = "\n".join(row for row in rows for _ in range(codes[row.split(",")[1]]))
+    results = [row for row in rows for _ in range(codes[row.split(",")[1]])]
     report = VegetaReport.parse(report_json(p99_ms, **kw), 1000.0, results_csv=results)
     return Step(report, target, cpu or {"host_cpu_busy": 0.5, "cpu_cores": {"api": 0.4}})
 
@@ -187,7 +187,7 @@ def test_targets_are_p99_ceilings_answers_or_503s_and_ratios_to_the_floor() -> N
 def test_latencies_per_status_class_from_the_raw_results() -> None:
     rows = [f"1,200,{n * MS},0,1,,,0,0,GET,/,x" for n in range(1, 101)]
     rows += [f"1,503,{MS // 2},0,1,,,0,0,GET,/,x", f"1,0,{5000 * MS},0,0,timeout,,0,0,GET,/,x"]
-    by = status_latencies("\n".join(rows))
+    by = status_latencies(rows)
     assert by["2xx"] == {"count": 100, "p50_ms": 50.5, "p99_ms": 99.01}
     assert by["503"]["p99_ms"] == 0.5
     assert by["unanswered"] == {"count": 1, "p50_ms": 5000.0, "p99_ms": 5000.0}
