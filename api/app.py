@@ -15,6 +15,7 @@ from api.backends import ApiBackends, Backends
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.fast_reads import FastUserReads
+from api.load_gate import LoadGate
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, ConcurrencyLimit, RequestMetrics
 from api.model_service import ModelService, view_of
@@ -83,9 +84,11 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
     app.add_middleware(FastUserReads, routes=interactions.router.routes)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
-    app.add_middleware(
-        ConcurrencyLimit,
-        max_requests=settings.api.max_concurrency,
-        max_lag_s=settings.api.max_loop_lag_ms / 1000,
+    app.state.load_gate = gate = LoadGate(
+        settings.api.max_concurrency,
+        settings.api.max_loop_lag_ms / 1000,
+        settings.api.connection_limit,
+        on_shed=lambda reason: metrics.shed.labels(reason).inc(),
     )
+    app.add_middleware(ConcurrencyLimit, gate=gate)
     return app

@@ -28,6 +28,13 @@ class ApiMetrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        self.shed = Counter(
+            "interstore_api_shed",
+            "Requests answered 503 + Retry-After at once to shed load, per reason (in_progress, "
+            "loop_lag, connections).",
+            ["reason"],
+            registry=self.registry,
+        )
         self.user_reads = Counter(
             "interstore_api_user_reads",
             "Users answered, per tier that answered (hot: a live session in Redis; cold).",

@@ -1,9 +1,8 @@
 """Pure ASGI middleware (no per-request task or body copy): request timing per route, the
-request body limit, and the limit on requests in progress."""
+request body limit, and the load gate (503 rather than queue)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body, error_response
+from api.load_gate import ADMITTED, LoadGate
 from api.metrics import ApiMetrics
 from api.responses import OrjsonResponse
 
@@ -103,65 +103,30 @@ class BodyLimit:
 
 
 class ConcurrencyLimit:
-    """Answer at once 503 with Retry-After in the API's JSON shape, rather than queue: over
-    ``max_requests`` HTTP requests in progress, or while the event loop runs more than
-    ``max_lag_s`` late (``LoopLag``: requests read then have waited in the loop's queue that
-    long already, and would wait as long again behind the others). uvicorn's own
-    ``limit_concurrency``, kept as a backstop at a higher count, answers in plain text and
-    counts idle keep-alive connections too."""
+    """Answer at once 503 with Retry-After in the API's JSON shape, rather than queue, when the
+    app's ``LoadGate`` refuses: over its requests in progress, or while the event loop runs
+    more than its lag limit late (requests read then have waited in the loop's queue that long
+    already, and would wait as long again behind the others). Under ``interstore api`` the
+    server protocol (``api.shedding_protocol``) asks the gate first, as a request is parsed,
+    and marks what it admitted; here only requests that came another way (an in-process ASGI
+    client) are checked and counted."""
 
-    def __init__(self, app: ASGIApp, max_requests: int, max_lag_s: float | None = None) -> None:
+    def __init__(self, app: ASGIApp, gate: LoadGate) -> None:
         self.app = app
-        self.max_requests = max_requests
-        self.in_progress = 0
-        self.lag = LoopLag() if max_lag_s is not None else None
-        self.max_lag_s = max_lag_s or 0.0
+        self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get(ADMITTED):
             await self.app(scope, receive, send)
             return
-        if self.in_progress >= self.max_requests:
-            message = f"over {self.max_requests} requests in progress: retry shortly"
-            await error_response(503, message)(scope, receive, send)
+        if (reason := self.gate.refusal()) is not None:
+            await error_response(503, self.gate.shed(reason))(scope, receive, send)
             return
-        if self.lag is not None and self.lag.late_s() > self.max_lag_s:
-            message = f"the API runs over {self.max_lag_s * 1000:.0f} ms behind: retry shortly"
-            await error_response(503, message)(scope, receive, send)
-            return
-        self.in_progress += 1
+        self.gate.enter()
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_progress -= 1
-
-
-class LoopLag:
-    """How late the running event loop is: a timer every ``interval_s`` notes how late it fired
-    (started by the first ``late_s`` call on the loop; one callback per interval)."""
-
-    def __init__(self, interval_s: float = 0.01) -> None:
-        self.interval_s = interval_s
-        self._late_s = 0.0
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def late_s(self) -> float:
-        """The lateness of the last timer, or of the pending one if it is later still."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._loop = loop
-            self._late_s = 0.0
-            self._schedule(loop)
-        return max(self._late_s, loop.time() - self._due)
-
-    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._due = loop.time() + self.interval_s
-        loop.call_at(self._due, self._fired, loop)
-
-    def _fired(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._late_s = max(0.0, loop.time() - self._due)
-        if self._loop is loop and not loop.is_closed():
-            self._schedule(loop)
+            self.gate.leave()
 
 
 def _content_length(scope: Scope) -> int | None:

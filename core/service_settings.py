@@ -120,13 +120,30 @@ class ApiSettings(BaseSettings):
     max_body_bytes: int = Field(1 << 20, ge=1024)
     cold_concurrency: int = Field(64, ge=1, description="Cold-tier reads in flight per process.")
     max_concurrency: int = Field(
-        256, ge=1, description="Requests in progress per process; more get a 503 + Retry-After."
+        32,
+        ge=1,
+        description="Requests in progress per process (from parse to answer: queued in the "
+        "event loop too); more get a 503 + Retry-After at once.",
     )
     max_loop_lag_ms: float = Field(
-        1000.0,
+        100.0,
         gt=0,
-        description="While the event loop runs this late (requests queue in it), new requests"
-        " get a 503 + Retry-After at once.",
+        description="While the event loop runs this late, and for as long after (requests "
+        "queued meanwhile), new requests get a 503 + Retry-After at once.",
+    )
+    listen_backlog: int = Field(
+        2048, ge=1, description="The listening socket's accept queue (uvicorn's backlog)."
+    )
+    connection_limit: int = Field(
+        1024,
+        ge=1,
+        description="uvicorn's limit_concurrency: over this many connections or requests, "
+        "uvicorn itself answers 503 (plain text) and closes the connection.",
+    )
+    shed_at_parse: bool = Field(
+        True,
+        description="Ask the load gate as uvicorn parses a request (api.shedding_protocol): a "
+        "shed request costs no task; false: only the ConcurrencyLimit middleware sheds.",
     )
     log_level: str = "info"
 

@@ -13,9 +13,10 @@ from benchmarks.harness.results import BenchResult
 
 def api_targets(single: Step, batch: Step, floors: Mapping[str, Mapping[str, Any]]) -> list[Target]:
     """At the phases' rates: p99 under the ceilings; every request answered 2xx or shed at once
-    with a 503 (issue 15), none unanswered; the one-hot-user p99 within 3x the raw floor's in the
-    same run, and the API's CPU per request within 2x the floor's (the `store` floor: the same
-    reads decoded into the API's shape)."""
+    with a 503 (issue 15), none unanswered; the one-hot-user p99 of its 2xx answers (not
+    flattered by fast 503s) within 3x the raw floor's in the same run, and the API's CPU per
+    request within 2x the floor's (the `store` floor: the same reads decoded into the API's
+    shape)."""
     raw, store = floors["single"]["raw"], floors["single"]["store"]
     shed_ok = single.report.answered_or_shed and batch.report.answered_or_shed
     return [
@@ -28,7 +29,10 @@ def api_targets(single: Step, batch: Step, floors: Mapping[str, Mapping[str, Any
             batch.p99_ms, BATCH_P99_TARGET_MS, "ms",
         ),
         Target("requests answered 2xx or shed with 503", 1.0 if shed_ok else 0.0, 1.0, "ratio"),
-        Ceiling("one hot user p99 / raw floor p99", ratio(single.p99_ms, raw["p99_ms"]), 3.0),
+        Ceiling(
+            "one hot user p99 of 2xx answers / raw floor p99",
+            ratio(single.report.by_status.get("2xx", {}).get("p99_ms", 0.0), raw["p99_ms"]), 3.0,
+        ),
         Ceiling(
             "one hot user API CPU per request / floor's",
             ratio(single.api_cpu_per_request_us, store.get("cpu_per_request_us", 0.0)), 2.0,
@@ -72,7 +76,8 @@ def _row(label: str, f: Mapping[str, Any]) -> list[str]:
     cpu_us = f.get("api_cpu_per_request_us", f.get("cpu_per_request_us", 0.0))
     return [
         label, f"{f.get('rate_wanted', 0):,.0f}", f"{f['p50_ms']:.2f}", f"{f['p90_ms']:.2f}",
-        f"{f['p99_ms']:.2f}", f"{f['max_ms']:.1f}", f"{f.get('share_2xx', f['success']):.2%}",
+        f"{f['p99_ms']:.2f}", f"{f.get('p99_2xx_ms', f['p99_ms']):.2f}", f"{f['max_ms']:.1f}",
+        f"{f.get('share_2xx', f['success']):.2%}",
         f"{f.get('share_503', 0.0):.2%}", f"{cpu_us:,.0f}", f"{cores.get('api', 0):.2f}",
         f"{f.get('host_cpu_busy', 0):.0%}",
     ]  # fmt: skip
@@ -81,7 +86,8 @@ def _row(label: str, f: Mapping[str, Any]) -> list[str]:
 def render(result: BenchResult) -> list[Any]:
     figures, floors = result.figures, result.baseline
     columns = (
-        "phase", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "2xx", "503", "CPU us/req",
+        "phase", "req/s", "p50 ms", "p90 ms", "p99 ms", "2xx p99", "max ms", "2xx", "503",
+        "CPU us/req",
         "API cores", "host",
     )  # fmt: skip
     rows = []

@@ -37,9 +37,12 @@ def api_settings(
         SecretStr(FEATURES_KEY): ("read:features",),
         SecretStr(ADMIN_KEY): ("admin",),
     }
+    # in process, the app shares the test's event loop, which the test's own blocking calls
+    # stall: no loop-lag shedding there (tests/integration/api/test_overload.py sheds for real)
+    api = ApiSettings(keys=keys, read_timeout_s=2.0, max_loop_lag_ms=60_000)  # type: ignore[arg-type]
     return settings.model_copy(
         update={
-            "api": ApiSettings(keys=keys, read_timeout_s=2.0),  # type: ignore[arg-type]
+            "api": api,
             "cassandra": settings.cassandra.model_copy(update={"keyspace": keyspace}),
             "redis": settings.redis.model_copy(update={"key_prefix": unique_name}),
             "features": settings.features.model_copy(update={"key_prefix": f"{unique_name}f"}),

@@ -25,7 +25,7 @@ async def test_forget_erases_both_tiers_and_needs_the_admin_scope(
     await tiers.in_cold([click("cold-user", n, now - 1000 * n) for n in range(5)])
     await tiers.live("live-user", [click("live-user", 9, now - 5000)], [click("live-user", 1, now)])
     keys = {SecretStr(READ_KEY): ("read:interactions",), SecretStr(ADMIN_KEY): ("admin",)}
-    api = ApiSettings(keys=keys)  # type: ignore[arg-type]
+    api = ApiSettings(keys=keys, max_loop_lag_ms=60_000)  # type: ignore[arg-type]
     async with serve(api=api, ops=OpsSettings(tombstone_refresh_s=0.1)) as client:
         refused = await client.post("/v1/users/cold-user:forget", json={"reason": "x"})
         assert refused.status_code == 403

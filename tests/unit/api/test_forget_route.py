@@ -15,7 +15,7 @@ ADMIN_KEY = "admin-key-0123456789"
 
 async def test_forget_needs_the_admin_scope_and_a_forgetter(backends: MemoryBackends) -> None:
     keys = {SecretStr(READ_KEY): ("read:interactions",), SecretStr(ADMIN_KEY): ("admin",)}
-    settings = Settings(api=ApiSettings(keys=keys))  # type: ignore[arg-type]
+    settings = Settings(api=ApiSettings(keys=keys, max_loop_lag_ms=60_000))  # type: ignore[arg-type]
 
     async def open_backends(_: Settings) -> MemoryBackends:
         return backends

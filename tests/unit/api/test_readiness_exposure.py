@@ -37,7 +37,7 @@ async def probe() -> AsyncIterator[tuple[httpx.AsyncClient, CountingBackends]]:
         InMemoryColdStore(RetentionSettings(), clock=clock),
     )
     keys = {SecretStr(READ_KEY): ("read:interactions",), SecretStr(ADMIN_KEY): ("admin",)}
-    settings = Settings(api=ApiSettings(keys=keys, ready_cache_s=60))  # type: ignore[arg-type]
+    settings = Settings(api=ApiSettings(keys=keys, ready_cache_s=60, max_loop_lag_ms=60_000))  # type: ignore[arg-type]
 
     async def open_backends(_: Settings) -> CountingBackends:
         return backends

@@ -10,6 +10,7 @@ import time
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from api.load_gate import LoadGate
 from api.middleware import ConcurrencyLimit
 from api.models import MAX_BATCH_ITEMS
 from api.responses import OrjsonResponse
@@ -33,7 +34,8 @@ async def test_requests_past_the_concurrency_limit_get_503_with_retry_after() ->
         await release.wait()
         await OrjsonResponse({"ok": True})(scope, receive, send)
 
-    limited = ConcurrencyLimit(slow_app, max_requests=2)
+    gate = LoadGate(max_requests=2, max_lag_s=60.0, max_connections=1000)
+    limited = ConcurrencyLimit(slow_app, gate)
     transport = httpx.ASGITransport(app=limited)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
         first = [asyncio.create_task(http.get("/x")) for _ in range(2)]
@@ -45,14 +47,16 @@ async def test_requests_past_the_concurrency_limit_get_503_with_retry_after() ->
         release.set()
         assert [r.status_code for r in await asyncio.gather(*first)] == [200, 200]
         assert (await http.get("/x")).status_code == 200
-    assert limited.in_progress == 0
+    assert gate.in_progress == 0
 
 
 async def test_requests_while_the_event_loop_runs_late_get_503_at_once() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await OrjsonResponse({"ok": True})(scope, receive, send)
 
-    limited = ConcurrencyLimit(app, max_requests=100, max_lag_s=0.1)
+    shed: list[str] = []
+    gate = LoadGate(max_requests=100, max_lag_s=0.1, max_connections=1000, on_shed=shed.append)
+    limited = ConcurrencyLimit(app, gate)
     transport = httpx.ASGITransport(app=limited)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
         assert (await http.get("/x")).status_code == 200  # starts the lag timer
@@ -61,6 +65,9 @@ async def test_requests_while_the_event_loop_runs_late_get_503_at_once() -> None
         assert late.status_code == 503
         assert late.headers["Retry-After"] == "1"
         assert "behind" in late.json()["error"]["message"]
-        await asyncio.sleep(0.05)  # the timer fires again, on time
+        await asyncio.sleep(0.1)  # the timer fires again, on time; the 0.3 s stall still held
+        assert (await http.get("/x")).status_code == 503
+        await asyncio.sleep(0.3)  # as long as the stall was: requests queued in it are read
         assert (await http.get("/x")).status_code == 200
-    assert limited.in_progress == 0
+    assert gate.in_progress == 0
+    assert shed == ["loop_lag", "loop_lag"]

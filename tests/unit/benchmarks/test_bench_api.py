@@ -14,7 +14,7 @@ from benchmarks.api.ladder import Step, ladder_json, limited_by, nice, rate_ladd
 from benchmarks.api.plan import ENDPOINTS, ApiParams
 from benchmarks.api.report import api_targets, build_result, render
 from benchmarks.api.scaling import scaling_entry, scaling_table, single_requests
-from benchmarks.api.vegeta import Request, VegetaReport, targets_lines
+from benchmarks.api.vegeta import Request, VegetaReport, status_latencies, targets_lines
 from benchmarks.harness.results import RESULT_KEYS, read_result, write_result
 
 MS = 1_000_000
@@ -41,7 +41,10 @@ def report_json(
 def step(
     p99_ms: float = 2.0, target: float = 5.0, cpu: dict[str, Any] | None = None, **kw: Any
 ) -> Step:
-    report = VegetaReport.parse(report_json(p99_ms, **kw), wanted_rate=1000.0)
+    codes = kw.get("codes", {"200": 10})
+    rows = [f"1,{code},{int(p99_ms * MS)},0,1,,,0,0,GET,/,x" for code, n in codes.items()]
+    results = [row for row in rows for _ in range(codes[row.split(",")[1]])]
+    report = VegetaReport.parse(report_json(p99_ms, **kw), 1000.0, results_csv=results)
     return Step(report, target, cpu or {"host_cpu_busy": 0.5, "cpu_cores": {"api": 0.4}})
 
 
@@ -171,7 +174,7 @@ def test_targets_are_p99_ceilings_answers_or_503s_and_ratios_to_the_floor() -> N
         "one hot user p99 at 1,000 req/s": True,
         "batch of 50 p99 at 1,000 req/s": False,
         "requests answered 2xx or shed with 503": True,
-        "one hot user p99 / raw floor p99": True,
+        "one hot user p99 of 2xx answers / raw floor p99": True,
         "one hot user API CPU per request / floor's": True,
     }
     shed = step(4.0, codes={"200": 5, "503": 5})
@@ -179,6 +182,15 @@ def test_targets_are_p99_ceilings_answers_or_503s_and_ratios_to_the_floor() -> N
     assert shed.report.figures()["share_503"] == 0.5
     for bad in (step(4.0, codes={"200": 5, "500": 1}), step(4.0, codes={"200": 5, "0": 1})):
         assert not api_targets(bad, batch, FLOORS)[2].met
+
+
+def test_latencies_per_status_class_from_the_raw_results() -> None:
+    rows = [f"1,200,{n * MS},0,1,,,0,0,GET,/,x" for n in range(1, 101)]
+    rows += [f"1,503,{MS // 2},0,1,,,0,0,GET,/,x", f"1,0,{5000 * MS},0,0,timeout,,0,0,GET,/,x"]
+    by = status_latencies(rows)
+    assert by["2xx"] == {"count": 100, "p50_ms": 50.5, "p99_ms": 99.01}
+    assert by["503"]["p99_ms"] == 0.5
+    assert by["unanswered"] == {"count": 1, "p50_ms": 5000.0, "p99_ms": 5000.0}
 
 
 def test_the_result_file_has_the_documented_keys_and_ratios(tmp_path: Any) -> None:
