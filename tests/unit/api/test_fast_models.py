@@ -74,7 +74,7 @@ BAD: list[tuple[dict[str, str], bytes]] = [
     (H, b'{"context": {"user_id": "u1"}, "candidates": ["p1"], "deadline_ms": "40"}'),  # coerced
     (H, b'{"context": {"user_id": "u1"}, "candidates": ["p1"], "deadline_ms": 40.0}'),
     (H, b'{"context": {"user_id": "u1"}, "candidates": ["p1"], "deadline_ms": 0}'),
-    (H, b'{"context": {"user_id": "u1"}, "candidates": ["p1"], "deadline_ms": true}'),
+    (H, b'{"context": {"user_id": "u1"}, "candidates": ["p1"], "deadline_ms": -5}'),
     (H, b'{"context": {"user_id": "u1"}, "candidates": ["p1"], "extra": 1}'),
     (H, b'{"context": {"user_id": 7}, "candidates": ["p1"]}'),
     (H, b'{"context": {"user_id": "u1"}, "candidates": []}'),
