@@ -34,7 +34,16 @@ log = logging.getLogger("interstore.features")
 
 EntityId = str | tuple[str, ...]
 """A one-key entity's id, or a composite id's keys in the entity's key order."""
-__all__ = ["EntityId", "FeatureReader", "FeatureValue", "Status", "build_feature_reader"]
+ColumnsRead = tuple[str, Sequence[EntityId], Sequence[str]]
+"""(entity, ids, features) of one ``columns`` read."""
+__all__ = [
+    "ColumnsRead",
+    "EntityId",
+    "FeatureReader",
+    "FeatureValue",
+    "Status",
+    "build_feature_reader",
+]
 T = TypeVar("T")
 MAX_COLUMN_PLANS = 1024
 
@@ -106,11 +115,7 @@ class FeatureReader:
             return [(entity_id,) for entity_id in ids]  # type: ignore[misc]
         return [self.key_parts(entity, entity_id) for entity_id in ids]
 
-    async def columns(
-        self, entity: str, ids: Sequence[EntityId], features: Sequence[str]
-    ) -> Columns:
-        """The values as columns (``features.columns``): one read for all ids, as ``get``; the
-        same errors, no ``stale`` status."""
+    def _column_plan(self, entity: str, features: Sequence[str]) -> ColumnPlan:
         wanted = (entity, tuple(features))
         plan = self._column_plans.get(wanted)
         if plan is None:
@@ -118,22 +123,67 @@ class FeatureReader:
                 self._column_plans.clear()
             plan = ColumnPlan.of(self.catalogue, self.resolve(entity, features))
             self._column_plans[wanted] = plan
-        parts = self._parts(entity, ids)
-        keys = serving_keys(self.key_prefix, entity, parts, plan.groups)
-        what = f"feature read of {len(keys)} keys"
-        if not (sequences := plan.sequences):
-            return plan.columns(await self._bounded(what, self.store.read_values(keys)), {})
-        if self.interactions is None:
-            raise FeatureError("this reader has no interaction store: it cannot read last_n")
-        raw, found = await asyncio.gather(
-            self._bounded(what, self.store.read_values(keys)),
-            read_sequences(self.interactions, sequences, [p[0] for p in parts]),
-        )
-        columns = {
-            name: SequenceColumn([v.value for v in values], [v.status != "missing" for v in values])
-            for name, values in found.items()
-        }
-        return plan.columns(raw, columns)
+        return plan
+
+    async def _prefix(self) -> str:
+        """The current generation's key prefix (``GenerationPointer``, cached)."""
+        if self.generations is None:
+            return self.key_prefix
+        fresh = self.generations.fresh()
+        if fresh is not None:
+            return fresh
+        return await self._bounded("feature generation read", self.generations.current_prefix())
+
+    async def columns(
+        self, entity: str, ids: Sequence[EntityId], features: Sequence[str]
+    ) -> Columns:
+        """The values as columns (``features.columns``): one read for all ids, as ``get``; the
+        same errors, no ``stale`` status."""
+        [found] = await self.columns_many([(entity, ids, features)])
+        return found
+
+    async def columns_many(self, reads: Sequence[ColumnsRead]) -> list[Columns]:
+        """``columns`` of several (entity, ids, features) reads with one read of the feature
+        store (one MGET), in one generation."""
+        prefix = await self._prefix()
+        plans: list[ColumnPlan] = []
+        keys: list[str] = []
+        ends: list[int] = []
+        sequences: list[Awaitable[dict[str, list[FeatureValue]]]] = []
+        for entity, ids, features in reads:
+            plan = self._column_plan(entity, features)
+            parts = self._parts(entity, ids)
+            keys += serving_keys(prefix, entity, parts, plan.groups)
+            plans.append(plan)
+            ends.append(len(keys))
+            if plan.sequences:
+                if self.interactions is None:
+                    raise FeatureError(
+                        "this reader has no interaction store: it cannot read last_n"
+                    )
+                sequences.append(
+                    read_sequences(self.interactions, plan.sequences, [p[0] for p in parts])
+                )
+        read = self._bounded(f"feature read of {len(keys)} keys", self.store.read_values(keys))
+        if sequences:
+            raw, *found = await asyncio.gather(read, *sequences)
+        else:
+            raw, found = await read, []
+        out: list[Columns] = []
+        start = 0
+        listed = iter(found)
+        for plan, end in zip(plans, ends, strict=True):
+            columns: dict[str, SequenceColumn] = {}
+            if plan.sequences:
+                columns = {
+                    name: SequenceColumn(
+                        [v.value for v in values], [v.status != "missing" for v in values]
+                    )
+                    for name, values in next(listed).items()
+                }
+            out.append(plan.columns(raw[start:end] if len(plans) > 1 else raw, columns))
+            start = end
+        return out
 
     async def get(
         self,
@@ -150,11 +200,7 @@ class FeatureReader:
         parts = self._parts(entity, ids)
         now = self.clock() if now_ms is None else now_ms
         groups = list(dict.fromkeys(r.group.name for r in refs if r.served_index is not None))
-        prefix = self.key_prefix
-        if self.generations is not None:  # one prefix per read: never two generations mixed
-            prefix = await self._bounded(
-                "feature generation read", self.generations.current_prefix()
-            )
+        prefix = await self._prefix()  # one prefix per read: never two generations mixed
         keys = serving_keys(prefix, entity, parts, groups)
         sequences = [r for r in refs if r.served_index is None]
         if sequences and self.interactions is None:
