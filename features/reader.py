@@ -111,8 +111,13 @@ class FeatureReader:
         return parts
 
     def _parts(self, entity: str, ids: Sequence[EntityId]) -> list[tuple[str, ...]]:
-        if len(self.catalogue.entities[entity].keys) == 1 and all(type(i) is str for i in ids):
+        width = len(self.catalogue.entities[entity].keys)
+        if width == 1 and all(type(i) is str for i in ids):
             return [(entity_id,) for entity_id in ids]  # type: ignore[misc]
+        if all(type(i) is tuple and len(i) == width for i in ids) and all(
+            type(part) is str for entity_id in ids for part in entity_id
+        ):  # composite ids as a matrix builds them: no call per id
+            return list(ids)  # type: ignore[arg-type]
         return [self.key_parts(entity, entity_id) for entity_id in ids]
 
     def _column_plan(self, entity: str, features: Sequence[str]) -> ColumnPlan:

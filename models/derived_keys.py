@@ -19,27 +19,29 @@ from models.source import EntityId
 
 
 class DerivedKeys:
-    """A bounded memory of derived key values: emptied when it reaches ``max_entries``."""
+    """A bounded memory of derived key values, per (entity, key): a table emptied when it
+    reaches ``max_entries``."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._known: dict[tuple[str, str, EntityId], str] = {}
+        self._known: dict[tuple[str, str], dict[EntityId | None, str | None]] = {}
 
     def guess(self, entity: str, key: str, ids: Sequence[EntityId | None]) -> list[str | None]:
         """Per id, the value of ``key`` its entity's values gave last (None: unknown)."""
-        known = self._known
-        return [None if i is None else known.get((entity, key, i)) for i in ids]
+        known = self._known.get((entity, key))
+        if known is None:
+            return [None] * len(ids)
+        return list(map(known.get, ids))
 
     def remember(
         self, entity: str, key: str, ids: Sequence[EntityId | None], values: Sequence[str | None]
     ) -> None:
-        """The values of ``key`` read for ``ids`` (None: unresolved, not remembered)."""
-        known = self._known
+        """The values of ``key`` read for ``ids`` (None: unresolved, remembered as unknown)."""
+        known = self._known.setdefault((entity, key), {})
         if len(known) + len(ids) > self.max_entries:
             known.clear()
-        for entity_id, value in zip(ids, values, strict=True):
-            if entity_id is not None and value is not None:
-                known[(entity, key, entity_id)] = value
+        known.update(zip(ids, values, strict=True))  # in C: a matrix's rows at once
+        known.pop(None, None)
 
     def __len__(self) -> int:
-        return len(self._known)
+        return sum(map(len, self._known.values()))
