@@ -92,7 +92,7 @@ class Backends:
         feature_store = RedisFeatureStore(settings.redis, settings.features)
         features = build_feature_reader(settings, feature_store, reader, catalogue=catalogue)
         kafka = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
-        updater, control = build_updater(settings, session, gated=False, catalogue=catalogue)
+        updater, control = build_updater(settings, session, catalogue=catalogue)
         forgetter = build_forgetter(
             session, hot, keyspace=settings.cassandra.keyspace, retention=settings.retention,
             tombstone_refresh_s=settings.ops.tombstone_refresh_s,

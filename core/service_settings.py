@@ -72,6 +72,18 @@ class FeatureWorkerSettings(BaseSettings):
         ge=0,
         description="States the worker wrote last, kept decoded: their batches skip the read.",
     )
+    durable_interval_s: float = Field(
+        5.0,
+        gt=0,
+        description="The durable copy (Cassandra) is written this often, one row per entity "
+        "changed since; events are acknowledged once it covers them.",
+    )
+    durable_max_held: int = Field(
+        20_000,
+        ge=1,
+        description="Events held unacknowledged at most: more and the batch waits for a write "
+        "of the durable copy.",
+    )
     commit_interval_s: float = Field(1.0, gt=0)
     web_bind: str = "127.0.0.1"
     web_port: int = Field(6067, ge=1, description="Its web server: /metrics and /healthz.")

@@ -134,13 +134,12 @@ def prune(plan: EntityPlan, state: EntityState, lateness_ms: int) -> None:
     newest = state.event_ts_ms
     if newest is None:
         return
-    for agg in plan.aggregates.values():
-        tiles: dict[int, Any] | None = (
-            state.distinct.get(agg.id) if agg.type == "distinct" else state.tiles.get(agg.id)
-        )
+    counted, distinct = state.tiles, state.distinct
+    for agg_id, is_distinct, keep_ms, granularity in plan.tiled_keeps():
+        tiles: dict[int, Any] | None = (distinct if is_distinct else counted).get(agg_id)
         if not tiles:
             continue
-        oldest = tile_index(newest - agg.keep_ms - lateness_ms, agg.granularity_ms)
+        oldest = tile_index(newest - keep_ms - lateness_ms, granularity)
         if min(tiles) < oldest:
             for i in [i for i in tiles if i < oldest]:
                 del tiles[i]

@@ -276,3 +276,9 @@ def _ratio_problems(
                 (*loc, part),
                 f"{name!r} is a {other.type}; a ratio's parts are " + ", ".join(RATIO_PARTS),
             )
+
+
+def definitions_digest(catalogue: Catalogue) -> str:
+    """A short digest of every group's fingerprint: which definitions a generation holds."""
+    text = "|".join(f"{n}={f}" for n, f in sorted(catalogue.fingerprints.items()))
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()

@@ -16,8 +16,8 @@ from store.feature_state import StateKey, StateWrite, StoredState
 
 class UserFeatureEraser:
     def __init__(self, updater: FeatureUpdater, control: GenerationControl, partitions: int):
-        """``updater``: ungated (``build_updater(gated=False)``); ``partitions``: the events
-        topic's (a user's shard is its events partition, murmur2 of the user id as the
+        """``updater``: ungated (``features.updater_factory.build_updater``); ``partitions``:
+        the events topic's (a user's shard is its events partition, murmur2 of the user id as the
         producers key it; every shard is searched in the durable copy)."""
         self.updater = updater
         self.control = control

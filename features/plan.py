@@ -96,6 +96,18 @@ class EntityPlan:
     reads: tuple[GroupReads, ...] = ()
     """Per group (in ``groups`` order), where each served feature's value comes from."""
     _taking: dict[str, tuple[Aggregate, ...]] = field(default_factory=dict)
+    _tiled_keeps: tuple[tuple[int, bool, int, int], ...] | None = None
+
+    def tiled_keeps(self) -> tuple[tuple[int, bool, int, int], ...]:
+        """Per tiled aggregate (count, sum, distinct): (id, distinct?, keep_ms, granularity_ms),
+        what pruning needs (cached)."""
+        if self._tiled_keeps is None:
+            self._tiled_keeps = tuple(
+                (agg.id, agg.type == "distinct", agg.keep_ms, agg.granularity_ms)
+                for agg in self.aggregates.values()
+                if agg.type in ("count", "sum", "distinct")
+            )
+        return self._tiled_keeps
 
     def taking(self, kind: str) -> tuple[Aggregate, ...]:
         """The aggregates an event of ``kind`` feeds (in plan order; cached per kind)."""

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import msgpack
 
 from features.errors import FeatureError
+from features.packing import packer
 
 SERVING_VERSION = 1
 
@@ -40,7 +41,7 @@ class ServingValue(NamedTuple):
 
 def encode_serving(value: ServingValue) -> bytes:
     """Values may be None, bool, int, float, str or lists of those (msgpack's types)."""
-    packed: bytes = msgpack.packb(
+    packed: bytes = packer().pack(
         [
             SERVING_VERSION,
             value.fingerprint,
@@ -48,8 +49,7 @@ def encode_serving(value: ServingValue) -> bytes:
             value.computed_ts_ms,
             value.valid_until_ms,
             list(value.values),
-        ],
-        use_bin_type=True,
+        ]
     )
     return packed
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import msgpack
 
+from features.packing import packer
+
 FORMAT = 1
 DISTINCT_TILE_CAP = 256
 
@@ -43,7 +45,7 @@ class EntityState:
         return max((f.max_ts_ms for f in self.fences.values()), default=None)
 
     def encode(self) -> bytes:
-        blob: bytes = msgpack.packb(
+        blob: bytes = packer().pack(
             [
                 FORMAT,
                 {p: [f.offset, f.max_ts_ms] for p, f in self.fences.items()},

@@ -12,9 +12,8 @@ One ``FeatureUpdater`` serves the live worker, replays and rebuilds alike (the s
   durable copy, with its serving values recomputed, before anything else touches it.
 - ``refresh``: recompute the serving values whose windows slid (``valid_until_ms`` passed).
 - Generations (``store.feature_generations``): an updater writes one generation of the store
-  (``for_generation``). The live worker's has a ``gate``: each ``apply`` and ``refresh`` first
-  asks it which generation is current (waiting while a rebuild holds the pause) and goes to that
-  generation's updater.
+  (``for_generation``); the live worker's goes through ``features.generation_gate``, which
+  picks the generation each call writes.
 - Forgotten users (``tombstones``): events of a forgotten user with ``ts <= forgotten_at`` are
   not applied to the user's own entities (keyed first by ``user_id``); ``features.forgetting``
   replaces those entities' states by ``ERASED`` (versioned) and deletes their serving values.
@@ -23,14 +22,12 @@ One ``FeatureUpdater`` serves the live worker, replays and rebuilds alike (the s
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from core.clock import Clock, wall_clock_ms
 from features.aggregate import ApplyResult, FeatureEvent, apply_events
-from features.catalogue import Catalogue
+from features.catalogue import Catalogue, definitions_digest
 from features.evaluate import evaluate_entity
 from features.plan import EntityPlan
 from features.serving import ServingValue, encode_serving
@@ -56,21 +53,9 @@ ERASED = EntityState().encode()
 """The state of a forgotten user's entity: nothing applied, no serving values."""
 
 
-class GenerationGate(Protocol):
-    async def writable(self, definitions: str) -> int:
-        """The generation to write now (waits while a rebuild holds the pause)."""
-        ...
-
-
 def user_keyed(plan: EntityPlan) -> bool:
     """Whether the entity belongs to one user (erased when the user is forgotten)."""
     return plan.keys[0] == LOCAL_KEY
-
-
-def definitions_digest(catalogue: Catalogue) -> str:
-    """A short digest of every group's fingerprint: which definitions a generation holds."""
-    text = "|".join(f"{n}={f}" for n, f in sorted(catalogue.fingerprints.items()))
-    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
 @dataclass(slots=True)
@@ -110,14 +95,11 @@ class FeatureUpdater:
         clock: Clock = wall_clock_ms,
         state_cache_entries: int = 30_000,
         tombstones: TombstoneCache | None = None,
-        gate: GenerationGate | None = None,
         generation: int = 0,
     ) -> None:
         """``state_cache_entries``: how many states this updater wrote last it keeps decoded
         (``features.state_cache``); 0 reads every state from the working store. ``key_prefix``:
-        the configured one; this updater writes ``generation`` under it (unless ``gate`` is
-        given: then every call writes the generation the gate names, through its own updater,
-        each with a cache of its own)."""
+        the configured one; this updater writes ``generation`` under it."""
         self.catalogue = catalogue
         self.plans = plans
         self.base_prefix = key_prefix
@@ -128,14 +110,14 @@ class FeatureUpdater:
         self.lateness_ms = lateness_ms
         self.clock = clock
         self.tombstones = tombstones
-        self.gate = gate
         self.definitions = definitions_digest(catalogue)
         self._generations: dict[int, FeatureUpdater] = {}
         self._group_keys = functools.lru_cache(maxsize=65_536)(self._serving_keys)
         self.cache = StateCache(state_cache_entries)
 
     def for_generation(self, generation: int) -> FeatureUpdater:
-        """An updater of the same definitions and stores writing ``generation`` (no gate)."""
+        """An updater of the same definitions and stores writing ``generation`` (kept: each
+        generation's updater keeps its own states)."""
         found = self._generations.get(generation)
         if found is None:
             found = self._generations[generation] = FeatureUpdater(
@@ -145,12 +127,6 @@ class FeatureUpdater:
                 generation=generation,
             )  # fmt: skip
         return found
-
-    async def _target(self) -> FeatureUpdater | None:
-        """The generation's updater to delegate to; None: this one."""
-        if self.gate is None:
-            return None
-        return self.for_generation(await self.gate.writable(self.definitions))
 
     def keys_of(self, key: StateKey) -> list[str]:
         """The entity's serving keys (every group of its plan) in this generation."""
@@ -189,9 +165,6 @@ class FeatureUpdater:
 
     async def ensure_intact(self, shards: Sequence[str]) -> int:
         """Reload the shards whose working copy was lost; returns how many states came back."""
-        target = await self._target()
-        if target is not None:
-            return await target.ensure_intact(shards)
         reloaded = 0
         for shard in await self.working.lost_shards(sorted(set(shards))):
             now_ms = self.clock()
@@ -210,14 +183,14 @@ class FeatureUpdater:
     ) -> UpdateReport:
         """``on_visible``: called with the report once the states and serving values are in
         the working store (visible to readers), before the durable copy is written."""
-        target = await self._target()
-        if target is not None:
-            return await target.apply(batches, on_visible)
         report = UpdateReport()
         report.reloaded = await self.ensure_intact([b.shard for b in batches])
         pending = [b for b in batches if b.key.entity in self.plans]
         if self.tombstones is not None:
+            before = self.tombstones.forgotten
             await self.tombstones.refresh_if_due()
+            if self.tombstones.forgotten != before:  # a user forgotten since: the eraser's
+                await self.durable.flush()  # second pass must find their states durable
             if self.tombstones.forgotten:
                 pending, report.forgotten = self._without_forgotten(pending)
         saved: list[tuple[str, StateKey, StoredState]] = []
@@ -304,9 +277,6 @@ class FeatureUpdater:
 
     async def refresh(self, shard: str) -> int:
         """Recompute the values of the shard's entities whose windows slid; returns how many."""
-        target = await self._target()
-        if target is not None:
-            return await target.refresh(shard)
         refreshed = 0
         for _ in range(MAX_REFRESH_PAGES):
             now_ms = self.clock()

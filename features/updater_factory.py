@@ -12,8 +12,10 @@ from features.catalogue import Catalogue, load_catalogue
 from features.plan import plans_from_catalogue
 from features.updater import FeatureUpdater
 from store.cassandra_feature_state import CassandraStateStore
+from store.deferred_feature_state import DeferredStateStore
 from store.errors import StoreError
 from store.feature_generations import GenerationControl
+from store.feature_state import DurableStateStore
 from store.redis_feature_state import RedisStateStore
 from store.tombstones import TombstoneCache, TombstoneTable
 
@@ -22,15 +24,19 @@ def build_updater(
     settings: Settings,
     session: Session,
     *,
-    gated: bool,
     catalogue: Catalogue | None = None,
+    deferred_durable: bool = False,
 ) -> tuple[FeatureUpdater, GenerationControl]:
-    """An updater of generation 0 that skips events of forgotten users, and the generation
-    control on its Redis client. ``gated``: every call writes the current generation, waiting
-    while a rebuild holds the pause (the live worker); else use ``for_generation``. The
-    catalogue from ``settings.features.definitions_path`` unless given."""
+    """An updater of generation 0 that skips events of forgotten users (``for_generation``
+    for the others), and the generation control on its Redis client (the live worker wraps
+    both in ``features.generation_gate.GatedUpdater``). The catalogue from
+    ``settings.features.definitions_path`` unless given. ``deferred_durable``: the durable copy
+    holds its rows until ``durable.flush()`` (the live worker, which holds its acknowledgements
+    until then: ``store.deferred_feature_state``); else every ``apply`` writes them before it
+    returns."""
     catalogue = catalogue or load_catalogue(settings.features.definitions_path)
     keyspace = settings.cassandra.keyspace
+    durable: DurableStateStore
     try:
         durable = CassandraStateStore(session, keyspace)
         table = TombstoneTable(session, keyspace)
@@ -39,6 +45,8 @@ def build_updater(
             f"the feature_state or forgotten_users table in keyspace {keyspace} is missing "
             f"({exc}): run `interstore schema apply`"
         ) from exc
+    if deferred_durable:
+        durable = DeferredStateStore(durable)
     prefix = settings.features.key_prefix
     working = RedisStateStore(settings.redis, prefix)
     control = GenerationControl(working.client, prefix)
@@ -52,6 +60,5 @@ def build_updater(
         clock=wall_clock_ms,
         state_cache_entries=settings.features_worker.state_cache_entries,
         tombstones=TombstoneCache(table, refresh_s=settings.ops.tombstone_refresh_s),
-        gate=control if gated else None,
     )
     return updater, control

@@ -39,7 +39,7 @@ def run_rebuild(
             )
     session = open_session(settings.cassandra)
     try:
-        updater, control = build_updater(settings, session, gated=False, catalogue=catalogue)
+        updater, control = build_updater(settings, session, catalogue=catalogue)
         table = TombstoneTable(session, settings.cassandra.keyspace)
         tombstones = TombstoneCache(table, refresh_s=settings.ops.tombstone_refresh_s)
 

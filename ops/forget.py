@@ -18,7 +18,7 @@ def forget(settings: Settings, user_id: str, *, reason: str) -> ForgetReport:
     hot = RedisHotStore(settings.redis, settings.session, settings.retention)
 
     async def run() -> ForgetReport:
-        updater, control = build_updater(settings, session, gated=False)
+        updater, control = build_updater(settings, session)
         features = UserFeatureEraser(updater, control, settings.topics.partitions)
         try:
             forgetter = build_forgetter(

@@ -99,7 +99,7 @@ def replay_parts(settings: Settings, request: ReplayRequest) -> Iterator[Replay]
             )  # fmt: skip
         features = None
         if "features" in request.targets:
-            updater, control = build_updater(settings, session, gated=False)
+            updater, control = build_updater(settings, session)
             features = FeatureSink(
                 updater, settings.topics.partitions, users_only=request.users_file is not None,
                 control=control,

@@ -132,10 +132,10 @@ class ViewStatements:
         """Replace the packs ``parts`` (read in part order: the first ones of the partition)
         with one base pack, in one single-partition batch: one range tombstone up to the last
         part read, so packs written since stay."""
-        ttls = [
-            cold.ttl_seconds(self.retention.days(kind), ts_ms, now_ms)
+        ttls = [  # a kind's longest-lived entry is its newest: ttl_seconds grows with ts
+            cold.ttl_seconds(self.retention.days(kind), max(of)[0], now_ms)
             for kind, of in base.items()
-            for ts_ms, _ in of
+            if of
         ]
         longest = max(self.retention.days(kind) for kind in INTERACTION_KINDS)
         ttl = max(ttls, default=min(longest * 86_400, cold.MAX_TTL_S))  # an empty base too

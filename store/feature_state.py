@@ -146,3 +146,8 @@ class DurableStateStore(ABC):
     def for_generation(self, generation: int) -> DurableStateStore:
         """The same store for another generation of the feature store."""
         raise NotImplementedError
+
+    async def flush(self) -> int:
+        """Write the rows ``save`` holds back (``store.deferred_feature_state``); returns how
+        many. A store that writes on ``save`` holds none."""
+        return 0

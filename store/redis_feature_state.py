@@ -3,8 +3,10 @@
 Per entity, a hash ``<prefix>:fv:<entity>:{<T>}:<first key>:...:_state`` with ``v`` (version) and
 ``s`` (the state). One Lua script sets the state and the entity's serving values together, only if
 the version is still the one the worker read (and, for a state the worker did not read but kept
-from its own last write, only if the stored state's SHA-1 is still that one's): the script's keys
-all share the entity's hash tag, so it runs on Redis Cluster too. Per shard and slot group
+from its own last write, only if the stored state's SHA-1 is still that one's). One call of the
+script writes every entity of a batch in one slot group, each decided on its own (1 or 0 per
+entity): its keys all carry the group's hash tag, so it runs on Redis Cluster too, and a batch
+costs at most ``SLOT_GROUPS`` script calls instead of one per entity. Per shard and slot group
 (``store.redis_slots``: the entity keys' hash tag), a sorted set ``<prefix>:fx:<shard>:{<T>}``
 (entity -> when its values must be recomputed) and a sentinel ``<prefix>:fsent:<shard>:{<T>}``
 (present while the shard's states of that group are all here): each in the slot of the entities it
@@ -35,18 +37,28 @@ from store.redis_pack import redis_client
 from store.redis_slots import BRACED_TAGS, SLOT_GROUPS, slot_group
 
 CAS_SCRIPT = """
-local cur = redis.call('HGET', KEYS[1], 'v')
-local want, digest = ARGV[1], ''
-local at = string.find(want, ':', 1, true)
-if at then digest = string.sub(want, at + 1); want = string.sub(want, 1, at - 1) end
-if (cur or '') ~= want then return 0 end
-if digest ~= '' and redis.sha1hex(redis.call('HGET', KEYS[1], 's') or '') ~= digest then
-  return 0
+local out, e, k, a = {}, 1, 1, 1
+while k <= #KEYS do
+  local n = tonumber(ARGV[a])
+  local want, digest = ARGV[a + 1], ''
+  local at = string.find(want, ':', 1, true)
+  if at then digest = string.sub(want, at + 1); want = string.sub(want, 1, at - 1) end
+  local state = KEYS[k]
+  local ok = (redis.call('HGET', state, 'v') or '') == want
+  if ok and digest ~= '' then
+    ok = redis.sha1hex(redis.call('HGET', state, 's') or '') == digest
+  end
+  if ok then
+    if ARGV[a + 3] == '' then redis.call('HSET', state, 'v', ARGV[a + 2])
+    else redis.call('HSET', state, 'v', ARGV[a + 2], 's', ARGV[a + 3]) end
+    for i = 1, n do redis.call('SET', KEYS[k + i], ARGV[a + 3 + i]) end
+    out[e] = 1
+  else
+    out[e] = 0
+  end
+  e, k, a = e + 1, k + 1 + n, a + 4 + n
 end
-if ARGV[3] == '' then redis.call('HSET', KEYS[1], 'v', ARGV[2])
-else redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3]) end
-for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 2]) end
-return 1
+return out
 """
 RELOAD_SCRIPT = """
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '-1')
@@ -136,15 +148,25 @@ class RedisStateStore(WorkingStateStore):
     async def write(self, writes: Sequence[StateWrite]) -> list[bool]:
         if not writes:
             return []
-        commands: list[Command] = []
-        for w in writes:
-            keys = [state_key(self.prefix, w.key), *w.serving]
+        grouped: dict[int, tuple[list[int], list[Any], list[Any]]] = {}
+        for i, w in enumerate(writes):
+            found = grouped.get(group := slot_group(w.key.ids[0]))
+            if found is None:
+                found = grouped[group] = ([], [], [])
+            order, keys, args = found
+            order.append(i)
+            keys.append(state_key(self.prefix, w.key))
+            keys += w.serving
             expected = "" if w.expected is None else str(w.expected)
             if w.expected_digest is not None:
                 expected += f":{w.expected_digest}"
-            args = [expected, str(w.version), w.blob or b"", *w.serving.values()]
-            commands.append(("cas", keys, args))
-        done = [bool(r) for r in await self._run(f"write of {len(writes)} states", commands)]
+            args += (len(w.serving), expected, w.version, w.blob or b"", *w.serving.values())
+        commands: list[Command] = [("cas", keys, args) for _, keys, args in grouped.values()]
+        replies = await self._run(f"write of {len(writes)} states", commands)
+        done = [False] * len(writes)
+        for (order, _, _), reply in zip(grouped.values(), replies, strict=True):
+            for i, ok in zip(order, reply, strict=True):
+                done[i] = bool(ok)
         await self._reindex([w for w, ok in zip(writes, done, strict=True) if ok])
         return done
 

@@ -11,7 +11,8 @@ consumer holds partitions of the events topic: ``streams.readiness``).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import faust
@@ -19,6 +20,7 @@ from faust.types import TP
 
 from core.settings import Settings
 from streams.dead_letters import FaustDeadLetterSink
+from streams.early_hydration import EarlyHydration
 from streams.lookahead import LookAhead
 from streams.lookahead_kafka import KafkaAheadReader
 from streams.messages import RawMessage
@@ -55,6 +57,32 @@ class OwnedPartitions:
         highwater = self.app.consumer.highwater(TP(self.topic, message.partition))
         share = self.batch_max / max(1, len(self()))
         return highwater is not None and highwater - message.offset > share
+
+
+def seeing(stream: Any, early: EarlyHydration, metrics: WorkerMetrics) -> Callable[[Any], Any]:
+    """A processor for the agent's Faust stream (added before ``noack_take``): each message
+    goes to ``EarlyHydration.seen`` as the stream hands it over, with its fetch and queue
+    stages observed."""
+    fetch = metrics.stage_seconds.labels("fetch")
+    queue = metrics.stage_seconds.labels("queue")
+
+    def see(value: Any) -> Any:
+        event = stream.current_event
+        if event is not None:
+            message = event.message
+            try:
+                consumed_s, produced_s = message.time_in, message.timestamp
+                if consumed_s is not None:
+                    waited = max(0.0, time.monotonic() - consumed_s)
+                    queue.observe(waited)
+                    if produced_s:
+                        fetch.observe(max(0.0, time.time() - waited - produced_s))
+                early.seen(message)
+            except Exception:  # an exception here would restart the agent: its batch stalls
+                log.exception("early hydration skipped a message (its batch handles it)")
+        return value
+
+    return see
 
 
 def build_app(settings: Settings, stores: WorkerStores, metrics: WorkerMetrics) -> faust.App:
@@ -117,7 +145,7 @@ def _connect(
 
     @app.agent(events, name="ingest")
     async def ingest(stream: Any) -> AsyncIterator[None]:  # a faust.Stream; noack_take is untyped
-        stream.add_processor(early.processor(stream))  # sees each message before the batching
+        stream.add_processor(seeing(stream, early, services.metrics))  # before the batching
         if lookahead is not None:
             lookahead.start()
         try:

@@ -1,7 +1,8 @@
 """Writes interactions to the cold tier until they are written: the worker's one cold writer.
 
 Used by batches (users not in a session), hydration fall-backs, session flushes and hot-tier
-recoveries alike, so they share one retry policy and one set of metrics.
+recoveries alike, so they share one retry policy and one set of metrics, and every cold write
+of the worker is seen by its ``WrittenSince`` (early hydrations read outside the worker lock).
 """
 
 from __future__ import annotations
@@ -20,6 +21,30 @@ from streams.retry import RetryPolicy
 log = logging.getLogger(__name__)
 
 
+class WrittenSince:
+    """Users whose cold reads run outside the worker lock (early hydrations' reads), each with
+    whether a cold write of that user finished since its read was started: the read may have
+    missed that write, so it is read again under the lock."""
+
+    def __init__(self) -> None:
+        self._users: dict[str, bool] = {}
+
+    def watch(self, user: str) -> None:
+        """Before ``user``'s read is sent."""
+        self._users[user] = False
+
+    def noted(self, interactions: Sequence[Interaction]) -> None:
+        """A write of these interactions finished (or failed part-way)."""
+        if self._users:
+            for item in interactions:
+                if item.user_id in self._users:
+                    self._users[item.user_id] = True
+
+    def release(self, user: str) -> bool:
+        """Stop watching ``user``: True if a write of theirs finished since ``watch``."""
+        return self._users.pop(user, False)
+
+
 class ColdWriter:
     def __init__(
         self,
@@ -29,6 +54,7 @@ class ColdWriter:
         *,
         replica_failure_attempts: int = 5,
     ) -> None:
+        self.written_since = WrittenSince()
         self.cold = cold
         self.metrics = metrics
         self.retry = retry
@@ -62,7 +88,10 @@ class ColdWriter:
             )  # fmt: skip
 
         retry_on = (ColdStoreUnavailable, ColdReplicaFailure)
-        await self.retry.until_done(attempt, retry_on=retry_on, on_retry=retrying)
+        try:
+            await self.retry.until_done(attempt, retry_on=retry_on, on_retry=retrying)
+        finally:  # a write refused part-way may have stored some rows too
+            self.written_since.noted(interactions)
         self.metrics.cold_write_seconds.observe(time.perf_counter() - started)
         for kind, count in Counter(i.kind for i in interactions).items():
             self.metrics.written.labels(kind).inc(count)

@@ -4,14 +4,17 @@ The agent handles messages in batches (up to ``BATCH_MAX``, or what came within
 ``BATCH_WITHIN_S``): an app_open handled with its batch waits for the batch window to close,
 then for the batch's cold writes, then for the other hydrations of the batch. Instead, ``seen``
 (a processor on the agent's stream) sees every message when Faust hands it to the agent, and
-queues a valid app_open for a runner task. The runner takes the worker's batch lock (so it never
+queues a valid app_open and starts reading the user's cold members at once, outside the worker
+lock (``streams.early_reads``: why that read is complete, and when it is read again). A runner
+task waits until a queued user's read is done, then takes the worker's batch lock (so it never
 runs during a batch, a tracker tick, a rebalance hand-over or a hot-tier recovery) and, for every
-app_open queued by then, together (as a batch hydrates its app_opens):
+app_open queued by then whose read is done, together (as a batch hydrates its app_opens):
 
 1. makes sure the partition's hot data is intact (the recovery every batch runs first);
 2. leaves a live user alone (the app_open's batch refreshes its last-seen time);
-3. hydrates the user from the cold tier's newest N per kind plus the user's interactions
-   consumed before the app_open and not handled yet, which are in neither tier.
+3. hydrates the user from the cold tier's newest N per kind (the early read, or a read now if a
+   cold write of the user finished since it started) plus the user's interactions consumed
+   before the app_open and not handled yet, which are in neither tier.
 
 Every batch before the app_open's is done by then (it held the lock), so the cold tier holds
 the user's earlier interactions and step 3 adds those still in flight: the view is complete as
@@ -39,11 +42,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from schemas.errors import SchemaError
 from store.errors import StoreError
 from store.interactions import Interaction
+from streams.early_reads import EarlyReads
 from streams.ingest import IngestPipeline
 from streams.messages import Consumed, RawMessage, raw
 from streams.sessions import SessionRouter, ToHydrate
@@ -61,9 +65,11 @@ class EarlyHydration:
         router: SessionRouter,
         ensure_intact: EnsureIntact,
         lock: asyncio.Lock,
+        reads: EarlyReads,
         *,
         behind: Callable[[RawMessage], bool] = lambda _: False,
     ) -> None:
+        self.reads = reads
         self.behind = behind
         self.pipeline = pipeline
         self.router = router
@@ -86,30 +92,6 @@ class EarlyHydration:
         outcomes = router.metrics.early_hydrations
         names = ("hydrated", "live", "failed", "behind", "ahead")
         self._outcome = {name: outcomes.labels(name) for name in names}
-
-    def processor(self, stream: Any) -> Callable[[Any], Any]:
-        """A processor for the agent's Faust stream (add it before ``noack_take``)."""
-
-        fetch = self.router.metrics.stage_seconds.labels("fetch")
-        queue = self.router.metrics.stage_seconds.labels("queue")
-
-        def see(value: Any) -> Any:
-            event = stream.current_event
-            if event is not None:
-                message = event.message
-                try:
-                    consumed_s, produced_s = message.time_in, message.timestamp
-                    if consumed_s is not None:
-                        waited = max(0.0, time.monotonic() - consumed_s)
-                        queue.observe(waited)
-                        if produced_s:
-                            fetch.observe(max(0.0, time.time() - waited - produced_s))
-                    self.seen(message)
-                except Exception:  # an exception here would restart the agent: its batch stalls
-                    log.exception("early hydration skipped a message (its batch handles it)")
-            return value
-
-        return see
 
     def seen(self, message: Consumed) -> None:
         """A message the agent was handed (a Faust message or a RawMessage): kept until its
@@ -172,6 +154,7 @@ class EarlyHydration:
 
     def _queue(self, user: str, queued: Queued) -> None:
         self._queued[user] = queued
+        self.reads.start(user)
         self._idle.clear()
         self._wake.set()
         if self._runner is None:
@@ -203,6 +186,7 @@ class EarlyHydration:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            await self.reads.any_done(self._queued)  # the lock is held only for hot writes
             waiting = time.monotonic()
             async with self.lock:
                 self.router.metrics.stage_seconds.labels("lock_wait").observe(
@@ -219,16 +203,15 @@ class EarlyHydration:
                         self._idle.set()
 
     def _take_round(self) -> dict[str, Queued]:
-        """The first ROUND_MAX queued app_opens (all of them if fewer); the rest wait."""
-        if len(self._queued) <= ROUND_MAX:
-            taken, self._queued = self._queued, {}
-            return taken
-        users = list(self._queued)[:ROUND_MAX]
-        self._wake.set()  # another round follows
-        return {user: self._queued.pop(user) for user in users}
+        """The first ROUND_MAX queued app_opens whose reads are done; the rest wait."""
+        users = [user for user in self._queued if self.reads.done(user)][:ROUND_MAX]
+        taken = {user: self._queued.pop(user) for user in users}
+        if self._queued:
+            self._wake.set()  # another round follows
+        return taken
 
-    async def _hydrate_all(self, queued: dict[str, Queued]) -> None:
-        queued = await self._not_forgotten(queued)
+    async def _hydrate_all(self, taken: dict[str, Queued]) -> None:
+        queued = await self._not_forgotten(taken)
         try:
             await self.ensure_intact({app_open.partition for app_open, _ in queued.values()})
             live = await self.router.hot.live_users(list(queued))
@@ -239,10 +222,18 @@ class EarlyHydration:
                 for user, (app_open, in_flight) in queued.items()
                 if user not in live
             ]
-            await self.router.hydrate_all(wanted)
+            read = {}
+            for want in wanted:  # after the recovery: a replay into cold makes its reads stale
+                members = await self.reads.take(want.user)
+                if members is not None:
+                    read[want.user] = members
+            await self.router.hydrate_all(wanted, read)
         except StoreError as exc:
             self._failed(len(queued), exc)
             return
+        finally:
+            for user in taken:
+                self.reads.drop(user)  # forgotten, live, or failed: not hydrated from its read
         self._outcome["live"].inc(len(live))
         self._outcome["hydrated"].inc(len(wanted))
 
@@ -280,6 +271,7 @@ class EarlyHydration:
             self._seen_upto.pop(partition, None)
         for user in [u for u, (app_open, _) in self._queued.items() if app_open.partition in lost]:
             del self._queued[user]
+            self.reads.drop(user)
         if not self._queued and not self._running:
             self._idle.set()
 
@@ -292,6 +284,7 @@ class EarlyHydration:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
+        await self.reads.close()
 
 
 class Queued(NamedTuple):

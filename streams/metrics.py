@@ -84,12 +84,15 @@ class WorkerMetrics:
         self.stage_seconds = Histogram(
             "interstore_stage_seconds",
             "Where a message's time goes in the worker, by stage: fetch (produced, by its Kafka"
-            " timestamp, to consumed), queue (consumed to the agent's stream), batch_wait (the"
-            " batch's first message consumed to the batch starting), lock_wait (the batch or an"
+            " timestamp, to the agent's stream taking it: the broker, the consumer's fetch and"
+            " Faust's stream buffer, whose 'message in' time is stamped as the stream takes the"
+            " message), queue (that stamp to the early-hydration processor), batch_wait (the"
+            " batch's first message taken to the batch starting), lock_wait (the batch or an"
             " early hydration waiting for the worker lock), decode (decode and validate a"
-            " batch), cold_write (a batch's direct cold writes), hydration_read (a round of"
-            " hydrations' cold reads), hydration_redis_write (their hot-tier write), hot_append"
-            " (a batch's appends to live sessions), ack (acking a batch's offsets).",
+            " batch), cold_write (a batch's direct cold writes), early_read (one early"
+            " hydration's cold read, outside the lock), hydration_read (a round of hydrations'"
+            " cold reads not done early), hydration_redis_write (their hot-tier write),"
+            " hot_append (a batch's appends to live sessions), ack (acking a batch's offsets).",
             ["stage"],
             buckets=LATENCY_BUCKETS,
             registry=r,

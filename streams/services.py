@@ -4,8 +4,9 @@ unit tests both use: the same wiring runs in production and under test.
 The graph, from the stores up: a ``ColdWriter`` (the one retrying cold writer) and the
 partitions' ``PartitionWatermarks``; the ``HotRecovery`` (with a Kafka ``PartitionReplayer``);
 the ``SessionRouter`` and the ``IngestPipeline`` it routes for; the ``InactivityTracker``;
-``EarlyHydration``; and the services the Faust app drives: the ``BatchRunner`` (each batch),
-the ``RebalanceHandOver`` (partitions assigned or revoked) and ``tick`` (the tracker's timer).
+``EarlyHydration`` with its ``EarlyReads``; and the services the Faust app drives: the
+``BatchRunner`` (each batch), the ``RebalanceHandOver`` (partitions assigned or revoked) and
+``tick`` (the tracker's timer).
 All of them share one lock, so none of these ever interleave.
 """
 
@@ -30,13 +31,14 @@ from streams.cold_writer import ColdWriter
 from streams.dead_letters import DeadLetterSink
 from streams.dirty_bound import DirtyBound
 from streams.early_hydration import EarlyHydration
+from streams.early_reads import EarlyReads
 from streams.hot_recovery import HotRecovery, PartitionReplayer, Replayer
 from streams.ingest import IngestPipeline
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 from streams.rebalance import RebalanceHandOver
 from streams.retry import RetryPolicy
-from streams.sessions import PartitionWatermarks, SessionRouter
+from streams.sessions import HYDRATION_CONCURRENCY, PartitionWatermarks, SessionRouter
 from streams.tracker import InactivityTracker
 
 log = logging.getLogger(__name__)
@@ -133,8 +135,11 @@ def build_worker(
         codec, writer, router, dead_letters, metrics, clock_ms=clock_ms,
         tombstones=stores.tombstones,
     )  # fmt: skip
+    reads = EarlyReads(
+        router.read_members, writer.written_since, metrics, concurrency=HYDRATION_CONCURRENCY
+    )
     early = EarlyHydration(
-        pipeline, router, recovery.ensure_intact, lock, behind=behind or (lambda _: False)
+        pipeline, router, recovery.ensure_intact, lock, reads, behind=behind or (lambda _: False)
     )
     return WorkerServices(
         stores=stores,

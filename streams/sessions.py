@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -179,20 +179,32 @@ class SessionRouter:
                 log.warning("hot tier full: early flush of %d sessions: %s", len(users), exc)
             self.dirty_bound.reset(users)
 
-    async def hydrate_all(self, wanted: Sequence[ToHydrate]) -> None:
+    async def read_members(self, user: str) -> dict[str, list[HotMember]]:
+        """The cold tier's newest ``last_n`` per kind of ``user``, as hot-tier members."""
+        return await self.cold.hydration_members(user, limit=self.last_n)
+
+    async def hydrate_all(
+        self,
+        wanted: Sequence[ToHydrate],
+        read: Mapping[str, dict[str, list[HotMember]]] | None = None,
+    ) -> None:
         """For each user, the cold tier's newest ``last_n`` per kind and its ``in_flight``
-        interactions into a live session: the cold reads concurrently, then one hot-tier round
-        trip. Timed from when the worker consumed each app_open, and from the reads' start."""
+        interactions into a live session: the cold reads concurrently (except for users in
+        ``read``: read already, by early hydration), then one hot-tier round trip. Timed from
+        when the worker consumed each app_open, and from the start of this call."""
         if not wanted:
             return
         started = time.monotonic()
         limiter = asyncio.Semaphore(HYDRATION_CONCURRENCY)
+        known = read or {}
 
-        async def read(user: str) -> dict[str, list[HotMember]]:
+        async def members_of(user: str) -> dict[str, list[HotMember]]:
+            if user in known:
+                return known[user]
             async with limiter:
-                return await self.cold.hydration_members(user, limit=self.last_n)
+                return await self.read_members(user)
 
-        per_user = await gather_all([read(w.user) for w in wanted])
+        per_user = await gather_all([members_of(w.user) for w in wanted])
         read_done = time.monotonic()
         hydrations = []
         for (user, partition, in_flight, *_), members in zip(wanted, per_user, strict=True):

@@ -4,9 +4,11 @@
   applied here; the events of other entities (product, category) go to the repartition topic,
   each record carrying its source partition and offset.
 - ``entity_side`` consumes the repartition topic: product and category state.
-- Each batch is acknowledged only after its states and serving values are in Redis, the states
-  in Cassandra and (user side) its repartition records in Kafka. A failure stops the worker;
-  the next start resumes from the committed offsets and the fences skip what was applied.
+- Each batch is acknowledged only after its states and serving values are in Redis, (user side)
+  its repartition records in Kafka and, within ``durable_interval_s``, its states in Cassandra
+  (``streams.features.held_acks``: the durable copy is written every few seconds, one row per
+  changed entity). A failure stops the worker; the next start resumes from the committed
+  offsets and the fences skip what was applied.
 - The refresher (``streams.features.refresher``) recomputes values whose windows slid.
 - Pages: /metrics, /healthz and /readyz (ready while it holds shards: ``streams.readiness``).
 """
@@ -22,11 +24,13 @@ import faust
 
 from core.clock import Clock, wall_clock_ms
 from core.settings import Settings
-from features.updater import EntityBatch, FeatureUpdater, UpdateReport
+from features.generation_gate import GatedUpdater
+from features.updater import EntityBatch, UpdateReport
 from schemas.codec import default_codec
 from store.feature_state import FeatureStateUnavailable
 from streams.app import PROMETHEUS_CONTENT_TYPE, kafka_urls
 from streams.faust_tuning import QuietMonitor
+from streams.features.held_acks import HeldAcks
 from streams.features.metrics import FeatureMetrics
 from streams.features.records import decode_repartitioned, entity_shard, local_shard, route
 from streams.features.refresher import Refresher
@@ -42,7 +46,7 @@ def repartition_topic_name(settings: Settings) -> str:
 
 def build_features_app(
     settings: Settings,
-    updater: FeatureUpdater,
+    updater: GatedUpdater,
     metrics: FeatureMetrics,
     clock: Clock = wall_clock_ms,
 ) -> faust.App:
@@ -73,6 +77,9 @@ def build_features_app(
     )
     codec = default_codec()
     locks = {"u": asyncio.Lock(), "e": asyncio.Lock()}
+    held = HeldAcks(
+        updater.durable, conf.durable_interval_s, conf.durable_max_held, metrics.durable_rows.inc
+    )
 
     def record(report: UpdateReport) -> None:
         metrics.events.labels("applied").inc(report.applied)
@@ -141,9 +148,8 @@ def build_features_app(
                     log.critical("features batch failed, stopping the worker: %r", exc)
                     await app.crash(exc)
                     raise
-                for event in batch:
-                    await stream.ack(event)
                 consumed.inc(len(batch))
+                await held.add(stream, batch)  # acknowledged once the durable copy has them
                 yield None
 
         return agent
@@ -162,7 +168,8 @@ def build_features_app(
     refresher = Refresher(updater, owned_shards, locks, metrics, conf.refresh_interval_s)
 
     @app.task  # type: ignore[untyped-decorator]
-    async def start_refresher() -> None:
+    async def start_services() -> None:
+        await app.add_runtime_dependency(held)
         await app.add_runtime_dependency(refresher)
 
     @app.page("/metrics")

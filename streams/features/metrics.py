@@ -51,6 +51,12 @@ class FeatureMetrics:
             "Entity states reloaded from the durable copy after Redis lost them.",
             registry=r,
         )
+        self.durable_rows = Counter(
+            "interstore_feature_durable_rows",
+            "Entity states written to the durable copy (one per entity changed since the last "
+            "write, however many batches changed it).",
+            registry=r,
+        )
         self.refreshed = Counter(
             "interstore_feature_values_refreshed",
             "Entities whose serving values were recomputed because their windows slid.",

@@ -20,6 +20,7 @@ from typing import Any
 import msgpack
 
 from features.aggregate import FeatureEvent, entity_id
+from features.packing import packer
 from features.plan import EntityPlan
 from features.routing import LOCAL_KEY, entity_shard, local_shard, repartition_of
 from features.routing import feature_event as routed_event
@@ -67,6 +68,7 @@ def route(
     out = Routed()
     batches: dict[StateKey, EntityBatch] = {}
     entries: dict[int, list[list[Any]]] = {}
+    pack = packer().pack
     for message in messages:
         try:
             event = feature_event(codec, message, now_ms)
@@ -93,7 +95,7 @@ def route(
     out.local = list(batches.values())
     for partition, listed in sorted(entries.items()):
         for first in range(0, len(listed), RECORD_ENTRIES):
-            value: bytes = msgpack.packb(listed[first : first + RECORD_ENTRIES])
+            value: bytes = pack(listed[first : first + RECORD_ENTRIES])
             out.outgoing.append((partition, str(partition).encode(), value))
         out.repartitioned += len(listed)
     return out

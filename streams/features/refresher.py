@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 from mode import Service
 
-from features.updater import FeatureUpdater
+from features.generation_gate import GatedUpdater
 from store.feature_state import FeatureStateUnavailable
 from streams.features.metrics import FeatureMetrics
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class Refresher(Service):
     def __init__(
         self,
-        updater: FeatureUpdater,
+        updater: GatedUpdater,
         owned_shards: Callable[[], list[str]],
         locks: Mapping[str, asyncio.Lock],
         metrics: FeatureMetrics,

@@ -6,7 +6,7 @@ import faust
 from cassandra.cluster import Session
 
 from core.settings import Settings
-from features.updater import FeatureUpdater
+from features.generation_gate import GatedUpdater
 from features.updater_factory import build_updater as build_features_updater
 from streams.features.app import build_features_app, repartition_topic_name
 from streams.features.metrics import FeatureMetrics
@@ -14,12 +14,13 @@ from streams.topics import TopicSpec, ensure_topics
 from streams.worker import connect_cold_tier
 
 
-def build_updater(settings: Settings, session: Session) -> FeatureUpdater:
+def build_updater(settings: Settings, session: Session) -> GatedUpdater:
     """The worker's updater (``features.updater_factory``): it writes the current generation
     of the feature store, waiting while a rebuild switches generations, and skips events of
-    forgotten users."""
-    updater, _ = build_features_updater(settings, session, gated=True)
-    return updater
+    forgotten users; its durable copy is written on ``flush`` (``streams.features.held_acks``
+    holds the acknowledgements until then)."""
+    updater, control = build_features_updater(settings, session, deferred_durable=True)
+    return GatedUpdater(updater, control)
 
 
 def run_features_worker(settings: Settings) -> None:

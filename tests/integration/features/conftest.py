@@ -17,6 +17,8 @@ from deploy.app_processes import FeaturesWorkerChild
 from features.catalogue import load_catalogue
 from features.serving import decode_serving
 from features.state import EntityState
+from features.tiles import DAY_MS
+from interstore.demo_events import generate_events
 from store.feature_store import serving_key
 from streams.producer import EventProducer
 from tests.integration.worker.conftest import Pipeline, pipeline, pipeline_redis
@@ -24,6 +26,7 @@ from tests.integration.worker.conftest import Pipeline, pipeline, pipeline_redis
 __all__ = ["pipeline", "pipeline_redis"]  # the worker tests fixtures, used here too
 
 DEFINITIONS = Path(__file__).with_name("definitions.yaml")
+NOW = int(time.time() * 1000)
 Record = dict[str, Any]
 
 
@@ -84,6 +87,17 @@ class Features:
         self.workers.append(worker)
         return worker
 
+    def counted(
+        self, events: list[tuple[str, Record]], name: str = "features", **env: str
+    ) -> tuple[FeaturesWorker, dict[tuple[str, str], list[int]]]:
+        """Produce ``events``, start a worker, and wait until every entity's counts equal the
+        hand counts (``expected_counts``); the worker, still running, and those counts."""
+        expected = expected_counts(events)
+        self.produce(events)
+        worker = self.start(name, **env)
+        wait_counts(self, expected, [worker])
+        return worker, expected
+
     def produce(self, events: list[tuple[str, Record]]) -> None:
         with EventProducer(self.settings.kafka, self.pipeline.events_topic) as producer:
             for kind, record in events:
@@ -103,6 +117,15 @@ class Features:
             if blob is not None:
                 out[key.decode()[len(self.prefix) :]] = EntityState.decode(blob)
         return out
+
+    def wait_durable(self, worker: FeaturesWorker, timeout_s: float = 60) -> None:
+        """Until the worker wrote states to the durable copy (it writes every
+        ``INTERSTORE_FEATURES_WORKER_DURABLE_INTERVAL_S``)."""
+        deadline = time.monotonic() + timeout_s
+        while worker.metric("interstore_feature_durable_rows_total") == 0:
+            worker.assert_running()
+            assert time.monotonic() < deadline, f"no durable write:\n{worker.log_tail()}"
+            time.sleep(0.2)
 
     def wait_applied(self, worker: FeaturesWorker, records: int, timeout_s: float = 120) -> None:
         """Until the worker handled ``records`` records (applied, duplicate or late)."""
@@ -129,6 +152,11 @@ def features(settings: Settings, pipeline: Pipeline, unique_name: str) -> Iterat
         for key in pipe.redis.scan_iter(pattern, count=1000):
             pipe.redis.delete(key)
     pipe.redis.close()
+
+
+def traffic(count: int, seed: int) -> list[tuple[str, Record]]:
+    """Two days old, over about a minute: no window edge moves during a test."""
+    return list(generate_events(users=150, count=count, seed=seed, start_ms=NOW - 2 * DAY_MS))
 
 
 def expected_counts(events: list[tuple[str, Record]]) -> dict[tuple[str, str], list[int]]:

@@ -26,9 +26,9 @@ from tests.integration.features.conftest import (
     Features,
     expected_counts,
     redis_of,
+    traffic,
     wait_counts,
 )
-from tests.integration.features.test_features_exactness import traffic
 from tests.integration.features.test_rebuild import current_prefix, current_view, rebuild
 from tests.integration.private_redis_cluster import PrivateRedisCluster
 
@@ -174,11 +174,7 @@ def keys_on_each_node(cluster: PrivateRedisCluster, prefix: str) -> dict[int, in
 async def test_rebuild_on_a_cluster_drops_the_old_generation_from_every_node(
     features: Features, redis_cluster: PrivateRedisCluster
 ) -> None:
-    events = traffic(2000, seed=32)
-    expected = expected_counts(events)
-    features.produce(events)
-    worker = features.start()
-    await asyncio.to_thread(wait_counts, features, expected, [worker])
+    worker, expected = await asyncio.to_thread(features.counted, traffic(2000, seed=32))
     before = keys_on_each_node(redis_cluster, features.prefix)
     assert sum(1 for count in before.values() if count) >= 2, before  # spread over the nodes
 

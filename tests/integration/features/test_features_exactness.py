@@ -14,23 +14,14 @@ import redis
 from cassandra.cluster import Session
 
 from deploy.process import free_port
-from features.tiles import DAY_MS
-from interstore.demo_events import generate_events
 from store.cql_schema import apply_schema
 from tests.integration.features.conftest import (
     Features,
     FeaturesWorker,
-    Record,
     expected_counts,
+    traffic,
     wait_counts,
 )
-
-NOW = int(time.time() * 1000)
-
-
-def traffic(count: int, seed: int) -> list[tuple[str, Record]]:
-    """Two days old, over about a minute: no window edge moves during a test."""
-    return list(generate_events(users=150, count=count, seed=seed, start_ms=NOW - 2 * DAY_MS))
 
 
 def test_sigkill_mid_stream_then_a_replay_into_an_empty_store_give_the_same_state(
@@ -126,11 +117,7 @@ def test_redis_loss_values_come_back_equal(
     url = f"redis://127.0.0.1:{port}/0"
     features.env["INTERSTORE_REDIS_URL"] = url
     features.redis = redis.Redis.from_url(url)
-    events = traffic(3000, seed=13)
-    expected = expected_counts(events)
-    features.produce(events)
-    worker = features.start()
-    wait_counts(features, expected, [worker])
+    worker, expected = features.counted(traffic(3000, seed=13))
     before, values = features.states(), serving(features, list(expected))
 
     procs[0].kill()  # Redis dies and comes back empty

@@ -20,9 +20,9 @@ from tests.integration.features.conftest import (
     Features,
     Record,
     expected_counts,
+    traffic,
     wait_counts,
 )
-from tests.integration.features.test_features_exactness import traffic
 
 
 def current_prefix(features: Features) -> str:
@@ -68,11 +68,8 @@ async def test_rebuild_with_a_new_feature_switches_every_reader_at_once(
     features: Features, tmp_path: Path
 ) -> None:
     events = traffic(2500, seed=21)
-    expected = expected_counts(events)
     users = users_of(events)
-    features.produce(events)
-    worker = features.start()
-    await asyncio.to_thread(wait_counts, features, expected, [worker])
+    worker, expected = await asyncio.to_thread(features.counted, events)
     worker.stop()  # it runs the old definitions: after the switch it would wait for a restart
 
     added = tmp_path / "definitions.yaml"

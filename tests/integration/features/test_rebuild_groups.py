@@ -15,9 +15,9 @@ from tests.integration.features.conftest import (
     Features,
     Record,
     expected_counts,
+    traffic,
     wait_counts,
 )
-from tests.integration.features.test_features_exactness import traffic
 from tests.integration.features.test_rebuild import (
     current_prefix,
     current_view,
@@ -61,11 +61,8 @@ async def test_rebuild_of_one_changed_group_carries_the_others_over_unchanged(
     features: Features, tmp_path: Path
 ) -> None:
     events = traffic(2500, seed=31)
-    expected = expected_counts(events)
     ids = ids_of(events)
-    features.produce(events)
-    worker = features.start()
-    await asyncio.to_thread(wait_counts, features, expected, [worker])
+    worker, _ = await asyncio.to_thread(features.counted, events)
     worker.stop()  # it runs the old definitions: after the switch it would wait for a restart
 
     changed = tmp_path / "definitions.yaml"
@@ -127,6 +124,7 @@ async def test_rebuild_of_one_group_while_the_worker_ingests_hands_over_exactly(
     worker = features.start("live", INTERSTORE_FEATURES_WORKER_BATCH_MAX="200")
     features.produce(events[:2000])
     features.wait_applied(worker, 1000)
+    features.wait_durable(worker)  # the rebuild carries states from the durable copy
 
     async def produce_during() -> None:
         for first in range(2000, 5000, 500):

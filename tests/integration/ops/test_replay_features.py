@@ -13,9 +13,8 @@ from cassandra.cluster import Session
 
 from features.serving import decode_serving
 from features.state import EntityState
-from tests.integration.features.conftest import Features, expected_counts, wait_counts
+from tests.integration.features.conftest import Features, traffic
 from tests.integration.features.conftest import features as features  # the fixture
-from tests.integration.features.test_features_exactness import traffic
 
 
 def cli(features: Features, *args: str) -> dict[str, Any]:
@@ -49,10 +48,7 @@ def test_replay_features_equals_live_twice_and_a_forgotten_user_stays_gone(
     features: Features, cql_session: Session
 ) -> None:
     events = traffic(3000, seed=31)
-    expected = expected_counts(events)
-    features.produce(events)
-    worker = features.start()
-    wait_counts(features, expected, [worker])
+    worker, _ = features.counted(events)
     worker.stop()
     live_states, live_values = features.states(), serving_values(features)
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from core.settings import FeatureSettings
 from features.catalogue import load_catalogue
 from features.forgetting import erase_user
+from features.generation_gate import GatedUpdater
 from features.plan import plans_from_catalogue
 from features.routing import entity_batches, entity_shard, feature_event, repartition_of
 from features.state import EntityState
@@ -138,16 +139,17 @@ class Gate:
 
 async def test_a_gated_updater_writes_the_generation_its_gate_names() -> None:
     gate = Gate(3)
-    gated = FeatureUpdater(
+    gated = GatedUpdater(FeatureUpdater(
         CATALOGUE, PLANS, MemoryWorking(), MemoryDurable(), key_prefix="t",
-        lateness_ms=3_600_000, clock=lambda: NOW, gate=gate,
-    )  # fmt: skip
+        lateness_ms=3_600_000, clock=lambda: NOW,
+    ), gate)  # fmt: skip
     await gated.apply(entity_batches(PLANS, replay_events(messages(50)), PARTITIONS))
-    working = gated.working
+    written = await gated.current()
+    working = written.working
     assert isinstance(working, MemoryWorking)
     assert {prefix for prefix, _ in working.states} == {generation_prefix("t", 3)}
     assert all(key.startswith("t~g3:fv:") for key in working.serving)
-    assert gate.asked == [gated.definitions]
-    durable = gated.durable
+    assert set(gate.asked) == {gated.definitions}
+    durable = written.durable
     assert isinstance(durable, MemoryDurable)
     assert all(partition.endswith("~g3") for partition, _ in durable.rows)

@@ -4,6 +4,7 @@ batch, which then finds a live user; nothing is lost or doubled, failures fall b
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -151,6 +152,28 @@ async def test_behind_a_backlog_the_app_open_still_hydrates_before_its_batches()
     assert await e.cold() == ["c5", "c3", "c2", "c1"]  # each once
 
 
+async def test_a_cold_write_that_finishes_after_the_early_read_started_is_read_again(
+    e: Early,
+) -> None:
+    """The read runs outside the worker lock: a session flush that writes the user's
+    interactions to cold after it (before the round) must not be missed."""
+    await e.process(e.messages([click(0)]))  # in cold
+    first = e.messages([app_open(1), click(2)])
+    e.see(first)
+    await e.early.wait()
+    await e.process(first)  # live, c2 dirty (hot only)
+    e.world.clock.now += IDLE_MS + 1  # the session is idle now
+    async with e.lock:  # a batch runs: the new app_open queues and its read starts
+        e.see(e.messages([app_open(3)]))
+        for _ in range(5):
+            await asyncio.sleep(0)  # the early read (in memory) is done: c0 only
+        await e.world.tracker.tick({0})  # the session ends: c2 to cold, u1 not live
+        assert await e.view() is None
+    await e.early.wait()
+    assert await e.view() == ["c2", "c0"]  # read again under the lock, c2 not missed
+    assert e.count("hydrated") == 2
+
+
 async def test_a_round_takes_at_most_round_max_app_opens_then_the_next_batch_may_run() -> None:
     e = Early()
     users = [f"user{n}" for n in range(ROUND_MAX + 6)]
@@ -158,7 +181,7 @@ async def test_a_round_takes_at_most_round_max_app_opens_then_the_next_batch_may
         e.see(e.messages([app_open(n, user) for n, user in enumerate(users)]))
     await e.early.wait()
     assert e.count("hydrated") == len(users)
-    assert _count(e, "hydration_read") == 2
+    assert _count(e, "hydration_read") >= 2  # a round takes those whose reads are done, <= 64
 
 
 def _count(e: Early, stage: str) -> float:
