@@ -14,7 +14,6 @@ value has a status:
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
@@ -24,13 +23,11 @@ from features.catalogue import Catalogue, FeatureRef, load_catalogue
 from features.columns import ColumnPlan, Columns, SequenceColumn
 from features.errors import FeatureError, InvalidEntityId, UnknownFeatures
 from features.sequences import FeatureValue, Status, read_sequences
-from features.serving import ServingValueError, decode_serving
+from features.serving import served_with_status
 from store.errors import FeatureStoreUnavailable
 from store.feature_generations import GenerationPointer
 from store.feature_store import FeatureStore, serving_keys
 from store.read_path import InteractionReader
-
-log = logging.getLogger("interstore.features")
 
 EntityId = str | tuple[str, ...]
 """A one-key entity's id, or a composite id's keys in the entity's key order."""
@@ -214,7 +211,7 @@ class FeatureReader:
             self._bounded(f"feature read of {len(keys)} keys", self.store.read_values(keys)),
             read_sequences(self.interactions, sequences, [p[0] for p in parts]),
         )
-        served = self._served(groups, raw, now)
+        served = served_with_status([self._checks[g] for g in groups], raw, now)
         # Per requested feature: where its value is (group position, index in the value), or
         # None for last_n; and its "missing" value, one shared (immutable) instance per column.
         width = len(groups)
@@ -247,34 +244,6 @@ class FeatureReader:
                 row.append(absent if found is None else _value(found[0][where[1]], found[1]))
             rows.append(row)
         return rows
-
-    def _served(
-        self, groups: list[str], raw: list[bytes | None], now_ms: int
-    ) -> list[tuple[Sequence[Any], Status] | None]:
-        """Each key's values and status; None where it reads as missing."""
-        checks = [self._checks[group] for group in groups]
-        out: list[tuple[Sequence[Any], Status] | None] = []
-        for position, data in enumerate(raw):
-            if data is None:
-                out.append(None)
-                continue
-            fingerprint, width, max_age_ms, name = checks[position % len(checks)]
-            try:
-                value = decode_serving(data)
-            except ServingValueError as exc:
-                log.warning("unreadable serving value of group %s: %s", name, exc)
-                out.append(None)
-                continue
-            if value.fingerprint != fingerprint:
-                out.append(None)  # written under other definitions
-            elif len(value.values) != width:
-                log.warning("serving value of group %s has the wrong width", name)
-                out.append(None)
-            else:
-                valid_until = value.valid_until_ms
-                late = valid_until is not None and now_ms > valid_until + max_age_ms
-                out.append((value.values, "stale" if late else "present"))
-        return out
 
     async def _bounded(self, what: str, read: Awaitable[T]) -> T:
         try:
