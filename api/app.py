@@ -14,6 +14,7 @@ from api.auth import KeyRing
 from api.backends import ApiBackends, Backends
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.fast_models import FastModelRoutes
 from api.fast_reads import FastUserReads
 from api.load_gate import LoadGate
 from api.metrics import ApiMetrics
@@ -82,6 +83,8 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
     install_error_handlers(app)
     # innermost: the hot read in pure ASGI (api.fast_reads)
     app.add_middleware(FastUserReads, routes=interactions.router.routes)
+    if settings.models.fast_routes:  # the model routes in pure ASGI (api.fast_models)
+        app.add_middleware(FastModelRoutes, routes=models.router.routes)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.state.load_gate = gate = LoadGate(

@@ -67,6 +67,12 @@ def backend_status(error: StoreError) -> int:
     return 503 if isinstance(error, transient) else 500
 
 
+def store_error_response(method: str, path: str, error: StoreError) -> Response:
+    """A backend's failure as the API answers it (logged): 503 if it may pass, else 500."""
+    log.warning("%s %s: %s", method, path, error)
+    return error_response(backend_status(error), str(error))
+
+
 def _validation_message(errors: list[Any]) -> str:
     parts = []
     for error in errors:
@@ -103,9 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def store_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StoreError)
-        status = backend_status(exc)
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return error_response(status, str(exc))
+        return store_error_response(request.method, request.url.path, exc)
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid_request)

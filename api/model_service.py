@@ -14,6 +14,7 @@ from api.metrics import ModelMetrics
 from core.settings import ModelSettings
 from features.catalogue import Catalogue
 from models.catalogue_view import CatalogueView, FeatureSpec
+from models.derived_keys import DerivedKeys
 from models.matrix import MatrixBuilder
 from models.registry import ModelRegistry, ReloadReport
 from models.source import FeatureSource
@@ -42,7 +43,8 @@ class ModelService:
     ) -> None:  # fmt: skip
         self.settings = settings
         self.registry = ModelRegistry(settings.path, view)
-        self.builder = MatrixBuilder(source)
+        remembered = settings.derived_key_cache
+        self.builder = MatrixBuilder(source, DerivedKeys(remembered) if remembered else None)
         self.metrics = metrics
         self._poller: asyncio.Task[None] | None = None
         self._sighup = False

@@ -168,6 +168,15 @@ class ModelSettings(BaseSettings):
 
     path: Path = Field(PROJECT_ROOT / "models" / "configs", description="The models folder.")
     poll_s: float = Field(2.0, ge=0, description="Seconds between checks for changed files.")
+    fast_routes: bool = Field(
+        True, description="Answer /matrix and :rank in pure ASGI (api.fast_models), not FastAPI."
+    )
+    derived_key_cache: int = Field(
+        100_000,
+        ge=0,
+        description="Derived keys remembered per API process (a product's category), so a"
+        " matrix reads every level in one round trip, checked against the values read (0: off).",
+    )
 
 
 class OpsSettings(BaseSettings):

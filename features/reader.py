@@ -14,7 +14,6 @@ value has a status:
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
@@ -24,17 +23,24 @@ from features.catalogue import Catalogue, FeatureRef, load_catalogue
 from features.columns import ColumnPlan, Columns, SequenceColumn
 from features.errors import FeatureError, InvalidEntityId, UnknownFeatures
 from features.sequences import FeatureValue, Status, read_sequences
-from features.serving import ServingValueError, decode_serving
+from features.serving import served_with_status
 from store.errors import FeatureStoreUnavailable
 from store.feature_generations import GenerationPointer
 from store.feature_store import FeatureStore, serving_keys
 from store.read_path import InteractionReader
 
-log = logging.getLogger("interstore.features")
-
 EntityId = str | tuple[str, ...]
 """A one-key entity's id, or a composite id's keys in the entity's key order."""
-__all__ = ["EntityId", "FeatureReader", "FeatureValue", "Status", "build_feature_reader"]
+ColumnsRead = tuple[str, Sequence[EntityId], Sequence[str]]
+"""(entity, ids, features) of one ``columns`` read."""
+__all__ = [
+    "ColumnsRead",
+    "EntityId",
+    "FeatureReader",
+    "FeatureValue",
+    "Status",
+    "build_feature_reader",
+]
 T = TypeVar("T")
 MAX_COLUMN_PLANS = 1024
 
@@ -102,15 +108,16 @@ class FeatureReader:
         return parts
 
     def _parts(self, entity: str, ids: Sequence[EntityId]) -> list[tuple[str, ...]]:
-        if len(self.catalogue.entities[entity].keys) == 1 and all(type(i) is str for i in ids):
+        width = len(self.catalogue.entities[entity].keys)
+        if width == 1 and all(type(i) is str for i in ids):
             return [(entity_id,) for entity_id in ids]  # type: ignore[misc]
+        if all(type(i) is tuple and len(i) == width for i in ids) and all(
+            type(part) is str for entity_id in ids for part in entity_id
+        ):  # composite ids as a matrix builds them: no call per id
+            return list(ids)  # type: ignore[arg-type]
         return [self.key_parts(entity, entity_id) for entity_id in ids]
 
-    async def columns(
-        self, entity: str, ids: Sequence[EntityId], features: Sequence[str]
-    ) -> Columns:
-        """The values as columns (``features.columns``): one read for all ids, as ``get``; the
-        same errors, no ``stale`` status."""
+    def _column_plan(self, entity: str, features: Sequence[str]) -> ColumnPlan:
         wanted = (entity, tuple(features))
         plan = self._column_plans.get(wanted)
         if plan is None:
@@ -118,22 +125,67 @@ class FeatureReader:
                 self._column_plans.clear()
             plan = ColumnPlan.of(self.catalogue, self.resolve(entity, features))
             self._column_plans[wanted] = plan
-        parts = self._parts(entity, ids)
-        keys = serving_keys(self.key_prefix, entity, parts, plan.groups)
-        what = f"feature read of {len(keys)} keys"
-        if not (sequences := plan.sequences):
-            return plan.columns(await self._bounded(what, self.store.read_values(keys)), {})
-        if self.interactions is None:
-            raise FeatureError("this reader has no interaction store: it cannot read last_n")
-        raw, found = await asyncio.gather(
-            self._bounded(what, self.store.read_values(keys)),
-            read_sequences(self.interactions, sequences, [p[0] for p in parts]),
-        )
-        columns = {
-            name: SequenceColumn([v.value for v in values], [v.status != "missing" for v in values])
-            for name, values in found.items()
-        }
-        return plan.columns(raw, columns)
+        return plan
+
+    async def _prefix(self) -> str:
+        """The current generation's key prefix (``GenerationPointer``, cached)."""
+        if self.generations is None:
+            return self.key_prefix
+        fresh = self.generations.fresh()
+        if fresh is not None:
+            return fresh
+        return await self._bounded("feature generation read", self.generations.current_prefix())
+
+    async def columns(
+        self, entity: str, ids: Sequence[EntityId], features: Sequence[str]
+    ) -> Columns:
+        """The values as columns (``features.columns``): one read for all ids, as ``get``; the
+        same errors, no ``stale`` status."""
+        [found] = await self.columns_many([(entity, ids, features)])
+        return found
+
+    async def columns_many(self, reads: Sequence[ColumnsRead]) -> list[Columns]:
+        """``columns`` of several (entity, ids, features) reads with one read of the feature
+        store (one MGET), in one generation."""
+        prefix = await self._prefix()
+        plans: list[ColumnPlan] = []
+        keys: list[str] = []
+        ends: list[int] = []
+        sequences: list[Awaitable[dict[str, list[FeatureValue]]]] = []
+        for entity, ids, features in reads:
+            plan = self._column_plan(entity, features)
+            parts = self._parts(entity, ids)
+            keys += serving_keys(prefix, entity, parts, plan.groups)
+            plans.append(plan)
+            ends.append(len(keys))
+            if plan.sequences:
+                if self.interactions is None:
+                    raise FeatureError(
+                        "this reader has no interaction store: it cannot read last_n"
+                    )
+                sequences.append(
+                    read_sequences(self.interactions, plan.sequences, [p[0] for p in parts])
+                )
+        read = self._bounded(f"feature read of {len(keys)} keys", self.store.read_values(keys))
+        if sequences:
+            raw, *found = await asyncio.gather(read, *sequences)
+        else:
+            raw, found = await read, []
+        out: list[Columns] = []
+        start = 0
+        listed = iter(found)
+        for plan, end in zip(plans, ends, strict=True):
+            columns: dict[str, SequenceColumn] = {}
+            if plan.sequences:
+                columns = {
+                    name: SequenceColumn(
+                        [v.value for v in values], [v.status != "missing" for v in values]
+                    )
+                    for name, values in next(listed).items()
+                }
+            out.append(plan.columns(raw[start:end] if len(plans) > 1 else raw, columns))
+            start = end
+        return out
 
     async def get(
         self,
@@ -150,11 +202,7 @@ class FeatureReader:
         parts = self._parts(entity, ids)
         now = self.clock() if now_ms is None else now_ms
         groups = list(dict.fromkeys(r.group.name for r in refs if r.served_index is not None))
-        prefix = self.key_prefix
-        if self.generations is not None:  # one prefix per read: never two generations mixed
-            prefix = await self._bounded(
-                "feature generation read", self.generations.current_prefix()
-            )
+        prefix = await self._prefix()  # one prefix per read: never two generations mixed
         keys = serving_keys(prefix, entity, parts, groups)
         sequences = [r for r in refs if r.served_index is None]
         if sequences and self.interactions is None:
@@ -163,7 +211,7 @@ class FeatureReader:
             self._bounded(f"feature read of {len(keys)} keys", self.store.read_values(keys)),
             read_sequences(self.interactions, sequences, [p[0] for p in parts]),
         )
-        served = self._served(groups, raw, now)
+        served = served_with_status([self._checks[g] for g in groups], raw, now)
         # Per requested feature: where its value is (group position, index in the value), or
         # None for last_n; and its "missing" value, one shared (immutable) instance per column.
         width = len(groups)
@@ -196,34 +244,6 @@ class FeatureReader:
                 row.append(absent if found is None else _value(found[0][where[1]], found[1]))
             rows.append(row)
         return rows
-
-    def _served(
-        self, groups: list[str], raw: list[bytes | None], now_ms: int
-    ) -> list[tuple[Sequence[Any], Status] | None]:
-        """Each key's values and status; None where it reads as missing."""
-        checks = [self._checks[group] for group in groups]
-        out: list[tuple[Sequence[Any], Status] | None] = []
-        for position, data in enumerate(raw):
-            if data is None:
-                out.append(None)
-                continue
-            fingerprint, width, max_age_ms, name = checks[position % len(checks)]
-            try:
-                value = decode_serving(data)
-            except ServingValueError as exc:
-                log.warning("unreadable serving value of group %s: %s", name, exc)
-                out.append(None)
-                continue
-            if value.fingerprint != fingerprint:
-                out.append(None)  # written under other definitions
-            elif len(value.values) != width:
-                log.warning("serving value of group %s has the wrong width", name)
-                out.append(None)
-            else:
-                valid_until = value.valid_until_ms
-                late = valid_until is not None and now_ms > valid_until + max_age_ms
-                out.append((value.values, "stale" if late else "present"))
-        return out
 
     async def _bounded(self, what: str, read: Awaitable[T]) -> T:
         try:

@@ -16,13 +16,16 @@ The features worker encodes, the reader decodes; both only through this module.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import msgpack
 
 from features.errors import FeatureError
 from features.packing import packer
+
+log = logging.getLogger("interstore.features")
 
 SERVING_VERSION = 1
 
@@ -119,3 +122,34 @@ def served_values(
             and not (type(found) is list and len(found) == 6 and found[1] != fingerprint)
         )
     return values, unreadable
+
+
+def served_with_status(
+    checks: Sequence[tuple[str, int, int, str]], raw: Sequence[bytes | None], now_ms: int
+) -> list[tuple[Sequence[Any], Literal["present", "stale"]] | None]:
+    """``FeatureReader.get``'s view of serving values read group after group per id: each
+    value's values and status (``stale`` once ``now_ms`` is past its ``valid_until`` plus the
+    group's max age), or None where it reads as missing (none, unreadable, other definitions,
+    the wrong width). ``checks``: per group, (fingerprint, width, max age in ms, name)."""
+    out: list[tuple[Sequence[Any], Literal["present", "stale"]] | None] = []
+    for position, data in enumerate(raw):
+        if data is None:
+            out.append(None)
+            continue
+        fingerprint, width, max_age_ms, name = checks[position % len(checks)]
+        try:
+            value = decode_serving(data)
+        except ServingValueError as exc:
+            log.warning("unreadable serving value of group %s: %s", name, exc)
+            out.append(None)
+            continue
+        if value.fingerprint != fingerprint:
+            out.append(None)  # written under other definitions
+        elif len(value.values) != width:
+            log.warning("serving value of group %s has the wrong width", name)
+            out.append(None)
+        else:
+            valid_until = value.valid_until_ms
+            late = valid_until is not None and now_ms > valid_until + max_age_ms
+            out.append((value.values, "stale" if late else "present"))
+    return out

@@ -2,11 +2,12 @@
 
 The context's entities are read once per request; the candidates are split into micro-batches
 (the model's size) resolved concurrently. In a micro-batch each level's entity kinds are read
-concurrently, one ``FeatureSource.get`` (one MGET) per entity kind, for the distinct ids only
-(twenty products of one category read that user x category once). A micro-batch not done by
-the deadline gets its columns' defaults and the row status ``timeout``; the answer is then
-``partial``. A source that raises (backend down) fails the whole matrix: never defaults that
-claim to be complete.
+together (``models.levels``: one ``FeatureSource.columns_many``, one MGET), each for its
+distinct ids only (twenty products of one category read that user x category once), and with
+remembered derived keys every level in one round trip (``models.derived_keys``). A
+micro-batch not done by the deadline gets its columns' defaults and the row status
+``timeout``; the answer is then ``partial``. A source that raises (backend down) fails the
+whole matrix: never defaults that claim to be complete.
 """
 
 from __future__ import annotations
@@ -15,39 +16,15 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
-from models.concurrency import gather_all, until
-from models.graph import Column, EntityRead, Plan
-from models.source import ColumnsLike, EntityId, FeatureSource
+from models.concurrency import until
+from models.derived_keys import DerivedKeys
+from models.graph import Column, Plan
+from models.levels import Block, ReadStats, read_levels
+from models.source import FeatureSource
 
 RowStatus = Literal["ok", "missing", "timeout"]
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One entity's values for the rows of a micro-batch (or the context's one row), column by
-    column in its ``EntityRead.features`` order; ``present`` is False where no value was read
-    (the id could not be resolved, or nothing is stored): the cell takes its column's default."""
-
-    values: list[Sequence[Any]]
-    present: list[list[bool]]
-
-
-@dataclass(slots=True)
-class ReadStats:
-    keys_requested: int = 0
-    """Entity ids the rows needed, counted per row (what a read without de-duplication asks)."""
-    keys_read: int = 0
-    """Distinct entity ids actually read."""
-    reads: int = 0
-    """``FeatureSource.columns`` calls (one MGET each)."""
-
-    def add(self, other: ReadStats) -> None:
-        self.keys_requested += other.keys_requested
-        self.keys_read += other.keys_read
-        self.reads += other.reads
 
 
 @dataclass(slots=True)
@@ -67,87 +44,6 @@ class Matrix:
         return [list(row) for row in zip(*self.values, strict=True)]
 
 
-def _key_value(value: object) -> str | None:
-    """A derived key's value: strings as they are, whole numbers as text; else unresolved."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-async def _read_entity(
-    source: FeatureSource,
-    read: EntityRead,
-    fixed: Mapping[str, str | None],
-    row_keys: Mapping[str, list[str | None]],
-    n: int,
-    stats: ReadStats,
-) -> Block:
-    columns = [row_keys[key] if key in row_keys else [fixed.get(key)] * n for key in read.keys]
-    ids: list[EntityId | None]
-    if len(columns) == 1:
-        ids = list(columns[0])
-    else:
-        ids = [None if None in combo else combo for combo in zip(*columns, strict=True)]
-    wanted = [i for i in ids if i is not None]
-    unique = list(dict.fromkeys(wanted))
-    stats.keys_requested += len(wanted)
-    stats.keys_read += len(unique)
-    if not unique:
-        width = len(read.features)
-        return Block([(None,) * n] * width, [[False] * n] * width)
-    stats.reads += 1
-    found = await source.columns(read.entity, unique, read.features)
-    if len(unique) == n:  # every row has its own id, in row order: the columns as read
-        return Block(found.values, found.present)
-    return _spread(found, ids, unique)
-
-
-def _spread(found: ColumnsLike, ids: list[EntityId | None], unique: list[EntityId]) -> Block:
-    """Columns read for the distinct ids, spread over the rows (index -1: a row without id)."""
-    index = {entity_id: k for k, entity_id in enumerate(unique)}
-    positions = [-1 if i is None else index[i] for i in ids]
-    values = [[*column, None] for column in found.values]
-    spread_values: list[Sequence[Any]] = [[column[p] for p in positions] for column in values]
-    flags: dict[int, list[bool]] = {}  # one spread per distinct list (a group shares one)
-    for column in found.present:
-        if id(column) not in flags:
-            extended = [*column, False]
-            flags[id(column)] = [extended[p] for p in positions]
-    return Block(spread_values, [flags[id(column)] for column in found.present])
-
-
-async def read_levels(
-    source: FeatureSource,
-    levels: Sequence[Sequence[EntityRead]],
-    fixed: Mapping[str, str | None],
-    row_keys: dict[str, list[str | None]],
-    n: int,
-    stats: ReadStats,
-    deadline_at: float | None = None,
-) -> dict[str, Block] | None:
-    """Every entity of ``levels`` for ``n`` rows, level by level; keys derived on the way are
-    added to ``row_keys``. None if the loop's clock passed ``deadline_at`` before a level."""
-    loop = asyncio.get_running_loop()
-    values: dict[str, Block] = {}
-    for level in levels:
-        if deadline_at is not None and loop.time() >= deadline_at:
-            return None
-        found = await gather_all(
-            [_read_entity(source, read, fixed, row_keys, n, stats) for read in level]
-        )
-        for read, block in zip(level, found, strict=True):
-            values[read.entity] = block
-            for key, index in read.derives:
-                column, flags = block.values[index], block.present[index]
-                row_keys[key] = [
-                    _key_value(value) if present else None
-                    for value, present in zip(column, flags, strict=True)
-                ]
-    return values
-
-
 @dataclass(slots=True)
 class _Batch:
     size: int
@@ -158,8 +54,11 @@ class _Batch:
 class MatrixBuilder:
     """Builds matrices from one feature source (``features.reader.FeatureReader``)."""
 
-    def __init__(self, source: FeatureSource) -> None:
+    def __init__(self, source: FeatureSource, derived: DerivedKeys | None = None) -> None:
+        """``derived``: derived keys seen before, to read a micro-batch's levels in one round
+        trip (``models.derived_keys``); None: level by level."""
         self.source = source
+        self.derived = derived
 
     async def build(
         self,
@@ -182,8 +81,9 @@ class MatrixBuilder:
             row_keys: dict[str, list[str | None]] = {}
             own = ReadStats()
             values = await read_levels(
-                self.source, plan.context_levels, fixed, row_keys, 1, own, deadline_at
-            )
+                self.source, plan.context_levels, fixed, row_keys, 1, own, deadline_at,
+                self.derived,
+            )  # fmt: skip
             context_ms = (time.perf_counter() - started) * 1000
             fixed.update({key: found[0] for key, found in row_keys.items()})
             return values, own
@@ -194,8 +94,9 @@ class MatrixBuilder:
             own = ReadStats()
             row_keys: dict[str, list[str | None]] = {plan.candidate_key: list(ids)}
             values = await read_levels(
-                self.source, plan.candidate_levels, fixed, row_keys, len(ids), own, deadline_at
-            )
+                self.source, plan.candidate_levels, fixed, row_keys, len(ids), own, deadline_at,
+                self.derived,
+            )  # fmt: skip
             return values, own
 
         if plan.derived_context_keys:  # the micro-batches need keys the context phase derives

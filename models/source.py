@@ -1,5 +1,5 @@
 """The one thing models read features through: ``features.reader.FeatureReader`` satisfies
-this protocol (its ``columns``), as do the unit tests' in-memory fakes."""
+this protocol (its ``columns_many``), as do the unit tests' in-memory fakes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 EntityId = str | tuple[str, ...]
 """An entity's id: one key's value, or the values of its keys in order."""
+ColumnsRead = tuple[str, Sequence[EntityId], Sequence[str]]
+"""(entity, ids, features) of one read."""
 
 
 class ColumnsLike(Protocol):
@@ -23,9 +25,7 @@ class ColumnsLike(Protocol):
 
 
 class FeatureSource(Protocol):
-    async def columns(
-        self, entity: str, ids: Sequence[EntityId], features: Sequence[str]
-    ) -> ColumnsLike:
-        """The features' values in id order, column by column; one read for all ids; raises
-        when the backend is down."""
+    async def columns_many(self, reads: Sequence[ColumnsRead]) -> Sequence[ColumnsLike]:
+        """Per read, the features' values in id order, column by column; all of them in one
+        read of the store; raises when the backend is down."""
         ...

@@ -109,6 +109,12 @@ class GenerationPointer:
         self._key = control_key(prefix, "current")
         self._cached: tuple[float, str] | None = None
 
+    def fresh(self) -> str | None:
+        """The cached prefix while it is fresh, else None (``current_prefix`` reads it)."""
+        if self._cached is not None and self.monotonic() - self._cached[0] < self.ttl_s:
+            return self._cached[1]
+        return None
+
     async def current_prefix(self) -> str:
         now = self.monotonic()
         if self._cached is not None and now - self._cached[0] < self.ttl_s:

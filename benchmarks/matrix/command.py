@@ -17,6 +17,11 @@ HEADLINES = (
                  f"baseline.raw_mget_floor.{size}.p99_ms")
         for size in (30, 100, 500)
     ),
+    *(
+        Headline(f"matrix {size} API CPU per request",
+                 f"figures.matrix.{size}.api_cpu_ms_per_request", "ms")
+        for size in (30, 100, 500)
+    ),
     Headline(":rank 30 predictions/s", "figures.rank_30.predictions_per_s"),
     Headline(":rank 30 p99", "figures.rank_30.p99_ms", "ms"),
     Headline("Feast p99 / interstore p99 at 100, same rate", "ratio", "x"),

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -81,10 +82,16 @@ def scratch_keyspace(settings: Settings, name: str) -> Iterator[str]:
         session.cluster.shutdown()
 
 
+@dataclass(frozen=True, slots=True)
+class RunningApi:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
 def running_api(
     workdir: Path, redis_url: str, models_dir: Path, key: str, keyspace: str
-) -> Iterator[str]:
+) -> Iterator[RunningApi]:
     port = free_port()
     env = {
         **os.environ,
@@ -118,7 +125,7 @@ def running_api(
             if time.monotonic() > deadline:
                 raise BenchError("interstore api did not answer /healthz within 60 s")
             time.sleep(0.3)
-        yield url
+        yield RunningApi(url, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

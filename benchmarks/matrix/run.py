@@ -26,6 +26,7 @@ import httpx
 from rich.console import Console
 
 from benchmarks.api.vegeta import VEGETA_VERSION, Request, Vegeta, ensure_vegeta
+from benchmarks.harness.cpu import ProcessCpu
 from benchmarks.harness.errors import BenchError
 from benchmarks.harness.figures import Ceiling, Target, figures_table, print_targets
 from benchmarks.harness.results import BenchResult, host_info
@@ -81,10 +82,18 @@ def _attack(
     headers: dict[str, str],
     rate: float,
     duration_s: float,
+    api_pid: int | None = None,
 ) -> dict[str, Any]:
+    """The phase's figures; with ``api_pid``, also the API process's CPU per request (ms)."""
     requests = [Request("POST", url, body) for body in bodies]
     vegeta.attack(requests, headers, rate, WARMUP_S)  # not counted
-    return vegeta.attack(requests, headers, rate, duration_s).figures()
+    cpu = None if api_pid is None else ProcessCpu([api_pid])
+    if cpu is not None:
+        cpu.start()
+    figures = vegeta.attack(requests, headers, rate, duration_s).figures()
+    if cpu is not None and figures["requests"]:
+        figures["api_cpu_ms_per_request"] = round(cpu.stop()[0] / figures["requests"] * 1000, 3)
+    return figures
 
 
 def run_matrix_bench(
@@ -115,8 +124,9 @@ def run_matrix_bench(
         keyspace = f"bench_matrix_{workdir.name.split('-')[-1]}"
         with (
             scratch_keyspace(settings, keyspace),
-            running_api(workdir, redis_url, models_dir, key, keyspace) as url,
+            running_api(workdir, redis_url, models_dir, key, keyspace) as api,
         ):
+            url = api.url
             _check_matrix(url, key, data)
             vegeta = Vegeta(vegeta_bin, workdir)
             matrix_url = f"{url}/v1/models/{MODEL_ID}/matrix"
@@ -124,7 +134,7 @@ def run_matrix_bench(
                 console.print(f"/matrix at {size} candidates, {rate:g} req/s")
                 bodies = _bodies(data, size, params.seed)
                 figures["matrix"][str(size)] = _attack(
-                    vegeta, matrix_url, bodies, headers, rate, params.duration_s
+                    vegeta, matrix_url, bodies, headers, rate, params.duration_s, api.pid
                 )
                 floor[str(size)] = run_floor(redis_url, PREFIX, data, size, rate, params.duration_s)
             size = params.sizes[-1]
@@ -138,6 +148,7 @@ def run_matrix_bench(
                 headers,
                 params.rank_rate,
                 params.duration_s,
+                api.pid,
             )
             rank["predictions_per_s"] = round(rank["throughput"] * 30, 1)
             figures["rank_30"] = rank
@@ -222,7 +233,8 @@ def _table(result: BenchResult) -> Any:
                 f"{found['p50_ms']:.2f}",
                 f"{found['p99_ms']:.2f}",
                 f"{found['throughput']:.0f}",
-                f"{low.get('p50_ms', 0):.2f} / {low.get('p99_ms', 0):.2f}",
+                f"{low.get('p50_ms', 0):.2f} / {low.get('p99_ms', 0):.2f}"
+                f"; API CPU {found.get('api_cpu_ms_per_request', 0):.2f} ms/req",
             )
         )
     f = figures["to_numpy"]
@@ -242,7 +254,7 @@ def _table(result: BenchResult) -> Any:
             f"{r['p50_ms']:.2f}",
             f"{r['p99_ms']:.2f}",
             f"{r['throughput']:.0f}",
-            "",
+            f"API CPU {r.get('api_cpu_ms_per_request', 0):.2f} ms/req",
         )
     )
     feast = result.baseline["feast"]
@@ -266,5 +278,5 @@ def _table(result: BenchResult) -> Any:
                 f"ratio {feast['ratio']}x",
             )
         )
-    columns = ("phase", "p50 ms", "p99 ms", "ok/s", "floor p50 / p99 ms")
+    columns = ("phase", "p50 ms", "p99 ms", "ok/s", "floor p50 / p99 ms; API CPU")
     return figures_table("bench matrix", columns, rows)

@@ -121,10 +121,16 @@ async def test_each_distinct_key_is_read_once(
         answer = await client.post(f"/v1/models/{MODEL}/matrix", json=body(PRODUCTS))
         assert answer.status_code == 200
         metrics = (await client.get("/metrics")).text
+        # again: the categories are remembered, every level is read with the products (one
+        # MGET), the guesses all hold: the same keys read, the same answer
+        again = await client.post(f"/v1/models/{MODEL}/matrix", json=body(PRODUCTS))
+        metrics_again = (await client.get("/metrics")).text
     assert not answer.json()["partial"]
     # one user; 20 products; their 2 categories and 2 user x category pairs (not 20 each)
     assert f'interstore_model_keys_read_total{{model="{MODEL}"}} 25.0' in metrics
     assert f'interstore_model_keys_requested_total{{model="{MODEL}"}} 61.0' in metrics
+    assert again.json()["rows"] == answer.json()["rows"]
+    assert f'interstore_model_keys_read_total{{model="{MODEL}"}} 50.0' in metrics_again
 
 
 async def test_a_tiny_deadline_is_a_partial_200_with_defaults(

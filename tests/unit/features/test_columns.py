@@ -9,6 +9,7 @@ import msgpack
 import pytest
 
 from features.serving import served_values
+from store.feature_generations import Generation, control_key, generation_prefix
 from store.feature_store import serving_key
 from tests.unit.features.test_reader import NOW, Stores, click
 
@@ -82,3 +83,21 @@ async def test_an_unreadable_value_is_logged(
         found = await stores.reader.columns("product", ["junk"], ["product_stats.orders_7d"])
     assert found.present == [[False]]
     assert "1 unreadable serving value(s) of group product_stats" in caplog.text
+
+
+async def test_columns_read_the_current_generation(stores: Stores) -> None:
+    """After a rebuild switched generations, a matrix reads the new generation's values (as
+    ``get`` does), not the configured prefix's."""
+    key = serving_key("isf", "product", ("p1",), "product_stats")
+    await stores.put("product", ["p1"], "product_stats", {"orders_7d": 1})
+    raw = await stores.features.read_values([key])
+    moved = serving_key(generation_prefix("isf", 2), "product", ("p1",), "product_stats")
+    await stores.features.write_values(
+        {moved: raw[0] or b"", control_key("isf", "current"): Generation(2, "d").encode().encode()}
+    )
+    await stores.features.write_values({key: b"\xc1"})  # the old generation: unreadable now
+    [found, other] = await stores.reader.columns_many(
+        [("product", ["p1"], ["product_stats.orders_7d"]), ("user", ["u1"], PRODUCT_FEATURES[:0])]
+    )
+    assert list(found.values[0]) == [1]
+    assert other.values == []

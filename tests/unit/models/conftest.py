@@ -1,5 +1,5 @@
 """Pure-logic fixtures for the models package: a catalogue view and an in-memory feature source
-with exactly the ``FeatureReader.columns`` signature (counting its reads)."""
+with exactly the ``FeatureReader.columns_many`` signature (counting its reads)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import NamedTuple
 import pytest
 
 from models.catalogue_view import CatalogueView, FeatureSpec
-from models.source import EntityId
+from models.source import ColumnsRead, EntityId
 
 FEATURES = {
     "user": {"user_activity": {"clicks_1h": ("count", 0), "orders_30d": ("count", 0),
@@ -69,14 +69,19 @@ class FakeSource:
     delay_s: dict[str, float] = field(default_factory=dict)
     down: bool = False
 
-    async def columns(
-        self, entity: str, ids: Sequence[EntityId], features: Sequence[str]
-    ) -> Columns:
+    reads: int = 0
+    """``columns_many`` calls (one MGET each)."""
+
+    async def columns_many(self, reads: Sequence[ColumnsRead]) -> list[Columns]:
         if self.down:
             raise SourceDown("feature store is down")
-        self.calls.append((entity, list(ids)))
-        if delay := self.delay_s.get(entity):
+        self.reads += 1
+        self.calls += [(entity, list(ids)) for entity, ids, _ in reads]
+        if delay := max(self.delay_s.get(entity, 0.0) for entity, _, _ in reads):
             await asyncio.sleep(delay)
+        return [self._columns(entity, ids, features) for entity, ids, features in reads]
+
+    def _columns(self, entity: str, ids: Sequence[EntityId], features: Sequence[str]) -> Columns:
         stored = [self.values.get((entity, entity_id)) for entity_id in ids]
         values = [
             [

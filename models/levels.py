@@ -1,0 +1,176 @@
+"""Reading a model's levels for the rows of a micro-batch (or the context's one row).
+
+Level by level, every entity kind of the level is read for its *distinct* ids, all of the
+level's kinds in one ``FeatureSource.columns_many`` (one MGET); keys derived from a level's
+values give the next level's ids. With ``DerivedKeys`` (``models.derived_keys``) the later
+levels' ids are guessed from derived keys seen before and read with the first level, in the
+same MGET; each level then reads only the ids its guesses missed (none, once warm).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from models.derived_keys import DerivedKeys
+from models.graph import EntityRead
+from models.source import ColumnsLike, ColumnsRead, EntityId, FeatureSource
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One entity's values for the rows of a micro-batch (or the context's one row), column by
+    column in its ``EntityRead.features`` order; ``present`` is False where no value was read
+    (the id could not be resolved, or nothing is stored): the cell takes its column's default."""
+
+    values: list[Sequence[Any]]
+    present: list[list[bool]]
+
+
+@dataclass(slots=True)
+class ReadStats:
+    keys_requested: int = 0
+    """Entity ids the rows needed, counted per row (what a read without de-duplication asks)."""
+    keys_read: int = 0
+    """Distinct entity ids actually read (guessed ahead ones included)."""
+    reads: int = 0
+    """Entity kinds read (one MGET per level holds them all)."""
+
+    def add(self, other: ReadStats) -> None:
+        self.keys_requested += other.keys_requested
+        self.keys_read += other.keys_read
+        self.reads += other.reads
+
+
+Part = tuple[list[EntityId], ColumnsLike]
+"""Ids read together and their columns."""
+
+
+def _key_value(value: object) -> str | None:
+    """A derived key's value: strings as they are, whole numbers as text; else unresolved."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _ids(
+    read: EntityRead, fixed: Mapping[str, str | None], row_keys: Mapping[str, list[str | None]],
+    n: int,
+) -> list[EntityId | None]:  # fmt: skip
+    """Per row, the entity's id (None where a key is unresolved)."""
+    columns = [row_keys[key] if key in row_keys else [fixed.get(key)] * n for key in read.keys]
+    if len(columns) == 1:
+        return list(columns[0])
+    return [None if None in combo else combo for combo in zip(*columns, strict=True)]
+
+
+def _distinct(ids: Sequence[EntityId | None]) -> list[EntityId]:
+    return list(dict.fromkeys(i for i in ids if i is not None))
+
+
+def _block(ids: list[EntityId | None], parts: list[Part], width: int) -> Block:
+    """The rows' values from the parts read (a row without id, or not read: no value)."""
+    n = len(ids)
+    if not parts:
+        return Block([(None,) * n] * width, [[False] * n] * width)
+    if len(parts) == 1 and parts[0][0] == ids:  # every row its own id, in row order
+        return Block(parts[0][1].values, parts[0][1].present)
+    index: dict[EntityId, int] = {}
+    for part_ids, _ in parts:
+        for entity_id in part_ids:
+            index.setdefault(entity_id, len(index))
+    # the parts' columns end to end (a later duplicate id is never indexed), then no value
+    values = [[v for _, found in parts for v in found.values[f]] + [None] for f in range(width)]
+    positions = [-1 if i is None else index.get(i, -1) for i in ids]
+    spread_values: list[Sequence[Any]] = [[column[p] for p in positions] for column in values]
+    flags: dict[tuple[int, ...], list[bool]] = {}  # one spread per group (a group shares one)
+    present: list[list[bool]] = []
+    for f in range(width):
+        shared = tuple(id(found.present[f]) for _, found in parts)
+        if shared not in flags:
+            joined = [v for _, found in parts for v in found.present[f]] + [False]
+            flags[shared] = [joined[p] for p in positions]
+        present.append(flags[shared])
+    return Block(spread_values, present)
+
+
+def _guess_ahead(
+    levels: Sequence[Sequence[EntityRead]], fixed: Mapping[str, str | None],
+    row_keys: Mapping[str, list[str | None]], n: int, derived: DerivedKeys,
+) -> list[tuple[EntityRead, list[EntityId]]]:  # fmt: skip
+    """The distinct ids of each entity past the first level, as remembered derived keys say."""
+    keys = dict(row_keys)
+    guessed: list[tuple[EntityRead, list[EntityId]]] = []
+    for depth, level in enumerate(levels):
+        found = [(read, _ids(read, fixed, keys, n)) for read in level]
+        for read, ids in found:
+            if depth > 0 and (distinct := _distinct(ids)):
+                guessed.append((read, distinct))
+            for key, _ in read.derives:
+                keys[key] = derived.guess(read.entity, key, ids)
+    return guessed
+
+
+async def read_levels(
+    source: FeatureSource,
+    levels: Sequence[Sequence[EntityRead]],
+    fixed: Mapping[str, str | None],
+    row_keys: dict[str, list[str | None]],
+    n: int,
+    stats: ReadStats,
+    deadline_at: float | None = None,
+    derived: DerivedKeys | None = None,
+) -> dict[str, Block] | None:
+    """Every entity of ``levels`` for ``n`` rows, level by level; keys derived on the way are
+    added to ``row_keys`` (and remembered in ``derived``). None if the loop's clock passed
+    ``deadline_at`` before a level."""
+    loop = asyncio.get_running_loop()
+    values: dict[str, Block] = {}
+    ahead: dict[str, Part] = {}
+    guessed = []
+    if derived is not None and len(levels) > 1:
+        guessed = _guess_ahead(levels, fixed, row_keys, n, derived)
+    for depth, level in enumerate(levels):
+        if deadline_at is not None and loop.time() >= deadline_at:
+            return None
+        wanted: list[tuple[EntityRead, list[EntityId | None], list[EntityId]]] = []
+        reads: list[ColumnsRead] = []
+        for read in level:
+            ids = _ids(read, fixed, row_keys, n)
+            distinct = _distinct(ids)
+            stats.keys_requested += n - ids.count(None)
+            if read.entity in ahead:  # read with the first level: only what it missed
+                known = set(ahead[read.entity][0])
+                distinct = [i for i in distinct if i not in known]
+            wanted.append((read, ids, distinct))
+            if distinct:
+                reads.append((read.entity, distinct, read.features))
+        if depth == 0:
+            reads += [(read.entity, likely, read.features) for read, likely in guessed]
+        stats.reads += len(reads)
+        stats.keys_read += sum(len(asked) for _, asked, _ in reads)
+        found = list(await source.columns_many(reads)) if reads else []
+        if depth == 0:
+            first = len(found) - len(guessed)
+            for (read, likely), columns in zip(guessed, found[first:], strict=True):
+                ahead[read.entity] = (likely, columns)
+        answers = iter(found)
+        for read, ids, distinct in wanted:
+            parts = [ahead[read.entity]] if read.entity in ahead else []
+            if distinct:
+                parts.append((distinct, next(answers)))
+            block = _block(ids, parts, len(read.features))
+            values[read.entity] = block
+            for key, index in read.derives:
+                column, flags = block.values[index], block.present[index]
+                row_keys[key] = [
+                    _key_value(value) if present else None
+                    for value, present in zip(column, flags, strict=True)
+                ]
+                if derived is not None:
+                    derived.remember(read.entity, key, ids, row_keys[key])
+    return values
