@@ -138,7 +138,8 @@ class ApiSettings(BaseSettings):
         1024,
         ge=1,
         description="uvicorn's limit_concurrency: over this many connections or requests, "
-        "uvicorn itself answers 503 (plain text) and closes the connection.",
+        "a request gets the JSON 503 + Retry-After (api.shedding_protocol; uvicorn's own "
+        "plain-text 503 when shed_at_parse is off).",
     )
     shed_at_parse: bool = Field(
         True,

@@ -120,20 +120,17 @@ def build_worker(
         max_session_ms=int(settings.session.max_session_s * 1000),
         clock_ms=clock_ms,
     )
-    last_n = settings.session.last_n_per_kind
     reads = EarlyReads(
-        partial(stores.cold.hydration_members, limit=last_n),
+        partial(stores.cold.hydration_members, limit=settings.session.last_n_per_kind),
         writer.written_since,
         metrics,
         concurrency=HYDRATION_CONCURRENCY,
     )
     router = SessionRouter(
         stores.hot,
-        stores.cold,
         writer,
         watermarks,
         metrics,
-        last_n=last_n,
         clock_ms=clock_ms,
         reads=reads,
         dirty_bound=DirtyBound(settings.session.max_dirty_items, settings.session.max_dirty_bytes),

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from store.cold import ColdStore, gather_all
+from store.cold import gather_all
 from store.hot import HotItem, HotStore, HotStoreFull, Hydration
 from store.hot_codec import encode
 from store.interactions import Interaction
@@ -77,12 +77,10 @@ class SessionRouter:
     def __init__(
         self,
         hot: HotStore,
-        cold: ColdStore,
         writer: ColdWriter,
         watermarks: PartitionWatermarks,
         metrics: WorkerMetrics,
         *,
-        last_n: int,
         clock_ms: Callable[[], int],
         reads: EarlyReads,
         dirty_bound: DirtyBound | None = None,
@@ -92,11 +90,9 @@ class SessionRouter:
         self.dirty_bound = dirty_bound
         self.flush_early = flush_early
         self.hot = hot
-        self.cold = cold
         self.writer = writer
         self.watermarks = watermarks
         self.metrics = metrics
-        self.last_n = last_n
         self.clock_ms = clock_ms
         self._statements_at_split = 0
 
@@ -183,7 +179,7 @@ class SessionRouter:
             self.dirty_bound.reset(users)
 
     async def hydrate_all(self, wanted: Sequence[ToHydrate]) -> None:
-        """For each user, the cold tier's newest ``last_n`` per kind and its ``in_flight``
+        """For each user, the cold tier's newest members per kind (``reads``) and its ``in_flight``
         interactions into a live session: the user's early read if it is still good
         (``streams.early_reads``: started when early hydration queued the app_open), else a cold
         read now, concurrently; then one hot-tier round trip. Runs under the worker lock, after
