@@ -187,11 +187,19 @@ class TopicSettings(BaseSettings):
 
 
 class WorkerSettings(BaseSettings):
-    """The Faust worker: batching, cold-tier concurrency and retries, metrics."""
+    """The ingest worker: its consumer, batching, cold-tier concurrency and retries, metrics."""
 
     model_config = _config("INTERSTORE_WORKER_")
 
-    app_id: str = "interstore-worker"
+    consumer: Literal["batch", "faust"] = Field(
+        "batch",
+        description="What takes the events topic: 'batch', confluent-kafka's consumer handing"
+        " the worker whole batches (streams.batch_consumer), or 'faust', a Faust agent (one"
+        " record at a time through Faust's stream: about twice the CPU per event). Both drive"
+        " the same services; a consumer group must not mix the two (their assignors differ):"
+        " switch with every worker of the group stopped.",
+    )
+    app_id: str = Field("interstore-worker", description="The consumer group (and Faust app) id.")
     data_dir: Path = PROJECT_ROOT / "var" / "worker"
     batch_max: int = Field(1000, ge=1)
     batch_within_s: float = Field(0.2, gt=0)
@@ -218,7 +226,7 @@ class WorkerSettings(BaseSettings):
     )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
     web_bind: str = "127.0.0.1"
-    web_port: int = Field(6066, ge=1, description="Faust's web server: /metrics and /healthz.")
+    web_port: int = Field(6066, ge=1, description="The worker's /metrics, /healthz and /readyz.")
     log_level: str = "info"
 
 

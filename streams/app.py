@@ -23,7 +23,7 @@ from streams.dead_letters import FaustDeadLetterSink
 from streams.early_hydration import EarlyHydration
 from streams.lookahead import LookAhead
 from streams.lookahead_kafka import KafkaAheadReader
-from streams.messages import RawMessage
+from streams.messages import RawMessage, fills_next_batch
 from streams.metrics import WorkerMetrics
 from streams.readiness import add_readiness_page
 from streams.services import WorkerServices, WorkerStores, build_worker
@@ -55,8 +55,7 @@ class OwnedPartitions:
     def behind(self, message: RawMessage) -> bool:
         """Whether the partition's backlog alone would fill the next batch at once."""
         highwater = self.app.consumer.highwater(TP(self.topic, message.partition))
-        share = self.batch_max / max(1, len(self()))
-        return highwater is not None and highwater - message.offset > share
+        return fills_next_batch(highwater, message.offset, self.batch_max, len(self()))
 
 
 def seeing(stream: Any, early: EarlyHydration, metrics: WorkerMetrics) -> Callable[[Any], Any]:

@@ -38,6 +38,12 @@ class RawMessage:
         )
 
 
+def fills_next_batch(highwater: int | None, offset: int, batch_max: int, partitions: int) -> bool:
+    """Whether a partition's backlog past ``offset`` alone would fill the next batch at once
+    (its share of ``batch_max`` among the ``partitions`` held): the worker is behind on it."""
+    return highwater is not None and highwater - offset > batch_max / max(1, partitions)
+
+
 def _epoch_ms(timestamp: Any) -> float | None:
     """Faust gives a record's timestamp in epoch seconds (a float)."""
     return None if timestamp is None else float(timestamp) * 1000.0

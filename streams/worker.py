@@ -1,7 +1,11 @@
-"""`interstore worker`: topics, a cold-tier connection, then the Faust worker until stopped."""
+"""`interstore worker`: topics, a cold-tier connection, then the worker until stopped: on the batch
+consumer (``streams.batch_worker``, the default) or as a Faust app (``streams.app``)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sys
 import time
 
 import faust
@@ -16,6 +20,7 @@ from store.redis_hot import RedisHotStore
 from store.tombstones import TombstoneCache, TombstoneTable
 from store.watermarks import CassandraWatermarkStore
 from streams.app import build_app
+from streams.batch_worker import build_batch_worker
 from streams.metrics import WorkerMetrics
 from streams.services import WorkerStores
 from streams.topics import ensure_topics
@@ -60,8 +65,23 @@ def run_worker(settings: Settings) -> None:
             f"({exc}): run `interstore schema apply`"
         ) from exc
     hot = RedisHotStore(settings.redis, settings.session, settings.retention)
-    app = build_app(settings, WorkerStores(cold, hot, watermarks, tombstones), WorkerMetrics())
+    stores = WorkerStores(cold, hot, watermarks, tombstones)
     try:
-        faust.Worker(app, loglevel=settings.worker.log_level).execute_from_commandline()
+        if settings.worker.consumer == "faust":
+            app = build_app(settings, stores, WorkerMetrics())
+            faust.Worker(app, loglevel=settings.worker.log_level).execute_from_commandline()
+        else:
+            logging.basicConfig(
+                level=settings.worker.log_level.upper(),
+                format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+            )
+            status = asyncio.run(_run_batch_worker(settings, stores))
+            if status:
+                sys.exit(status)
     finally:
         session.cluster.shutdown()
+
+
+async def _run_batch_worker(settings: Settings, stores: WorkerStores) -> int:
+    worker = build_batch_worker(settings, stores, WorkerMetrics())
+    return await worker.run_until_signalled()

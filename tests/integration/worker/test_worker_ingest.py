@@ -75,12 +75,19 @@ def wait_for_rows(
     return stored_event_ids(session, keyspace)
 
 
+BOTH_CONSUMERS = pytest.mark.parametrize("consumer", ["batch", "faust"])
+"""The worker's two ways of taking the events topic (``INTERSTORE_WORKER_CONSUMER``)."""
+
+
+@BOTH_CONSUMERS
 def test_produced_events_are_stored_exactly_once_even_when_produced_twice_or_replayed(
     settings: Settings,
     pipeline: Pipeline,
     start_worker: StartWorker,
     cql_session: Session,
+    consumer: str,
 ) -> None:
+    pipeline.env["INTERSTORE_WORKER_CONSUMER"] = consumer
     batch = events(count=600, users=20, seed=1)
     lines = b"\n".join(orjson.dumps({"kind": k, **r}, default=str) for k, r in batch)
     path = pipeline.tmp / "events.jsonl"
@@ -195,9 +202,15 @@ def test_bad_input_is_dead_lettered_with_its_reason_and_good_events_around_it_ar
     worker.assert_running()
 
 
+@BOTH_CONSUMERS
 def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
-    settings: Settings, pipeline: Pipeline, start_worker: StartWorker, cql_session: Session
+    settings: Settings,
+    pipeline: Pipeline,
+    start_worker: StartWorker,
+    cql_session: Session,
+    consumer: str,
 ) -> None:
+    pipeline.env["INTERSTORE_WORKER_CONSUMER"] = consumer
     batch = events(count=20_000, users=500, seed=4)
     expected = interaction_ids(batch)
     produce(settings, pipeline, batch)

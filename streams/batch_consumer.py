@@ -1,0 +1,311 @@
+"""The events topic in batches through confluent-kafka: the worker's consumer (``consumer=batch``).
+
+Faust hands an agent one record at a time (aiokafka's records, Faust's message, conductor,
+channel queue and stream, with several tasks per record); on this box that path alone costs
+more CPU per event than everything the worker does with the event (DESIGN §15). This consumer
+takes what librdkafka fetched in its own threads with one ``consume(num_messages)`` call and
+hands the worker whole batches, in the same protocol the Faust agent follows:
+
+- **Seen, then handled.** A fetch task calls ``consume`` on a thread of its own and passes each
+  message to ``seen`` (early hydration) as soon as it is fetched, then buffers it; a batch task
+  takes up to ``batch_max`` buffered messages (or what came within ``batch_within_s`` of the
+  first) and runs them (``run_batch``, i.e. ``BatchRunner.run``), one batch at a time. Past
+  ``buffer_max`` buffered messages the partitions are paused (``consume`` still runs: the group
+  and its callbacks stay served).
+- **Acked, then committed.** ``run_batch`` acks a batch once it is safe; the acked offsets are
+  committed every ``commit_interval_s`` and when partitions are revoked. Offsets are never
+  committed past an event that is not safe; nothing else is (``enable.auto.commit`` off).
+- **Rebalances** (eager, as Faust's): librdkafka calls back on the fetch thread, inside
+  ``consume``; the callbacks run the hand-over on the event loop and wait for it. Revoked: the
+  batch in flight finishes first, the buffered messages of the lost partitions are dropped (the
+  next owner reads them again from the commit), ``revoked`` runs (flushes their sessions), and
+  the acked offsets are committed before the partitions go. Assigned: ``assigned`` runs
+  (reloads the durability watermarks) before any message of the new assignment is handed over.
+- **Stop**: no new batch, the one in flight finishes, offsets are committed, and the consumer
+  closes (which revokes every partition through the same hand-over). A batch that raises fails
+  the consumer (``failed``): nothing of it is acked, and the worker exits so that the next start
+  resumes from the last commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
+
+from streams.messages import RawMessage, fills_next_batch
+
+log = logging.getLogger(__name__)
+FETCH_TIMEOUT_S = 0.05
+"""How long one ``consume`` call waits for a first message (also the stop's latency)."""
+BATCH_POLL_S = 0.005
+"""How often the batch task looks again while a batch fills within its window."""
+Ack = Callable[[], Awaitable[None]]
+RunBatch = Callable[[Sequence[RawMessage], Ack], Awaitable[None]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHandlers:
+    """What the consumer drives (the worker's services)."""
+
+    seen: Callable[[RawMessage], None]
+    """Each fetched message, in offset order per partition, as soon as it is fetched."""
+    run_batch: RunBatch
+    """A batch, with its ack (``BatchRunner.run``); one at a time."""
+    assigned: Callable[[], Awaitable[None]]
+    revoked: Callable[[Iterable[int]], Awaitable[None]]
+
+
+class BatchConsumer:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        topic: str,
+        *,
+        batch_max: int,
+        batch_within_s: float,
+        commit_interval_s: float,
+        buffer_max: int,
+        make_consumer: Callable[[dict[str, Any]], Consumer] = Consumer,
+    ) -> None:
+        """``config``: confluent-kafka's consumer configuration (group, servers, fetch sizes);
+        ``make_consumer`` builds the consumer from it at start."""
+        self.make_consumer = make_consumer
+        self.config = {**config, "enable.auto.commit": False, "on_commit": self._on_commit}
+        self.topic = topic
+        self.batch_max = batch_max
+        self.batch_within_s = batch_within_s
+        self.commit_interval_s = commit_interval_s
+        self.buffer_max = buffer_max
+        self.rebalancing = True
+        """True until the first assignment, and from a revocation to the next assignment."""
+        self.failed: BaseException | None = None
+        self.done = asyncio.Event()
+        """Set once the consumer stopped consuming (stopped, or a batch failed)."""
+        self._owned: set[int] = set()
+        self._buffer: deque[RawMessage] = deque()
+        self._paused = False
+        self._acked: dict[int, int] = {}
+        """The next offset to commit per partition: every event before it is safe."""
+        self._committed: dict[int, int] = {}
+        self._next: dict[int, int] = {}
+        """Per partition, the offset of the next message to go into a batch (once fetched)."""
+        self._in_flight = asyncio.Lock()
+        self._stopping = False
+        self._consumer: Consumer | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="events-consumer")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._handlers: BatchHandlers | None = None
+
+    def owned(self) -> set[int]:
+        """The topic's partitions assigned to this consumer now."""
+        return set(self._owned)
+
+    def highwater(self, partition: int) -> int | None:
+        """The partition's end as last fetched (None: not known yet)."""
+        if self._consumer is None:
+            return None
+        _, high = self._consumer.get_watermark_offsets(
+            TopicPartition(self.topic, partition), cached=True
+        )
+        return None if high is None or high < 0 or high == OFFSET_INVALID else int(high)
+
+    def next_offset(self, partition: int) -> int | None:
+        """The offset of the partition's next message to go into a batch: everything from it
+        on is still to do (buffered, fetched by librdkafka, or not fetched yet)."""
+        return self._next.get(partition)
+
+    def behind(self, message: RawMessage) -> bool:
+        """Whether the message's partition's backlog alone would fill the next batch."""
+        return fills_next_batch(
+            self.highwater(message.partition), message.offset, self.batch_max, len(self._owned)
+        )
+
+    async def start(self, handlers: BatchHandlers) -> None:
+        self._handlers = handlers
+        self._loop = asyncio.get_running_loop()
+        consumer = self.make_consumer(self.config)
+        consumer.subscribe(
+            [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )  # fmt: skip
+        self._consumer = consumer
+        self._tasks = [
+            asyncio.create_task(self._fetching(), name="events-fetch"),
+            asyncio.create_task(self._batching(), name="events-batches"),
+            asyncio.create_task(self._committing(), name="events-commits"),
+        ]
+
+    async def stop(self) -> None:
+        """Finish the batch in flight, commit, close (revoking every partition)."""
+        self._stopping = True
+        fetching, batching, committing = self._tasks
+        committing.cancel()
+        await asyncio.gather(fetching, batching, committing, return_exceptions=True)
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await self._on_thread(self._commit_sync, consumer)
+            await self._on_thread(consumer.close)  # calls back _on_revoke: the hand-over
+        self._thread.shutdown(wait=False)
+        self.done.set()
+
+    # -- the event loop's side ------------------------------------------------------------------
+
+    async def _fetching(self) -> None:
+        assert self._consumer is not None
+        assert self._handlers is not None
+        consume, seen = self._consumer.consume, self._handlers.seen
+        while not self._stopping:
+            messages = await self._on_thread(consume, self.batch_max, FETCH_TIMEOUT_S)
+            now = time.monotonic()
+            for message in messages:
+                error = message.error()
+                if error is not None:
+                    self._consumer_error(error)
+                    continue
+                raw = RawMessage(
+                    self.topic, message.partition(), message.offset(), message.key(),
+                    message.value() or b"", now, float(message.timestamp()[1]),
+                )  # fmt: skip
+                if raw.partition in self._owned:
+                    seen(raw)
+                    self._buffer.append(raw)
+                    self._next.setdefault(raw.partition, raw.offset)
+            self._pause_if_full()
+
+    async def _batching(self) -> None:
+        assert self._handlers is not None
+        run_batch = self._handlers.run_batch
+        while not self._stopping:
+            if not self._buffer:
+                await asyncio.sleep(BATCH_POLL_S)
+                continue
+            closes = (self._buffer[0].consumed_s or 0.0) + self.batch_within_s
+            if len(self._buffer) < self.batch_max and time.monotonic() < closes:
+                await asyncio.sleep(BATCH_POLL_S)
+                continue
+            async with self._in_flight:
+                size = min(self.batch_max, len(self._buffer))
+                batch = [self._buffer.popleft() for _ in range(size)]
+                if not batch:
+                    continue  # a revocation dropped them
+                for message in batch:
+                    self._next[message.partition] = message.offset + 1
+                try:
+                    await run_batch(batch, lambda batch=batch: self._ack(batch))  # type: ignore[misc]
+                except Exception as exc:  # noqa: BLE001 - any failure stops the worker
+                    log.critical("a batch failed, stopping the worker: %r", exc)
+                    self.failed = exc
+                    self._stopping = True
+                    self.done.set()
+                    return
+            self._pause_if_full()
+
+    async def _ack(self, batch: Sequence[RawMessage]) -> None:
+        acked = self._acked
+        for message in batch:  # in offset order per partition: no gaps
+            acked[message.partition] = message.offset + 1
+
+    async def _committing(self) -> None:
+        while True:
+            await asyncio.sleep(self.commit_interval_s)
+            consumer = self._consumer
+            offsets = self._to_commit()
+            if consumer is not None and offsets:
+                consumer.commit(offsets=offsets, asynchronous=True)
+                self._committed.update({tp.partition: tp.offset for tp in offsets})
+
+    def _to_commit(self) -> list[TopicPartition]:
+        return [
+            TopicPartition(self.topic, partition, offset)
+            for partition, offset in self._acked.items()
+            if partition in self._owned and self._committed.get(partition) != offset
+        ]
+
+    def _pause_if_full(self) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        full = len(self._buffer) >= self.buffer_max
+        if full != self._paused:
+            partitions = [TopicPartition(self.topic, p) for p in self._owned]
+            (consumer.pause if full else consumer.resume)(partitions)
+            self._paused = full
+
+    async def _assign(self, partitions: set[int]) -> None:
+        self._owned = partitions
+        self._next.clear()
+        self._paused = False
+        try:
+            assert self._handlers is not None
+            await self._handlers.assigned()
+        finally:
+            self.rebalancing = False
+
+    async def _revoke(self, partitions: set[int]) -> list[TopicPartition]:
+        """The hand-over; returns the acked offsets still to commit (the caller commits them
+        on the consumer's thread before the partitions go)."""
+        self.rebalancing = True
+        async with self._in_flight:  # the batch in flight finishes and acks first
+            self._buffer = deque(m for m in self._buffer if m.partition not in partitions)
+            offsets = self._to_commit()
+            self._owned -= partitions
+            for partition in partitions:
+                self._next.pop(partition, None)
+                self._acked.pop(partition, None)
+                self._committed.pop(partition, None)
+            try:
+                assert self._handlers is not None
+                await self._handlers.revoked(partitions)
+            except Exception:  # the partitions go anyway; their watermarks protect the data
+                log.exception("the hand-over of partitions %s failed", sorted(partitions))
+            return offsets
+
+    async def _on_thread(self, function: Callable[..., Any], *args: Any) -> Any:
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._thread, function, *args)
+
+    # -- librdkafka's side (the consumer's thread, inside ``consume`` or ``close``) --------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._wait_for(self._assign({tp.partition for tp in partitions}))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        offsets = self._wait_for(self._revoke({tp.partition for tp in partitions}))
+        self._commit_sync(consumer, offsets)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._wait_for(self._revoke({tp.partition for tp in partitions}))  # nothing to commit
+
+    def _wait_for(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def _commit_sync(self, consumer: Consumer, offsets: list[TopicPartition] | None = None) -> None:
+        offsets = self._to_commit() if offsets is None else offsets
+        if not offsets:
+            return
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+            self._committed.update({tp.partition: tp.offset for tp in offsets})
+        except KafkaException as exc:
+            log.warning("committing %s failed: %s", offsets, exc)
+
+    def _on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        if error is not None:
+            log.warning("an offset commit failed: %s", error)
+            self._committed.clear()  # the next interval commits them again
+
+    def _consumer_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            raise KafkaException(error)
+        log.warning("events consumer: %s", error)

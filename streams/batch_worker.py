@@ -1,0 +1,178 @@
+"""The worker on the batch consumer (``INTERSTORE_WORKER_CONSUMER=batch``, the default).
+
+The same services as the Faust app (``streams.services.build_worker``: batches, early
+hydration, the inactivity tracker, the rebalance hand-over), driven by ``BatchConsumer``
+instead of a Faust agent, with the same timers (inactivity ticks, the lag gauge), the same
+pages (/metrics, /healthz, /readyz: ``streams.worker_web``) and the same exit rule: a batch
+that fails stops the worker (exit status 1), so the next start resumes from the last commit.
+SIGTERM or SIGINT stop it cleanly: the batch in flight finishes, offsets are committed, and
+every partition is handed over (live sessions flushed) before the process exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from typing import Any
+
+from core.settings import Settings
+from streams.batch_consumer import BatchConsumer, BatchHandlers
+from streams.dead_letters import KafkaDeadLetterSink
+from streams.lookahead import LookAhead
+from streams.lookahead_kafka import KafkaAheadReader
+from streams.messages import RawMessage
+from streams.metrics import WorkerMetrics
+from streams.services import WorkerServices, WorkerStores, build_worker
+from streams.worker_web import WorkerWeb
+
+log = logging.getLogger(__name__)
+LAG_INTERVAL_S = 5.0
+BUFFERED_BATCHES = 4
+"""Messages fetched and not yet in a batch, at most, in batches (then partitions pause)."""
+
+
+def consumer_config(settings: Settings) -> dict[str, Any]:
+    """The events consumer's configuration: the worker's group, offsets from the start of the
+    topic for a new group, fetches of up to 8 MiB per partition."""
+    return {
+        "bootstrap.servers": settings.kafka.bootstrap_servers,
+        "group.id": settings.worker.app_id,
+        "client.id": f"{settings.worker.app_id}-events",
+        "auto.offset.reset": "earliest",
+        "enable.auto.offset.store": False,
+        "partition.assignment.strategy": "range",
+        "max.partition.fetch.bytes": 8 << 20,
+        "queued.max.messages.kbytes": 32 << 10,
+    }
+
+
+class BatchWorker:
+    """The worker's services on a ``BatchConsumer``, with their timers and pages."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: WorkerServices,
+        consumer: BatchConsumer,
+        web: WorkerWeb,
+        lookahead: LookAhead | None,
+    ) -> None:
+        self.settings = settings
+        self.services = services
+        self.consumer = consumer
+        self.web = web
+        self.lookahead = lookahead
+        self._timers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await self.web.start()
+        handlers = BatchHandlers(
+            seen=self._seen,
+            run_batch=self.services.batches.run,
+            assigned=self.services.rebalance.assigned,
+            revoked=self.services.rebalance.revoked,
+        )
+        await self.consumer.start(handlers)
+        if self.lookahead is not None:
+            self.lookahead.start()
+        self._timers = [
+            asyncio.create_task(self._every(self.settings.session.tick_s, self._tick)),
+            asyncio.create_task(self._every(LAG_INTERVAL_S, self._measure_lag)),
+        ]
+
+    async def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        await asyncio.gather(*self._timers, return_exceptions=True)
+        if self.lookahead is not None:
+            await self.lookahead.stop()
+        await self.consumer.stop()
+        await self.services.early.close()
+        await self.web.stop()
+
+    async def run_until_signalled(self) -> int:
+        """Start, run until SIGTERM/SIGINT or a failed batch, stop; the exit status."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await self.start()
+        signalled = asyncio.create_task(stop.wait())
+        done = asyncio.create_task(self.consumer.done.wait())
+        await asyncio.wait({signalled, done}, return_when=asyncio.FIRST_COMPLETED)
+        signalled.cancel()
+        done.cancel()
+        await self.stop()
+        return 1 if self.consumer.failed is not None else 0
+
+    def _seen(self, message: RawMessage) -> None:
+        """A fetched message: its fetch stage observed, then early hydration sees it."""
+        stage = self.services.metrics.stage_seconds
+        if message.timestamp_ms:
+            stage.labels("fetch").observe(max(0.0, time.time() - message.timestamp_ms / 1000.0))
+        try:
+            self.services.early.seen(message)
+        except Exception:  # early hydration is an optimisation: its batch handles the message
+            log.exception("early hydration skipped a message (its batch handles it)")
+
+    async def _tick(self) -> None:
+        if not self.consumer.rebalancing:
+            await self.services.tick(self.consumer.owned())
+
+    async def _measure_lag(self) -> None:
+        if self.consumer.rebalancing:
+            return
+        topic = self.consumer.topic
+        gauge = self.services.metrics.consumer_lag
+        for partition in self.consumer.owned():
+            # Not what was fetched: up to BUFFERED_BATCHES batches wait in the consumer.
+            position = self.consumer.next_offset(partition)
+            highwater = self.consumer.highwater(partition)
+            if position is not None and highwater is not None:
+                gauge.labels(topic, str(partition)).set(max(0, highwater - position))
+
+    @staticmethod
+    async def _every(interval_s: float, action: Any) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await action()
+            except Exception:
+                log.exception("worker timer %s failed", getattr(action, "__name__", action))
+
+
+def build_batch_worker(
+    settings: Settings, stores: WorkerStores, metrics: WorkerMetrics
+) -> BatchWorker:
+    """The worker on a batch consumer, wired as ``streams.app.build_app`` wires the Faust one."""
+    worker = settings.worker
+    topic = settings.topics.events
+    consumer = BatchConsumer(
+        consumer_config(settings),
+        topic,
+        batch_max=worker.batch_max,
+        batch_within_s=worker.batch_within_s,
+        commit_interval_s=worker.commit_interval_s,
+        buffer_max=worker.batch_max * BUFFERED_BATCHES,
+    )
+    services = build_worker(
+        settings,
+        stores,
+        metrics,
+        dead_letters=KafkaDeadLetterSink(settings.kafka, settings.topics.dead_letters),
+        behind=consumer.behind,
+    )
+    lookahead = None
+    if worker.lookahead:
+        lookahead = LookAhead(
+            services.early,
+            KafkaAheadReader(settings.kafka, topic),
+            consumer.owned,
+            consumer.highwater,
+            min_lag=worker.lookahead_min_lag,
+            max_held=worker.lookahead_max_held,
+        )
+    web = WorkerWeb(worker.web_bind, worker.web_port, metrics, consumer)
+    return BatchWorker(settings, services, consumer, web, lookahead)

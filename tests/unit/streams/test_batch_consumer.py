@@ -1,0 +1,170 @@
+"""``BatchConsumer``'s protocol on a scripted stand-in for confluent-kafka's consumer: batches in
+order, acks committed, and a revocation that waits for the batch in flight, drops the lost
+partitions' buffered messages and commits what was acked before the partitions go."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from confluent_kafka import TopicPartition
+
+from streams.batch_consumer import Ack, BatchConsumer, BatchHandlers
+from streams.messages import RawMessage, fills_next_batch
+
+TOPIC = "events"
+
+
+class Record:
+    def __init__(self, partition: int, offset: int) -> None:
+        self._partition, self._offset = partition, offset
+
+    def error(self) -> None:
+        return None
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+    def key(self) -> bytes:
+        return b"u"
+
+    def value(self) -> bytes:
+        return b"v"
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 1_000)
+
+
+class ScriptedConsumer:
+    """Each ``consume`` call plays the next step: records, a pause (seconds) or a rebalance."""
+
+    def __init__(self, steps: list[Any]) -> None:
+        self.steps = steps
+        self.commits: list[list[tuple[int, int]]] = []
+        self.callbacks: dict[str, Callable[..., None]] = {}
+        self.closed = False
+
+    def subscribe(self, topics: list[str], **callbacks: Callable[..., None]) -> None:
+        self.callbacks = callbacks
+
+    def consume(self, num_messages: int, timeout: float) -> list[Record]:
+        if not self.steps:
+            return []
+        step = self.steps.pop(0)
+        if isinstance(step, float):  # a pause (consume runs on the consumer's thread)
+            time.sleep(step)
+            return []
+        if isinstance(step, tuple):  # ("assign" | "revoke", partitions)
+            name, partitions = step
+            self.callbacks[f"on_{name}"](self, [TopicPartition(TOPIC, p) for p in partitions])
+            return []
+        return list(step)
+
+    def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
+        self.commits.append(sorted((tp.partition, tp.offset) for tp in offsets))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_watermark_offsets(self, tp: TopicPartition, cached: bool) -> tuple[int, int]:
+        return (0, 100)
+
+    def pause(self, partitions: list[TopicPartition]) -> None: ...
+    def resume(self, partitions: list[TopicPartition]) -> None: ...
+
+
+class Journal:
+    """What the handlers saw, in order."""
+
+    def __init__(self, batch_s: float = 0.0) -> None:
+        self.entries: list[Any] = []
+        self.batch_s = batch_s
+
+    def handlers(self) -> BatchHandlers:
+        return BatchHandlers(self.seen, self.run_batch, self.assigned, self.revoked)
+
+    def seen(self, message: RawMessage) -> None:
+        self.entries.append(("seen", message.partition, message.offset))
+
+    async def run_batch(self, messages: Sequence[RawMessage], ack: Ack) -> None:
+        self.entries.append(("batch", [(m.partition, m.offset) for m in messages]))
+        await asyncio.sleep(self.batch_s)
+        await ack()
+        self.entries.append(("acked", len(messages)))
+
+    async def assigned(self) -> None:
+        self.entries.append(("assigned",))
+
+    async def revoked(self, partitions: Iterable[int]) -> None:
+        self.entries.append(("revoked", sorted(partitions)))
+
+
+def consumer_for(scripted: ScriptedConsumer, batch_max: int = 10) -> BatchConsumer:
+    return BatchConsumer(
+        {}, TOPIC, batch_max=batch_max, batch_within_s=0.01, commit_interval_s=0.05,
+        buffer_max=100, make_consumer=lambda config: scripted,  # type: ignore[arg-type,return-value]
+    )  # fmt: skip
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_batches_run_in_order_and_their_acks_are_committed() -> None:
+    records = [Record(0, o) for o in range(25)]
+    scripted = ScriptedConsumer([("assign", [0]), records])
+    journal = Journal()
+    consumer = consumer_for(scripted)
+    await consumer.start(journal.handlers())
+    await until(lambda: sum(e[1] for e in journal.entries if e[0] == "acked") == 25)
+    await until(lambda: [(0, 25)] in scripted.commits)
+    await consumer.stop()
+    batches = [e[1] for e in journal.entries if e[0] == "batch"]
+    assert [offset for batch in batches for _, offset in batch] == list(range(25))
+    assert max(len(b) for b in batches) <= 10
+    assert journal.entries[0] == ("assigned",)
+    assert scripted.closed
+
+
+async def test_a_revocation_waits_for_the_batch_in_flight_and_drops_the_lost_buffer() -> None:
+    first = [Record(0, o) for o in range(10)] + [Record(1, o) for o in range(10)]
+    scripted = ScriptedConsumer([("assign", [0, 1]), first, 0.1, ("revoke", [0, 1])])
+    journal = Journal(batch_s=0.3)  # the revocation arrives while the first batch runs
+    consumer = consumer_for(scripted)
+    await consumer.start(journal.handlers())
+    await until(lambda: ("revoked", [0, 1]) in journal.entries)
+    await consumer.stop()
+    names = [e[0] for e in journal.entries if e[0] != "seen"]
+    assert names == ["assigned", "batch", "acked", "revoked"]  # the second batch never ran
+    assert scripted.commits[0] == [(0, 10)]  # committed before the partitions went
+    assert consumer.owned() == set()
+
+
+async def test_a_failed_batch_is_not_acked_and_stops_the_consumer() -> None:
+    scripted = ScriptedConsumer([("assign", [0]), [Record(0, o) for o in range(5)]])
+    consumer = consumer_for(scripted)
+
+    async def failing(messages: Sequence[RawMessage], ack: Ack) -> None:
+        raise RuntimeError("boom")
+
+    journal = Journal()
+    handlers = BatchHandlers(journal.seen, failing, journal.assigned, journal.revoked)
+    await consumer.start(handlers)
+    await asyncio.wait_for(consumer.done.wait(), 5)
+    await consumer.stop()
+    assert isinstance(consumer.failed, RuntimeError)
+    assert all(commit == [] for commit in scripted.commits)
+
+
+def test_a_backlog_fills_the_next_batch_when_it_exceeds_the_partitions_share() -> None:
+    assert fills_next_batch(1_000, 100, batch_max=1000, partitions=4)  # 900 > 250
+    assert not fills_next_batch(300, 100, batch_max=1000, partitions=4)
+    assert not fills_next_batch(None, 100, batch_max=1000, partitions=4)
