@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
 
 from streams.messages import RawMessage, fills_next_batch
+from streams.partition_offsets import PartitionOffsets
 
 log = logging.getLogger(__name__)
 FETCH_TIMEOUT_S = 0.05
@@ -93,11 +94,7 @@ class BatchConsumer:
         self._owned: set[int] = set()
         self._buffer: deque[RawMessage] = deque()
         self._paused = False
-        self._acked: dict[int, int] = {}
-        """The next offset to commit per partition: every event before it is safe."""
-        self._committed: dict[int, int] = {}
-        self._next: dict[int, int] = {}
-        """Per partition, the offset of the next message to go into a batch (once fetched)."""
+        self._offsets = PartitionOffsets(topic)
         self._in_flight = asyncio.Lock()
         self._stopping = False
         self._consumer: Consumer | None = None
@@ -119,10 +116,16 @@ class BatchConsumer:
         )
         return None if high is None or high < 0 or high == OFFSET_INVALID else int(high)
 
-    def next_offset(self, partition: int) -> int | None:
-        """The offset of the partition's next message to go into a batch: everything from it
-        on is still to do (buffered, fetched by librdkafka, or not fetched yet)."""
-        return self._next.get(partition)
+    async def backlog(self) -> dict[int, int]:
+        """Per partition held, the messages not yet in a batch (buffered, fetched by librdkafka
+        or not fetched yet): the high watermark minus the next offset to batch (the committed
+        offset for a partition nothing was fetched of yet). Asks the broker what is not known."""
+        if self._consumer is None:
+            return {}
+        backlog: dict[int, int] = await asyncio.to_thread(
+            self._offsets.backlog, self._consumer, sorted(self._owned), self.highwater
+        )  # not on the consumer's thread: it may be in ``consume``
+        return backlog
 
     def behind(self, message: RawMessage) -> bool:
         """Whether the message's partition's backlog alone would fill the next batch."""
@@ -179,7 +182,7 @@ class BatchConsumer:
                 if raw.partition in self._owned:
                     seen(raw)
                     self._buffer.append(raw)
-                    self._next.setdefault(raw.partition, raw.offset)
+                    self._offsets.fetched(raw)
             self._pause_if_full()
 
     async def _batching(self) -> None:
@@ -198,8 +201,7 @@ class BatchConsumer:
                 batch = [self._buffer.popleft() for _ in range(size)]
                 if not batch:
                     continue  # a revocation dropped them
-                for message in batch:
-                    self._next[message.partition] = message.offset + 1
+                self._offsets.batched(batch)
                 try:
                     await run_batch(batch, lambda batch=batch: self._ack(batch))  # type: ignore[misc]
                 except Exception as exc:  # noqa: BLE001 - any failure stops the worker
@@ -211,25 +213,16 @@ class BatchConsumer:
             self._pause_if_full()
 
     async def _ack(self, batch: Sequence[RawMessage]) -> None:
-        acked = self._acked
-        for message in batch:  # in offset order per partition: no gaps
-            acked[message.partition] = message.offset + 1
+        self._offsets.ack(batch)
 
     async def _committing(self) -> None:
         while True:
             await asyncio.sleep(self.commit_interval_s)
             consumer = self._consumer
-            offsets = self._to_commit()
+            offsets = self._offsets.to_commit(self._owned)
             if consumer is not None and offsets:
                 consumer.commit(offsets=offsets, asynchronous=True)
-                self._committed.update({tp.partition: tp.offset for tp in offsets})
-
-    def _to_commit(self) -> list[TopicPartition]:
-        return [
-            TopicPartition(self.topic, partition, offset)
-            for partition, offset in self._acked.items()
-            if partition in self._owned and self._committed.get(partition) != offset
-        ]
+                self._offsets.commit_sent(offsets)
 
     def _pause_if_full(self) -> None:
         consumer = self._consumer
@@ -243,7 +236,7 @@ class BatchConsumer:
 
     async def _assign(self, partitions: set[int]) -> None:
         self._owned = partitions
-        self._next.clear()
+        self._offsets.assigned()
         self._paused = False
         try:
             assert self._handlers is not None
@@ -257,12 +250,9 @@ class BatchConsumer:
         self.rebalancing = True
         async with self._in_flight:  # the batch in flight finishes and acks first
             self._buffer = deque(m for m in self._buffer if m.partition not in partitions)
-            offsets = self._to_commit()
+            offsets = self._offsets.to_commit(self._owned)
             self._owned -= partitions
-            for partition in partitions:
-                self._next.pop(partition, None)
-                self._acked.pop(partition, None)
-                self._committed.pop(partition, None)
+            self._offsets.revoked(partitions)
             try:
                 assert self._handlers is not None
                 await self._handlers.revoked(partitions)
@@ -291,19 +281,19 @@ class BatchConsumer:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def _commit_sync(self, consumer: Consumer, offsets: list[TopicPartition] | None = None) -> None:
-        offsets = self._to_commit() if offsets is None else offsets
+        offsets = self._offsets.to_commit(self._owned) if offsets is None else offsets
         if not offsets:
             return
         try:
             consumer.commit(offsets=offsets, asynchronous=False)
-            self._committed.update({tp.partition: tp.offset for tp in offsets})
+            self._offsets.commit_sent(offsets)
         except KafkaException as exc:
             log.warning("committing %s failed: %s", offsets, exc)
 
     def _on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
         if error is not None:
             log.warning("an offset commit failed: %s", error)
-            self._committed.clear()  # the next interval commits them again
+            self._offsets.commit_failed()
 
     def _consumer_error(self, error: KafkaError) -> None:
         if error.fatal():

@@ -124,14 +124,9 @@ class BatchWorker:
     async def _measure_lag(self) -> None:
         if self.consumer.rebalancing:
             return
-        topic = self.consumer.topic
         gauge = self.services.metrics.consumer_lag
-        for partition in self.consumer.owned():
-            # Not what was fetched: up to BUFFERED_BATCHES batches wait in the consumer.
-            position = self.consumer.next_offset(partition)
-            highwater = self.consumer.highwater(partition)
-            if position is not None and highwater is not None:
-                gauge.labels(topic, str(partition)).set(max(0, highwater - position))
+        for partition, backlog in (await self.consumer.backlog()).items():
+            gauge.labels(self.consumer.topic, str(partition)).set(backlog)
 
     @staticmethod
     async def _every(interval_s: float, action: Any) -> None:
