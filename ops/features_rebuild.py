@@ -130,18 +130,11 @@ class Rebuild:
         """``start_at``: epoch ms (``--from``) or "earliest"."""
         started = time.monotonic()
         previous, recorded = await self.control.recorded()
-        catalogue = self.updater.catalogue
-        recomputed = [] if self.rebuilt is None else recomputed_groups(catalogue, self.rebuilt)
-        checked = self.rebuilt is None or check_carried(catalogue, recomputed, recorded)
+        recomputed, checked = self._check_groups(previous.number, recorded)
         number = await self.control.new_number()
         target = self.updater.for_generation(number)
         summary = RebuildSummary(number, previous.number, target.definitions, groups=recomputed)
         summary.fingerprints_checked = checked
-        if not checked:
-            self.console.print(
-                f"warning: generation {previous.number} records no per-group fingerprints: "
-                "cannot check that the carried groups' definitions are unchanged", highlight=False
-            )  # fmt: skip
         summary.from_ms = start_at if isinstance(start_at, int) else None
         carried = None
         if self.rebuilt is not None:
@@ -176,6 +169,23 @@ class Rebuild:
         summary.features = sink.counts
         summary.elapsed_s = time.monotonic() - started
         return summary
+
+    def _check_groups(
+        self, previous: int, recorded: dict[str, str] | None
+    ) -> tuple[list[str], bool]:
+        """``--groups``: the groups recomputed, and whether the carried ones were checked
+        unchanged (``ChangedGroups`` if one differs); ``([], True)`` for a full rebuild."""
+        if self.rebuilt is None:
+            return [], True
+        catalogue = self.updater.catalogue
+        recomputed = recomputed_groups(catalogue, self.rebuilt)
+        checked = check_carried(catalogue, recomputed, recorded)
+        if not checked:
+            self.console.print(
+                f"warning: generation {previous} records no per-group fingerprints: cannot "
+                "check that the carried groups' definitions are unchanged", highlight=False
+            )  # fmt: skip
+        return recomputed, checked
 
     async def _fence_and_switch(
         self, sink: FeatureSink, group: str, ends: dict[int, int], target: FeatureUpdater,
