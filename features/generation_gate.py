@@ -16,12 +16,17 @@ from typing import Protocol
 
 from features.plan import EntityPlan
 from features.updater import EntityBatch, FeatureUpdater, UpdateReport, Visible
+from store.feature_generations import Generation, changed_groups
 from store.feature_state import DurableStateStore
 
 
 class GenerationGate(Protocol):
     async def writable(self, definitions: str) -> int:
         """The generation to write now (waits while a rebuild holds the pause)."""
+        ...
+
+    async def recorded(self) -> tuple[Generation, dict[str, str] | None]:
+        """The current generation and its groups' fingerprints (None: not recorded)."""
         ...
 
 
@@ -40,6 +45,14 @@ class GatedUpdater:
     def durable(self) -> DurableStateStore:
         """Generation 0's durable copy (a deferred one shares its buffer with its siblings)."""
         return self.updater.durable
+
+    async def changed_groups(self) -> tuple[int, list[str] | None]:
+        """The current generation and the groups whose loaded definition differs from the one
+        it was built with, or are new to it (None: it recorded no fingerprints)."""
+        current, recorded = await self.gate.recorded()
+        if recorded is None:
+            return current.number, None
+        return current.number, changed_groups(recorded, self.updater.catalogue.fingerprints)
 
     async def current(self) -> FeatureUpdater:
         """The updater of the generation to write now."""

@@ -20,15 +20,22 @@ forget_app = typer.Typer(help="Forget a user in every tier.", no_args_is_help=Tr
 def features_rebuild(
     start: Annotated[
         str | None,
-        typer.Option("--from", help="ISO 8601 time, epoch ms, or 'earliest' (the default)."),
+        typer.Option(
+            "--from",
+            help="ISO 8601 time, epoch ms, or 'earliest' (the default): the recomputed groups "
+            "get only the events at or after it (per partition, the broker's offsets-for-times "
+            "lookup), so their windows hold no older event.",
+        ),
     ] = None,
     rate: Annotated[float | None, typer.Option(min=1, help="Events per second at most.")] = None,
     groups: Annotated[
         str | None,
         typer.Option(
             "--groups",
-            help="Comma-separated feature groups: recompute only their entities; the other "
-            "entities are carried over from the current generation unchanged.",
+            help="Comma-separated feature groups: recompute only their entities (from --from "
+            "on, if given); the other entities are carried over from the current generation "
+            "unchanged. Refused if another group's definition changed since the current "
+            "generation was built.",
         ),
     ] = None,
     json_out: Annotated[

@@ -21,7 +21,10 @@ generation, then switch readers and the live features worker to it at once.
    partitions are deleted.
 
 With ``groups`` (``--groups``), only those groups' entities are recomputed; the other entities
-are carried over from the current generation (``ops.features_rebuild_groups``).
+are carried over from the current generation (``ops.features_rebuild_groups``), which is refused
+if a group it would carry has another definition than the current generation's (per-group
+fingerprints, recorded at each switch). With ``--from`` too, the recomputed entities get only
+the events at or after it; the topic is still read from the earliest offset for the others.
 """
 
 from __future__ import annotations
@@ -43,13 +46,14 @@ from features.updater import REFRESH_PAGE, FeatureUpdater
 from ops.features_rebuild_groups import (
     CarriedEntities,
     CarryCounts,
+    check_carried,
     rebuilt_entities,
     recomputed_groups,
 )
 from ops.features_sink import FeatureCounts, FeatureSink
 from ops.replay import Replay
 from ops.replay_batch import BatchJudge
-from ops.replay_plan import TIMEOUT_S, PartitionRange, plan_ranges
+from ops.replay_plan import TIMEOUT_S, PartitionRange, offsets_at, plan_ranges
 from ops.replay_progress import ReplayProgress
 from schemas.codec import default_codec
 from store.feature_generations import Generation, GenerationControl
@@ -76,6 +80,11 @@ class RebuildSummary:
     dropped_keys: int = 0
     groups: list[str] = field(default_factory=list)
     """``--groups``: the groups recomputed (empty: all)."""
+    from_ms: int | None = None
+    """``--from``: the recomputed groups hold no event before it (None: the earliest)."""
+    fingerprints_checked: bool = True
+    """``--groups``: whether the carried groups were checked against the current generation's
+    fingerprints (False: it recorded none)."""
     features: FeatureCounts = field(default_factory=FeatureCounts)
     carried: CarryCounts = field(default_factory=CarryCounts)
 
@@ -118,19 +127,26 @@ class Rebuild:
         return [f"{side}{p}" for side in "ue" for p in range(self.partitions)]
 
     async def run(self, start_at: int | str) -> RebuildSummary:
+        """``start_at``: epoch ms (``--from``) or "earliest"."""
         started = time.monotonic()
-        previous, _ = await self.control.state()
+        previous, recorded = await self.control.recorded()
+        recomputed, checked = self._check_groups(previous.number, recorded)
         number = await self.control.new_number()
         target = self.updater.for_generation(number)
-        summary = RebuildSummary(number, previous.number, target.definitions)
-        carried = None if self.rebuilt is None else CarriedEntities(self.rebuilt)
+        summary = RebuildSummary(number, previous.number, target.definitions, groups=recomputed)
+        summary.fingerprints_checked = checked
+        summary.from_ms = start_at if isinstance(start_at, int) else None
+        carried = None
+        if self.rebuilt is not None:
+            starts = None if summary.from_ms is None else await self._starts(summary.from_ms)
+            carried = CarriedEntities(self.rebuilt, starts)
+            start_at = "earliest"  # the carried entities continue from their own fences
         select = None if carried is None else carried.only_new
         sink = FeatureSink(target, self.partitions, users_only=False, select=select)
         group = f"{self.settings.ops.replay_group_prefix}-rebuild-{target.prefix}"
         await self.control.begin(number)
         try:
             if carried is not None:
-                summary.groups = recomputed_groups(target.catalogue, carried.rebuilt)
                 source = self.updater.for_generation(previous.number)
                 await carried.copy(source, target, self.shards())
                 summary.carried = carried.counts
@@ -154,6 +170,23 @@ class Rebuild:
         summary.elapsed_s = time.monotonic() - started
         return summary
 
+    def _check_groups(
+        self, previous: int, recorded: dict[str, str] | None
+    ) -> tuple[list[str], bool]:
+        """``--groups``: the groups recomputed, and whether the carried ones were checked
+        unchanged (``ChangedGroups`` if one differs); ``([], True)`` for a full rebuild."""
+        if self.rebuilt is None:
+            return [], True
+        catalogue = self.updater.catalogue
+        recomputed = recomputed_groups(catalogue, self.rebuilt)
+        checked = check_carried(catalogue, recomputed, recorded)
+        if not checked:
+            self.console.print(
+                f"warning: generation {previous} records no per-group fingerprints: cannot "
+                "check that the carried groups' definitions are unchanged", highlight=False
+            )  # fmt: skip
+        return recomputed, checked
+
     async def _fence_and_switch(
         self, sink: FeatureSink, group: str, ends: dict[int, int], target: FeatureUpdater,
         summary: RebuildSummary,
@@ -170,7 +203,8 @@ class Rebuild:
                 highs = await asyncio.to_thread(self._highs, list(ends))  # every event there is
                 ends = await self._catch_up(sink, group, ends, highs, summary)
                 built = Generation(target.generation, target.definitions)
-                switched = await self.control.switch(token, built)
+                fingerprints = target.catalogue.fingerprints
+                switched = await self.control.switch(token, built, fingerprints)
             finally:
                 renewer.cancel()
                 summary.paused_s += time.monotonic() - paused_at
@@ -235,6 +269,16 @@ class Rebuild:
         finally:
             await asyncio.to_thread(consumer.close)
         return {r.partition: r.end for r in planned}
+
+    async def _starts(self, at_ms: int) -> dict[int, int]:
+        """Per partition, the first offset at or after ``at_ms`` (offsets-for-times)."""
+        wanted = [(self.topic, p) for p in range(self.partitions)]
+        consumer = self.open_consumer(f"{self.settings.ops.replay_group_prefix}-rebuild-marks")
+        try:
+            found = await asyncio.to_thread(offsets_at, consumer, wanted, at_ms)
+        finally:
+            await asyncio.to_thread(consumer.close)
+        return {p: offset for (_, p), offset in found.items()}
 
     def _highs(self, partitions: list[int]) -> dict[int, int]:
         consumer = self.open_consumer(f"{self.settings.ops.replay_group_prefix}-rebuild-marks")

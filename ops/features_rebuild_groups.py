@@ -17,22 +17,35 @@ over from the current generation unchanged:
 3. Fence, switch and drop as in a full rebuild: when readers switch, a carried entity holds the
    copied state plus every event below the rebuild's end offsets, exactly as the live worker
    would have it.
+
+With ``--from TIME``, the recomputed entities get only the events at or after TIME's offsets
+(the broker's offsets-for-times lookup per partition, as a plain ``--from``): their windows hold
+nothing older. The topic is still read from the earliest offset, for the carried entities.
+
+A carried entity keeps the aggregates it has, so every group whose definition differs from the
+one the current generation was built with must be recomputed (``check_carried``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core.errors import InterstoreError
 from features.catalogue import Catalogue
 from features.state import EntityState
 from features.updater import EntityBatch, FeatureUpdater
+from store.feature_generations import changed_groups
 from store.feature_state import StateKey, StoredState
 
 
 class UnknownGroups(InterstoreError):
     """``--groups`` named a group the definitions file does not have."""
+
+
+class ChangedGroups(InterstoreError):
+    """A group the rebuild would carry over has another definition than the current
+    generation's: its carried aggregates would not match it."""
 
 
 def rebuilt_entities(catalogue: Catalogue, groups: Sequence[str]) -> set[str]:
@@ -53,19 +66,42 @@ def recomputed_groups(catalogue: Catalogue, entities: set[str]) -> list[str]:
     return sorted(name for name, g in catalogue.groups.items() if g.entity in entities)
 
 
+def check_carried(
+    catalogue: Catalogue, recomputed: Sequence[str], recorded: Mapping[str, str] | None
+) -> bool:
+    """Raises ``ChangedGroups`` if a group outside ``recomputed`` (or a new one) has another
+    fingerprint than ``recorded`` (the current generation's); False if it cannot tell (no
+    fingerprints recorded: the generation was never switched to by a rebuild that records them).
+    """
+    if recorded is None:
+        return False
+    changed = [g for g in changed_groups(recorded, catalogue.fingerprints) if g not in recomputed]
+    if changed:
+        raise ChangedGroups(
+            f"the definition of feature group(s) {', '.join(changed)} in {catalogue.source} "
+            "differs from the one the current generation was built with: add them to --groups, "
+            "or run a full rebuild (without --groups)"
+        )
+    return True
+
+
 @dataclass
 class CarryCounts:
     states: int = 0
     """Entity states carried over from the current generation."""
     skipped_events: int = 0
     """Events of carried entities at or below their copied fences (not applied again)."""
+    before_from: int = 0
+    """Events of recomputed entities before ``--from``'s offsets (not applied)."""
 
 
 class CarriedEntities:
-    """The entities a ``--groups`` rebuild carries over, with their copied fences."""
+    """The entities a ``--groups`` rebuild carries over, with their copied fences; ``starts``
+    (``--from``): per partition, the first offset the recomputed entities get."""
 
-    def __init__(self, rebuilt: set[str]) -> None:
+    def __init__(self, rebuilt: set[str], starts: Mapping[int, int] | None = None) -> None:
         self.rebuilt = rebuilt
+        self.starts = starts
         self.fences: dict[StateKey, dict[int, int]] = {}
         self.counts = CarryCounts()
 
@@ -87,11 +123,18 @@ class CarriedEntities:
         await target.ensure_intact(shards)
 
     def only_new(self, batches: Sequence[EntityBatch]) -> list[EntityBatch]:
-        """The batches with, for carried entities, only the events past their copied fences."""
+        """The batches with, for carried entities, only the events past their copied fences;
+        for recomputed ones, only those at or after ``starts``."""
         kept: list[EntityBatch] = []
         for batch in batches:
             if batch.key.entity in self.rebuilt:
-                kept.append(batch)
+                if self.starts is not None:
+                    starts = self.starts
+                    events = [e for e in batch.events if e.offset >= starts.get(e.partition, 0)]
+                    self.counts.before_from += len(batch.events) - len(events)
+                    batch = EntityBatch(batch.shard, batch.key, events)
+                if batch.events:
+                    kept.append(batch)
                 continue
             fences = self.fences.get(batch.key)
             if fences is None:  # an entity the current generation does not have yet

@@ -104,7 +104,7 @@ def _partitions(consumer: Consumer, topics: Sequence[str]) -> list[tuple[str, in
     return found
 
 
-def _lookup(consumer: Consumer, wanted: Iterable[tuple[str, int]], at: int | str) -> dict[
+def offsets_at(consumer: Consumer, wanted: Iterable[tuple[str, int]], at: int | str) -> dict[
     tuple[str, int], int
 ]:  # fmt: skip
     """Per partition, the first offset at or after ``at`` (the end if none; the low watermark
@@ -141,14 +141,16 @@ def plan_ranges(
                 raise ReplayPlanError(f"the offsets file names unknown partitions {unknown}")
             starts = dict(offsets)
         else:
-            starts = _lookup(consumer, everything, start_at if start_at is not None else "earliest")
+            starts = offsets_at(
+                consumer, everything, start_at if start_at is not None else "earliest"
+            )
         marks = {
             tp: consumer.get_watermark_offsets(TopicPartition(*tp), TIMEOUT_S) for tp in starts
         }
         ends = (
             {tp: high for tp, (_, high) in marks.items()}
             if end_at is None
-            else _lookup(consumer, starts, end_at)
+            else offsets_at(consumer, starts, end_at)
         )
         committed = consumer.committed([TopicPartition(*tp) for tp in starts], TIMEOUT_S)
     except KafkaException as exc:

@@ -92,7 +92,11 @@ class CassandraColdStore(cold.ColdStore):
         self.requests_in_flight = 0
         """Requests sent and not answered by the driver yet (at most ``concurrency``)."""
         self.statements_written = 0
-        """Requests ``write_many`` has sent (a row alone, or an UNLOGGED batch), retries too."""
+        """Requests ``write_many`` has sent to the interactions table (a row alone, or an
+        UNLOGGED batch of a partition's rows), retries too."""
+        self.view_statements_written = 0
+        """Requests ``write_many`` has sent to ``recent_views`` (a user's delta pack, or an
+        UNLOGGED batch of several users'), retries too; view refreshes not counted."""
         table = f"{keyspace}.interactions"
         try:
             inserts = {k: self._prepare(insert_cql(table, k)) for k in INTERACTION_KINDS}
@@ -160,9 +164,12 @@ class CassandraColdStore(cold.ColdStore):
         if written:
             first = written[0]
             deltas = [(s, first) for s in self._views.deltas(written, now_ms)]
-            await self._send(deltas, f"recent-view deltas of the {what}")
+            await self._send(deltas, f"recent-view deltas of the {what}", views=True)
 
-    async def _send(self, requests: Sequence[Request], what: str) -> None:
+    async def _send(self, requests: Sequence[Request], what: str, *, views: bool = False) -> None:
+        """Send the requests (at most ``concurrency`` in flight), counted in
+        ``statements_written`` or (``views``) ``view_statements_written``; after a failure the
+        rest are not sent (the caller retries the whole batch)."""
         failures: list[tuple[BaseException, Interaction]] = []
         sent: list[asyncio.Future[Any]] = []
         for statement, item in requests:
@@ -171,7 +178,10 @@ class CassandraColdStore(cold.ColdStore):
                 self._limit.release()
                 break
             done = self._start(statement)
-            self.statements_written += 1
+            if views:
+                self.view_statements_written += 1
+            else:
+                self.statements_written += 1
             done.add_done_callback(partial(_note_failure, failures, item))
             sent.append(done)
         await asyncio.gather(*sent, return_exceptions=True)

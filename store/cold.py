@@ -86,7 +86,8 @@ class ColdStore(ABC):
     ``skipped_past_retention`` counts interactions ``write_many`` left out because they were
     already past their kind's retention (replays of old events); a retried call counts again.
     ``statements_written`` counts the statements sent (a row, or a batch of a partition's rows)
-    by stores that send statements (Cassandra); it stays 0 in the others.
+    by stores that send statements (Cassandra; its recent-view deltas are counted apart, in
+    ``CassandraColdStore.view_statements_written``); it stays 0 in the others.
     """
 
     skipped_past_retention: int = 0

@@ -6,27 +6,32 @@ A generation is a key prefix: generation 0 is the configured prefix itself (``is
 indexes, sentinels) is built under it, so a new generation is built beside the current one and
 dropped whole. The durable copy names its partitions the same way (``durable_shard``).
 
-Four control keys share one hash slot (``{<prefix>~gen}``), so one MGET or script reads or
+Five control keys share one hash slot (``{<prefix>~gen}``), so one MGET or script reads or
 changes them together on Redis Cluster too:
 
 - ``current``: ``"<generation> <definitions digest>"`` (absent: generation 0, any definitions);
+- ``fingerprints``: ``{"generation": g, "groups": {group: fingerprint}}`` (JSON), the per-group
+  fingerprints (``Catalogue.fingerprints``) the current generation was built with, set by the
+  same script as ``current`` (absent, or naming another generation: unknown);
 - ``pause``: a rebuild's token, with an expiry: while present, the live worker applies nothing;
 - ``next``: the last generation number handed out (INCR), so numbers are never reused;
 - ``building``: the generation a rebuild is writing (forgetting a user erases there too).
 
-The switch is one script: if the pause is still the rebuild's, set ``current`` and delete the
-pause. A worker reads ``current`` and ``pause`` in one MGET after consuming a batch and before
-applying it, so it either waits, or writes the generation that was current when it looked.
+The switch is one script: if the pause is still the rebuild's, set ``current`` and
+``fingerprints`` and delete the pause. A worker reads ``current`` and ``pause`` in one MGET after
+consuming a batch and before applying it, so it either waits, or writes the generation that was
+current when it looked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
@@ -38,6 +43,7 @@ from store.redis_pack import scan_keys
 SWITCH_SCRIPT = """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[3])
 redis.call('DEL', KEYS[2])
 return 1
 """
@@ -62,7 +68,8 @@ def durable_shard(shard: str, generation: int) -> str:
 
 
 def control_key(prefix: str, name: str) -> str:
-    """``current``, ``pause`` or ``next``: outside every generation's ``<prefix>:*`` pattern."""
+    """``current``, ``fingerprints``, ``pause``, ``next`` or ``building``: outside every
+    generation's ``<prefix>:*`` pattern."""
     return f"{prefix}~gen:{{{prefix}~gen}}:{name}"
 
 
@@ -82,6 +89,27 @@ class Generation:
         text = raw.decode() if isinstance(raw, bytes) else raw
         number, _, definitions = text.partition(" ")
         return cls(int(number), definitions)
+
+
+def encode_fingerprints(generation: int, fingerprints: Mapping[str, str]) -> bytes:
+    return orjson.dumps({"generation": generation, "groups": dict(fingerprints)})
+
+
+def decode_fingerprints(raw: bytes | str | None, generation: int) -> dict[str, str] | None:
+    """The groups' fingerprints recorded for ``generation``; None if unknown (never recorded:
+    generation 0, or a generation switched to before fingerprints were recorded)."""
+    if raw is None:
+        return None
+    found = orjson.loads(raw)
+    if found.get("generation") != generation:
+        return None
+    return {str(name): str(value) for name, value in found["groups"].items()}
+
+
+def changed_groups(recorded: Mapping[str, str], loaded: Mapping[str, str]) -> list[str]:
+    """The groups of ``loaded`` whose fingerprint differs from ``recorded`` or that it lacks
+    (a group only ``recorded`` has was removed: nothing to compute, so not counted)."""
+    return sorted(name for name, value in loaded.items() if recorded.get(name) != value)
 
 
 class GenerationMismatch(FeatureStateUnavailable):
@@ -132,6 +160,7 @@ class GenerationControl:
         self.client = client
         self.prefix = prefix
         self.current_key = control_key(prefix, "current")
+        self.fingerprints_key = control_key(prefix, "fingerprints")
         self.pause_key = control_key(prefix, "pause")
         self.next_key = control_key(prefix, "next")
         self.building_key = control_key(prefix, "building")
@@ -140,6 +169,13 @@ class GenerationControl:
         """The current generation and whether a rebuild holds the pause (one MGET)."""
         found = await self._call(self.client.mget([self.current_key, self.pause_key]))
         return Generation.decode(found[0]), found[1] is not None
+
+    async def recorded(self) -> tuple[Generation, dict[str, str] | None]:
+        """The current generation and the groups' fingerprints it was built with (None:
+        unknown), read together (one MGET)."""
+        found = await self._call(self.client.mget([self.current_key, self.fingerprints_key]))
+        current = Generation.decode(found[0])
+        return current, decode_fingerprints(found[1], current.number)
 
     async def begin(self, generation: int) -> None:
         """Note the generation being built (forgetting erases there too)."""
@@ -193,11 +229,14 @@ class GenerationControl:
     async def unpause(self, token: str) -> None:
         await self._call(self.client.eval(UNPAUSE_SCRIPT, 1, self.pause_key, token))
 
-    async def switch(self, token: str, generation: Generation) -> bool:
-        """Make ``generation`` current and release the pause, only while ``token`` holds it."""
-        done = self.client.eval(
-            SWITCH_SCRIPT, 2, self.current_key, self.pause_key, token, generation.encode()
-        )
+    async def switch(
+        self, token: str, generation: Generation, fingerprints: Mapping[str, str]
+    ) -> bool:
+        """Make ``generation`` current, built with the groups' ``fingerprints``, and release the
+        pause, only while ``token`` holds it."""
+        keys = (self.current_key, self.pause_key, self.fingerprints_key)
+        encoded = encode_fingerprints(generation.number, fingerprints)
+        done = self.client.eval(SWITCH_SCRIPT, 3, *keys, token, generation.encode(), encoded)
         return bool(await self._call(done))
 
     async def drop(self, generation: int, *, batch: int = 1000) -> int:

@@ -41,6 +41,23 @@ class WriteCost:
         }
 
 
+def write_mismatches(
+    *, rows: int, interactions: int, flushed: int, in_sessions: int, counted: int, server: int
+) -> list[str]:
+    """What did not check out in one mix's cold writes (empty: verified): the rows in cold
+    against the interactions produced, the interactions flushed against those of sessions, and
+    the worker's statements to the interactions table (``statements_written``: its
+    recent-view deltas are counted apart) against Cassandra's count for that table."""
+    checks = (
+        ("rows in cold", rows, interactions),
+        ("interactions flushed", flushed, in_sessions),
+        ("statements to the interactions table (Cassandra's count)", server, counted),
+    )
+    return [
+        f"{what}: {found:,}, expected {want:,}" for what, found, want in checks if found != want
+    ]
+
+
 def hydrate_targets(
     worker_p99_s: float, session_cost: float, hydration: Mapping[str, Any]
 ) -> list[Target]:

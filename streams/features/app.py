@@ -44,6 +44,25 @@ def repartition_topic_name(settings: Settings) -> str:
     return settings.topics.events + settings.features_worker.repartition_suffix
 
 
+async def check_definitions(updater: GatedUpdater, metrics: FeatureMetrics) -> None:
+    """Warn (and set ``interstore_feature_groups_changed``) when the loaded definitions differ
+    from the ones the current generation was built with: the worker will wait (its gate's
+    ``GenerationMismatch``) until restarted with them, or until a rebuild switches to these."""
+    try:
+        generation, changed = await updater.changed_groups()
+    except FeatureStateUnavailable as exc:
+        log.warning("cannot compare the definitions with the current generation's: %s", exc)
+        return
+    metrics.changed_groups.set(len(changed or []))
+    if changed:
+        log.warning(
+            "feature groups %s differ from the definitions generation %d was built with: this "
+            "worker waits until restarted with that definitions file, or until `interstore "
+            "features rebuild` (--groups with at least these) switches to these definitions",
+            ", ".join(changed), generation,
+        )  # fmt: skip
+
+
 def build_features_app(
     settings: Settings,
     updater: GatedUpdater,
@@ -169,6 +188,7 @@ def build_features_app(
 
     @app.task  # type: ignore[untyped-decorator]
     async def start_services() -> None:
+        await check_definitions(updater, metrics)
         await app.add_runtime_dependency(held)
         await app.add_runtime_dependency(refresher)
 

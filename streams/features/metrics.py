@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 FRESHNESS_BUCKETS = (
     0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3, 4, 5,
@@ -55,6 +55,12 @@ class FeatureMetrics:
             "interstore_feature_durable_rows",
             "Entity states written to the durable copy (one per entity changed since the last "
             "write, however many batches changed it).",
+            registry=r,
+        )
+        self.changed_groups = Gauge(
+            "interstore_feature_groups_changed",
+            "Feature groups whose loaded definition differs from the one the current generation "
+            "was built with, or are new to it (checked at start; 0 when it recorded none).",
             registry=r,
         )
         self.refreshed = Counter(

@@ -15,7 +15,7 @@ from benchmarks.harness.figures import Ceiling, Target, percentile
 from benchmarks.harness.records import interaction_record
 from benchmarks.hydrate.lag import LAG_BOUND, lag_bounded
 from benchmarks.hydrate.plan import HydrateParams, SessionMix, expected_hot, history, session_mix
-from benchmarks.hydrate.report import WriteCost, build_result, render
+from benchmarks.hydrate.report import WriteCost, build_result, render, write_mismatches
 from deploy.scrape import bucket_delta, histogram_buckets, histogram_quantile, metric_value
 from store.buckets import DAY_MS
 from store.interactions import INTERACTION_KINDS, Interaction
@@ -210,6 +210,19 @@ def test_lag_is_bounded_when_the_end_is_small_or_not_much_over_the_start() -> No
 def test_write_cost_per_interaction() -> None:
     assert WriteCost(300, 24).per_interaction == pytest.approx(0.08)
     assert WriteCost(0, 0).per_interaction == 0.0
+
+
+def test_the_write_check_compares_the_interactions_tables_statements_only() -> None:
+    ok = {"rows": 12_009, "interactions": 12_009, "flushed": 0, "in_sessions": 0}
+    assert write_mismatches(**ok, counted=1262, server=1262) == []
+    # Before: the counter held the recent-view deltas too (2,521 against Cassandra's 1,262).
+    assert write_mismatches(**ok, counted=2521, server=1262) == [
+        "statements to the interactions table (Cassandra's count): 1,262, expected 2,521"
+    ]
+    wrong = write_mismatches(
+        rows=10, interactions=12, flushed=3, in_sessions=4, counted=5, server=5
+    )
+    assert wrong == ["rows in cold: 10, expected 12", "interactions flushed: 3, expected 4"]
 
 
 # -- the worker's statement counter, by path

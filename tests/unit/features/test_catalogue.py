@@ -83,6 +83,28 @@ def test_fingerprints_change_with_the_features_not_with_defaults() -> None:
     assert one.fingerprints["g"] != other_window.fingerprints["g"]
 
 
+def test_a_groups_fingerprint_depends_on_its_aggregates_only() -> None:
+    """The fingerprint a rebuild records per group and checks before carrying groups over: the
+    same for what a state and serving value do not depend on (max age, last_n, other groups and
+    entities), another for what they do (a feature, the entity's keys)."""
+    group = "  - name: g\n    entity: user\n{}    features:\n{}"
+    count = "      - {name: c, type: count, kind: click, window: 1h}\n"
+    last_n = "      - {name: r, type: last_n, kind: click, field: product_id, n: 3}\n"
+    other = "  - name: h\n    entity: user\n    features:\n" + count
+
+    def fingerprint(head: str = HEAD, max_age: str = "", extra: str = "", more: str = "") -> str:
+        text = head + group.format(max_age, count + extra) + more
+        return parse_catalogue(text).fingerprints["g"]
+
+    base = fingerprint()
+    assert fingerprint(max_age="    max_age: 1h\n") == base
+    assert fingerprint(extra=last_n) == base
+    assert fingerprint(more=other) == base
+    assert fingerprint(head=HEAD.replace("  product: {keys: [product_id]}\n", "")) == base
+    assert fingerprint(extra="      - {name: o, type: count, kind: order, window: 1h}\n") != base
+    assert fingerprint(head=HEAD.replace("[user_id]", "[user_id, product_id]")) != base
+
+
 @pytest.mark.parametrize(
     ("groups", "expected"),
     [

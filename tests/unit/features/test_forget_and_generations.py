@@ -18,7 +18,7 @@ from features.state import EntityState
 from features.updater import ERASED, FeatureUpdater
 from interstore.demo_events import generate_events
 from schemas.codec import default_codec
-from store.feature_generations import generation_prefix
+from store.feature_generations import Generation, generation_prefix
 from store.feature_state import StateKey
 from store.tombstones import TombstoneCache
 from streams.features.records import decode_repartitioned, route
@@ -131,10 +131,14 @@ class Gate:
     def __init__(self, generation: int) -> None:
         self.generation = generation
         self.asked: list[str] = []
+        self.fingerprints: dict[str, str] | None = None
 
     async def writable(self, definitions: str) -> int:
         self.asked.append(definitions)
         return self.generation
+
+    async def recorded(self) -> tuple[Generation, dict[str, str] | None]:
+        return Generation(self.generation, "d"), self.fingerprints
 
 
 async def test_a_gated_updater_writes_the_generation_its_gate_names() -> None:
@@ -153,3 +157,20 @@ async def test_a_gated_updater_writes_the_generation_its_gate_names() -> None:
     durable = written.durable
     assert isinstance(durable, MemoryDurable)
     assert all(partition.endswith("~g3") for partition, _ in durable.rows)
+
+
+async def test_a_gated_updater_names_the_groups_the_current_generation_was_built_otherwise() -> (
+    None
+):
+    gate = Gate(2)
+    gated = GatedUpdater(FeatureUpdater(
+        CATALOGUE, PLANS, MemoryWorking(), MemoryDurable(), key_prefix="t",
+        lateness_ms=3_600_000, clock=lambda: NOW,
+    ), gate)  # fmt: skip
+    assert await gated.changed_groups() == (2, None)  # nothing recorded: cannot tell
+    gate.fingerprints = dict(CATALOGUE.fingerprints)
+    assert await gated.changed_groups() == (2, [])
+    first, *others = sorted(CATALOGUE.fingerprints)
+    gate.fingerprints = {**CATALOGUE.fingerprints, first: "other", "removed": "x"}
+    del gate.fingerprints[others[0]]
+    assert await gated.changed_groups() == (2, sorted([first, others[0]]))

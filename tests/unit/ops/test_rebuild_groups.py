@@ -15,7 +15,9 @@ from features.catalogue import load_catalogue
 from features.updater import EntityBatch
 from ops.features_rebuild_groups import (
     CarriedEntities,
+    ChangedGroups,
     UnknownGroups,
+    check_carried,
     rebuilt_entities,
     recomputed_groups,
 )
@@ -75,3 +77,39 @@ def test_carried_entities_get_only_the_events_past_their_copied_fences() -> None
         (product, [(0, 3)]),
     ]
     assert carried.counts.skipped_events == 3
+
+
+def test_recomputed_entities_get_only_the_events_from_the_from_offsets_on() -> None:
+    carried = CarriedEntities({"product"}, starts={0: 5, 1: 0})
+    user, product, other = (
+        StateKey("user", ("u1",)), StateKey("product", ("p1",)), StateKey("product", ("p2",)),
+    )  # fmt: skip
+    carried.fences[user] = {0: 2}
+    batches = [
+        EntityBatch("u0", user, [event(0, 1), event(0, 3)]),  # carried: past its fence
+        EntityBatch("e0", product, [event(0, 4), event(0, 5), event(1, 0), event(2, 7)]),
+        EntityBatch("e1", other, [event(0, 4)]),  # all before --from: left out
+    ]
+    kept = carried.only_new(batches)
+    assert [(b.key, [(e.partition, e.offset) for e in b.events]) for b in kept] == [
+        (user, [(0, 3)]),
+        (product, [(0, 5), (1, 0), (2, 7)]),  # a partition without a start: from its first
+    ]
+    assert (carried.counts.skipped_events, carried.counts.before_from) == (1, 2)
+
+
+def test_a_changed_group_that_would_be_carried_over_is_refused_naming_it() -> None:
+    catalogue = load_catalogue(DEFINITIONS)
+    recorded = dict(catalogue.fingerprints)
+    recomputed = recomputed_groups(catalogue, rebuilt_entities(catalogue, ["product_stats"]))
+    assert check_carried(catalogue, recomputed, recorded) is True
+    assert check_carried(catalogue, recomputed, None) is False  # none recorded: cannot tell
+    recorded["product_attributes"] = "older"  # recomputed with product_stats: fine
+    assert check_carried(catalogue, recomputed, recorded) is True
+    recorded["user_activity"] = "older"
+    del recorded["category_stats"]  # new since the current generation
+    with pytest.raises(ChangedGroups) as refused:
+        check_carried(catalogue, recomputed, recorded)
+    message = str(refused.value)
+    assert "feature group(s) category_stats, user_activity in" in message
+    assert "add them to --groups, or run a full rebuild" in message
