@@ -10,10 +10,13 @@
 5. release the lock and ack the batch's offsets.
 
 Steps 1-4 run per slice of the batch: the whole batch at once, except while early hydration
-has app_opens waiting for the lock or the look-ahead is reading a partition that is behind.
-Then a slice is at most ``slice_max`` messages and the lock is released between slices (first
-come, first served: a waiting hydration round goes next), so a hydration never waits behind a
-whole large batch. The batch is acked once, after its last slice.
+has app_opens waiting for the lock. Then a slice is at most ``slice_max`` messages and the lock
+is released between slices (first come, first served: a waiting hydration round goes next), so
+a hydration waits behind at most one slice, or behind the rest of a batch that was started
+before the app_open was queued. Slices cost throughput (each slice's cold writes are a round
+trip of their own): a batch is not sliced merely because the look-ahead reads a partition that
+is behind, as the worker's backlog is exactly when the throughput is needed. The batch is acked
+once, after its last slice.
 
 While a store is unavailable (HotStoreUnavailable, ColdStoreUnavailable) the slice's attempt,
 steps 1-4, waits (the worker's ``RetryPolicy``) and runs again: every step is idempotent, and
@@ -69,8 +72,7 @@ class BatchRunner:
             stage.labels("batch_wait").observe(max(0.0, time.monotonic() - min(consumed)))
         rest = list(messages)
         while rest:
-            sliced = self.early.queued or self.early.reading_ahead
-            size = self.slice_max if sliced else len(rest)
+            size = self.slice_max if self.early.queued else len(rest)
             piece, rest = rest[:size], rest[size:]
             await self.retry.until_done(
                 lambda piece=piece: self._attempt(piece),  # type: ignore[misc]
