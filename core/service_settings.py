@@ -4,6 +4,7 @@ model files and the operator tools. ``core.settings.Settings`` gathers them with
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
@@ -43,12 +44,20 @@ class FeatureSettings(BaseSettings):
 
 
 class FeatureWorkerSettings(BaseSettings):
-    """The features worker (``interstore features worker``): its Faust app, batching, event-time
+    """The features worker (``interstore features worker``): its consumers, batching, event-time
     lateness and the refresher of slid windows."""
 
     model_config = _config("INTERSTORE_FEATURES_WORKER_")
 
-    app_id: str = Field("interstore-features", description="Faust app id = consumer group.")
+    consumer: Literal["batch", "faust"] = Field(
+        "batch",
+        description="What takes the events and repartition topics: 'batch', two confluent-kafka"
+        " consumers handing whole batches (streams.features.batch_host), or 'faust', the Faust"
+        " app's agents (streams.features.app). Both apply the same handling and hold acks the"
+        " same way; a consumer group must not mix the two (their assignors differ): switch with"
+        " every features worker of the group stopped (the committed offsets carry over).",
+    )
+    app_id: str = Field("interstore-features", description="The consumer group (and Faust app) id.")
     data_dir: Path = PROJECT_ROOT / "var" / "features-worker"
     repartition_suffix: str = Field(
         ".features-by-entity",

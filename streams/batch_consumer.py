@@ -18,9 +18,10 @@ hands the worker whole batches, in the same protocol the Faust agent follows:
 - **Rebalances** (eager, as Faust's): librdkafka calls back on the fetch thread, inside
   ``consume``; the callbacks run the hand-over on the event loop and wait for it. Revoked: the
   batch in flight finishes first, the buffered messages of the lost partitions are dropped (the
-  next owner reads them again from the commit), ``revoked`` runs (flushes their sessions), and
-  the acked offsets are committed before the partitions go. Assigned: ``assigned`` runs
-  (reloads the durability watermarks) before any message of the new assignment is handed over.
+  next owner reads them again from the commit), ``settle`` (if given) acks what the worker held
+  back, ``revoked`` runs (flushes their sessions), and the acked offsets are committed before
+  the partitions go. Assigned: ``assigned`` runs (reloads the durability watermarks) before any
+  message of the new assignment is handed over.
 - **Stop**: no new batch, the one in flight finishes, offsets are committed, and the consumer
   closes (which revokes every partition through the same hand-over). A batch that raises fails
   the consumer (``failed``): nothing of it is acked, and the worker exits so that the next start
@@ -63,6 +64,10 @@ class BatchHandlers:
     """A batch, with its ack (``BatchRunner.run``); one at a time."""
     assigned: Callable[[], Awaitable[None]]
     revoked: Callable[[Iterable[int]], Awaitable[None]]
+    settle: Callable[[], Awaitable[None]] | None = None
+    """At a revocation, once the batch in flight finished and before the acked offsets are
+    taken: the worker gives the acks it still holds for batches it ran (the features worker
+    holds them until its durable copy covers them). None: it holds none."""
 
 
 class BatchConsumer:
@@ -249,6 +254,12 @@ class BatchConsumer:
         on the consumer's thread before the partitions go)."""
         self.rebalancing = True
         async with self._in_flight:  # the batch in flight finishes and acks first
+            assert self._handlers is not None
+            if self._handlers.settle is not None:
+                try:
+                    await self._handlers.settle()
+                except Exception:  # what it did not ack is read again by the next owner
+                    log.exception("settling the held acks of partitions %s failed", partitions)
             self._buffer = deque(m for m in self._buffer if m.partition not in partitions)
             offsets = self._offsets.to_commit(self._owned)
             self._owned -= partitions

@@ -1,15 +1,14 @@
-"""The batch worker's pages (``streams.batch_worker``), as the Faust worker serves them:
-``/metrics`` (Prometheus; ``?name[]=`` filters), ``/healthz`` (the process is up) and
-``/readyz`` (its consumer holds partitions of the events topic: ``streams.readiness``)."""
+"""A batch worker's pages (``streams.batch_worker``, ``streams.features.batch_host``), as the
+Faust workers serve them: ``/metrics`` (Prometheus; ``?name[]=`` filters), ``/healthz`` (the
+process is up) and ``/readyz`` (its consumer holds partitions, or shards: ``streams.readiness``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from aiohttp import web
 
-from streams.metrics import WorkerMetrics
 from streams.readiness import readiness
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
@@ -18,13 +17,20 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
 class Holding(Protocol):
     """What /readyz asks of the consumer."""
 
-    rebalancing: bool
+    @property
+    def rebalancing(self) -> bool: ...
 
-    def owned(self) -> Iterable[int]: ...
+    def owned(self) -> Iterable[int | str]: ...
+
+
+class Exposing(Protocol):
+    """What /metrics asks of the metrics (``WorkerMetrics``, ``FeatureMetrics``)."""
+
+    def exposition(self, names: Sequence[str] = ()) -> bytes: ...
 
 
 class WorkerWeb:
-    def __init__(self, bind: str, port: int, metrics: WorkerMetrics, consumer: Holding) -> None:
+    def __init__(self, bind: str, port: int, metrics: Exposing, consumer: Holding) -> None:
         self.bind = bind
         self.port = port
         self.metrics = metrics

@@ -1,9 +1,10 @@
-"""The features worker's Faust app: consumer group ``interstore-features`` (its own app id).
+"""The features worker as a Faust app (``INTERSTORE_FEATURES_WORKER_CONSUMER=faust``; the
+default is the batch host, ``streams.features.batch_host``): consumer group
+``interstore-features`` (its own app id).
 
-- ``user_side`` consumes the events topic in batches: user and user x category state are
-  applied here; the events of other entities (product, category) go to the repartition topic,
-  each record carrying its source partition and offset.
-- ``entity_side`` consumes the repartition topic: product and category state.
+- ``user_side`` consumes the events topic in batches and ``entity_side`` the repartition topic;
+  both hand their batches to ``streams.features.handling`` (user side: its repartition records
+  go out through the app's producer, ``FaustOutbox``).
 - Each batch is acknowledged only after its states and serving values are in Redis, (user side)
   its repartition records in Kafka and, within ``durable_interval_s``, its states in Cassandra
   (``streams.features.held_acks``: the durable copy is written every few seconds, one row per
@@ -15,9 +16,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 import faust
@@ -25,42 +26,17 @@ import faust
 from core.clock import Clock, wall_clock_ms
 from core.settings import Settings
 from features.generation_gate import GatedUpdater
-from features.updater import EntityBatch, UpdateReport
-from schemas.codec import default_codec
-from store.feature_state import FeatureStateUnavailable
 from streams.app import PROMETHEUS_CONTENT_TYPE, kafka_urls
 from streams.faust_tuning import QuietMonitor
+from streams.features.handling import Delivered, FeatureHandling, check_definitions
 from streams.features.held_acks import HeldAcks
 from streams.features.metrics import FeatureMetrics
-from streams.features.records import decode_repartitioned, entity_shard, local_shard, route
+from streams.features.records import entity_shard, local_shard, repartition_topic_name
 from streams.features.refresher import Refresher
 from streams.messages import RawMessage
 from streams.readiness import add_readiness_page
 
 log = logging.getLogger(__name__)
-
-
-def repartition_topic_name(settings: Settings) -> str:
-    return settings.topics.events + settings.features_worker.repartition_suffix
-
-
-async def check_definitions(updater: GatedUpdater, metrics: FeatureMetrics) -> None:
-    """Warn (and set ``interstore_feature_groups_changed``) when the loaded definitions differ
-    from the ones the current generation was built with: the worker will wait (its gate's
-    ``GenerationMismatch``) until restarted with them, or until a rebuild switches to these."""
-    try:
-        generation, changed = await updater.changed_groups()
-    except FeatureStateUnavailable as exc:
-        log.warning("cannot compare the definitions with the current generation's: %s", exc)
-        return
-    metrics.changed_groups.set(len(changed or []))
-    if changed:
-        log.warning(
-            "feature groups %s differ from the definitions generation %d was built with: this "
-            "worker waits until restarted with that definitions file, or until `interstore "
-            "features rebuild` (--groups with at least these) switches to these definitions",
-            ", ".join(changed), generation,
-        )  # fmt: skip
 
 
 def build_features_app(
@@ -94,69 +70,16 @@ def build_features_app(
         key_serializer="raw",
         value_serializer="raw",
     )
-    codec = default_codec()
-    locks = {"u": asyncio.Lock(), "e": asyncio.Lock()}
+    handling = FeatureHandling(updater, metrics, partitions, clock)
     held = HeldAcks(
         updater.durable, conf.durable_interval_s, conf.durable_max_held, metrics.durable_rows.inc
     )
-
-    def record(report: UpdateReport) -> None:
-        metrics.events.labels("applied").inc(report.applied)
-        metrics.events.labels("duplicate").inc(report.duplicates)
-        metrics.events.labels("late").inc(report.late)
-        metrics.events.labels("forgotten").inc(report.forgotten)
-        metrics.conflicts.inc(report.conflicts)
-        metrics.reloaded.inc(report.reloaded)
-
-    def visible(report: UpdateReport) -> None:
-        """Freshness: the values are in Redis now (the durable copy is written after)."""
-        now_ms = wall_clock_ms()
-        for group, times in report.visible:
-            histogram = metrics.freshness.labels(group)
-            for ts in times:
-                histogram.observe(max(0.0, (now_ms - ts) / 1000))
-
-    async def until_done(lock: asyncio.Lock, step: Callable[[], Awaitable[None]]) -> None:
-        """Run a batch's step; while a store is unreachable, wait and run it again (every
-        step is idempotent: fences and versioned writes)."""
-        delay = 0.5
-        while True:
-            try:
-                async with lock:
-                    await step()
-                return
-            except FeatureStateUnavailable as exc:
-                log.warning("feature state unavailable, retrying in %.1fs: %s", delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+    outbox = FaustOutbox(repartition)
 
     async def user_batch(messages: Sequence[RawMessage]) -> None:
-        routed = route(codec, updater.plans, messages, clock(), partitions)
-        metrics.events.labels("bad").inc(routed.bad)
-        metrics.events.labels("ignored").inc(routed.ignored)
-        deliveries = [
-            await repartition.send(key=k, value=v, partition=p) for p, k, v in routed.outgoing
-        ]
+        await handling.user_batch(messages, outbox)
 
-        async def step() -> None:
-            record(await updater.apply(routed.local, visible))
-
-        await until_done(locks["u"], step)
-        for delivery in deliveries:
-            await delivery  # raises if the broker did not take it
-        metrics.repartitioned.inc(len(deliveries))
-
-    async def entity_batch(messages: Sequence[RawMessage]) -> None:
-        batches: list[EntityBatch] = decode_repartitioned(messages)
-
-        async def step() -> None:
-            record(await updater.apply(batches, visible))
-
-        await until_done(locks["e"], step)
-
-    def consume(handle: Callable[[Sequence[RawMessage]], Awaitable[None]], side: str) -> Any:
-        consumed = metrics.consumed.labels(side)
-
+    def consume(handle: Callable[[Sequence[RawMessage]], Awaitable[None]]) -> Any:
         async def agent(stream: Any) -> AsyncIterator[None]:
             async for batch in stream.noack_take(conf.batch_max, within=conf.batch_within_s):
                 try:
@@ -167,14 +90,14 @@ def build_features_app(
                     log.critical("features batch failed, stopping the worker: %r", exc)
                     await app.crash(exc)
                     raise
-                consumed.inc(len(batch))
-                await held.add(stream, batch)  # acknowledged once the durable copy has them
+                # acknowledged once the durable copy has them
+                await held.add(partial(ack_events, stream, batch), len(batch))
                 yield None
 
         return agent
 
-    app.agent(events, name="features-user-side")(consume(user_batch, "events"))
-    app.agent(repartition, name="features-entity-side")(consume(entity_batch, "entities"))
+    app.agent(events, name="features-user-side")(consume(user_batch))
+    app.agent(repartition, name="features-entity-side")(consume(handling.entity_batch))
 
     def owned_shards() -> list[str]:
         if app.rebalancing:
@@ -184,7 +107,7 @@ def build_features_app(
             names[tp.topic](tp.partition) for tp in app.consumer.assignment() if tp.topic in names
         )
 
-    refresher = Refresher(updater, owned_shards, locks, metrics, conf.refresh_interval_s)
+    refresher = Refresher(updater, owned_shards, handling.locks, metrics, conf.refresh_interval_s)
 
     @app.task  # type: ignore[untyped-decorator]
     async def start_services() -> None:
@@ -203,3 +126,25 @@ def build_features_app(
 
     add_readiness_page(app, owned_shards)
     return app
+
+
+async def ack_events(stream: Any, events: Sequence[Any]) -> None:
+    """Acknowledge a batch's events on its Faust stream (``HeldAcks`` calls it)."""
+    for event in events:
+        await stream.ack(event)
+
+
+class FaustOutbox:
+    """The repartition topic through the Faust app's producer (``handling.Outbox``)."""
+
+    def __init__(self, topic: Any) -> None:
+        self.topic = topic
+
+    async def send(self, records: Sequence[tuple[int, bytes, bytes]]) -> Delivered:
+        futures = [await self.topic.send(key=k, value=v, partition=p) for p, k, v in records]
+
+        async def delivered() -> None:
+            for future in futures:
+                await future  # raises if the broker did not take it
+
+        return delivered

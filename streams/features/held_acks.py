@@ -1,17 +1,18 @@
 """Acknowledge the features worker's events only once the durable copy covers them.
 
 The worker's durable copy is written every few seconds (``store.deferred_feature_state``), not
-per batch: the events of an applied batch are held here, unacknowledged, until a flush of the
-durable copy that started after their batch was applied has succeeded. Then they are
-acknowledged in the order their batches were applied, so acks never leave a gap before a held
-event (Faust bug #606, ``../shared/FAUST.md``) and the committed offsets only ever cover
-durable states: a crash redelivers whatever was not yet durable, and the fences skip what the
-working copy already holds.
+per batch: an applied batch's acknowledgement (a callable from the host: the Faust app's acks
+its stream's events, the batch host's is ``BatchConsumer``'s ack of the batch) is held here
+until a flush of the durable copy that started after the batch was applied has succeeded. Then
+the held batches are acknowledged in the order they were applied, so acks never leave a gap
+before a held event (Faust bug #606, ``../shared/FAUST.md``) and the committed offsets only
+ever cover durable states: a crash redelivers whatever was not yet durable, and the fences skip
+what the working copy already holds.
 
 Bounded: a service task flushes once the oldest held batch is ``interval_s`` old, in the
 background (batches go on being applied meanwhile), also while no batch arrives (an idle stream,
 and Faust's revocation, which waits for every unacknowledged event, ``stream_wait_empty``); when
-``max_events`` are held, the agent that added the last batch flushes and waits (backpressure).
+``max_events`` are held, the side that added the last batch flushes and waits (backpressure).
 Flushes run one at a time; a failed one keeps its events and rows for the next (the stores are
 idempotent: versions and fences).
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mode import Service
@@ -29,6 +30,8 @@ from mode import Service
 from store.feature_state import DurableStateStore, FeatureStateUnavailable
 
 log = logging.getLogger(__name__)
+Ack = Callable[[], Awaitable[Any]]
+"""Acknowledges one applied batch."""
 
 
 class HeldAcks(Service):
@@ -45,7 +48,7 @@ class HeldAcks(Service):
         self.durable = durable
         self.interval_s = interval_s
         self.max_events = max_events
-        self._held: list[tuple[Any, Sequence[Any]]] = []  # (stream, its events), applied order
+        self._held: list[Ack] = []  # one per batch, in applied order
         self._count = 0
         self._since: float | None = None  # when the oldest held batch was added
         self._lock = asyncio.Lock()
@@ -59,11 +62,11 @@ class HeldAcks(Service):
         """Whether the task should flush: the oldest held batch is ``interval_s`` old."""
         return self._since is not None and time.monotonic() - self._since >= self.interval_s
 
-    async def add(self, stream: Any, events: Sequence[Any]) -> None:
-        """Hold an applied batch's events (call right after the batch's states were saved);
-        at ``max_events`` held, flushes and waits for it."""
-        self._held.append((stream, events))
-        self._count += len(events)
+    async def add(self, ack: Ack, events: int) -> None:
+        """Hold an applied batch's ack (call right after the batch's states were saved;
+        ``events``: how many it acknowledges); at ``max_events`` held, flushes and waits."""
+        self._held.append(ack)
+        self._count += events
         if self._since is None:
             self._since = time.monotonic()
         delay = 0.5
@@ -90,9 +93,8 @@ class HeldAcks(Service):
                 self._since = time.monotonic()
                 raise
             self.on_written(rows)
-            for stream, events in held:
-                for event in events:
-                    await stream.ack(event)
+            for ack in held:
+                await ack()
             return count
 
     async def on_stop(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgpack
 
+from core.settings import Settings
 from features.aggregate import FeatureEvent, entity_id
 from features.packing import packer
 from features.plan import EntityPlan
@@ -34,6 +35,11 @@ from streams.messages import RawMessage
 __all__ = ["entity_shard", "local_shard", "repartition_of"]  # the app imports them from here
 RECORD_ENTRIES = 1000
 """At most this many entity events in one repartition record (a record stays well under 1 MB)."""
+
+
+def repartition_topic_name(settings: Settings) -> str:
+    """The repartition topic: the events topic's name plus ``repartition_suffix``."""
+    return settings.topics.events + settings.features_worker.repartition_suffix
 
 
 @dataclass(slots=True)

@@ -24,9 +24,11 @@ from tests.integration.features.conftest import (
 )
 
 
+@pytest.mark.parametrize("consumer", ["batch", "faust"])
 def test_sigkill_mid_stream_then_a_replay_into_an_empty_store_give_the_same_state(
-    features: Features, cql_session: Session, unique_name: str
+    features: Features, cql_session: Session, unique_name: str, consumer: str
 ) -> None:
+    features.env["INTERSTORE_FEATURES_WORKER_CONSUMER"] = consumer
     events = traffic(6000, seed=11)
     expected = expected_counts(events)
     features.produce(events)

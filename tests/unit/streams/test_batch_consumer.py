@@ -148,6 +148,34 @@ async def test_a_revocation_waits_for_the_batch_in_flight_and_drops_the_lost_buf
     assert consumer.owned() == set()
 
 
+async def test_a_revocation_settles_held_acks_before_it_commits() -> None:
+    """A worker that holds its acks (the features worker) gives them at ``settle``: the
+    hand-over commits them before the partitions go."""
+    scripted = ScriptedConsumer([("assign", [0]), [Record(0, o) for o in range(5)], 0.1,
+                                 ("revoke", [0])])  # fmt: skip
+    journal = Journal()
+    held: list[Ack] = []
+
+    async def holding(messages: Sequence[RawMessage], ack: Ack) -> None:
+        journal.entries.append(("batch", len(messages)))
+        held.append(ack)
+
+    async def settle() -> None:
+        journal.entries.append(("settle", len(held)))
+        for ack in held:
+            await ack()
+        held.clear()
+
+    handlers = BatchHandlers(journal.seen, holding, journal.assigned, journal.revoked, settle)
+    consumer = consumer_for(scripted)
+    await consumer.start(handlers)
+    await until(lambda: ("revoked", [0]) in journal.entries)
+    await consumer.stop()
+    names = [e[0] for e in journal.entries if e[0] != "seen"]
+    assert names == ["assigned", "batch", "settle", "revoked"]
+    assert scripted.commits == [[(0, 5)]]  # only the hand-over's commit: nothing was acked before
+
+
 async def test_a_failed_batch_is_not_acked_and_stops_the_consumer() -> None:
     scripted = ScriptedConsumer([("assign", [0]), [Record(0, o) for o in range(5)]])
     consumer = consumer_for(scripted)

@@ -1,0 +1,91 @@
+"""The features batch host's acks and shards (no broker): a handled batch's ack is held until a
+settle (the durable flush), an ack held across a lost assignment is dropped, and the shards it
+owns are those of each side whose assignment is settled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
+from core.settings import Settings
+from store.deferred_feature_state import DeferredStateStore
+from streams.features.batch_host import FeaturesBatchHost
+from streams.features.handling import Delivered
+from streams.features.metrics import FeatureMetrics
+from streams.messages import RawMessage
+from tests.support.memory_feature_state import MemoryDurable
+
+
+class NoOutbox:
+    async def send(self, records: Sequence[tuple[int, bytes, bytes]]) -> Delivered:
+        async def delivered() -> None:
+            return None
+
+        return delivered
+
+    async def close(self) -> None:
+        return None
+
+
+def host() -> FeaturesBatchHost:
+    updater: Any = SimpleNamespace(durable=DeferredStateStore(MemoryDurable()))
+    return FeaturesBatchHost(Settings(), updater, FeatureMetrics(), outbox=NoOutbox())
+
+
+def messages(count: int) -> list[RawMessage]:
+    return [RawMessage("events", 0, offset, b"u", b"v") for offset in range(count)]
+
+
+async def test_acks_are_held_until_settled_then_given_in_order() -> None:
+    features = host()
+    acked: list[str] = []
+
+    async def handle(batch: Sequence[RawMessage]) -> None:
+        return None
+
+    handlers = features._handlers(features.events, handle)
+    await handlers.assigned()
+    for name in ("first", "second"):
+
+        async def ack(name: str = name) -> None:
+            acked.append(name)
+
+        await handlers.run_batch(messages(3), ack)
+    assert acked == []
+    assert features.held.count == 6
+    assert handlers.settle is not None
+    await handlers.settle()
+    assert acked == ["first", "second"]
+
+
+async def test_an_ack_held_across_a_new_assignment_is_dropped() -> None:
+    features = host()
+    acked: list[str] = []
+
+    async def handle(batch: Sequence[RawMessage]) -> None:
+        return None
+
+    async def ack() -> None:
+        acked.append("old")
+
+    handlers = features._handlers(features.entities, handle)
+    await handlers.assigned()
+    await handlers.run_batch(messages(2), ack)
+    await handlers.assigned()  # the settle at the revocation failed; a new assignment came
+    await features.held.flush()
+    assert acked == []
+
+
+def test_the_owned_shards_are_those_of_settled_sides() -> None:
+    features = host()
+    assert features.rebalancing
+    assert features.owned() == []
+    features.events._owned = {0, 2}
+    features.events.rebalancing = False
+    assert features.owned() == ["u0", "u2"]
+    assert features.rebalancing  # the entity side has not settled yet
+    features.entities._owned = {1}
+    features.entities.rebalancing = False
+    assert features.owned() == ["e1", "u0", "u2"]
+    assert not features.rebalancing
