@@ -74,8 +74,9 @@ class EarlyHydration:
         self.router = router
         self.ensure_intact = ensure_intact
         self.lock = lock
-        self._pending: dict[tuple[int, int], Consumed] = {}
-        """Messages seen and not handled yet, in consumption order, by (partition, offset)."""
+        self._pending: dict[tuple[int, bytes | None], dict[int, Consumed]] = {}
+        """Messages seen and not handled yet, by (partition, key), then offset, in consumption
+        order: an app_open's in-flight interactions are its key's alone, not a scan of all."""
         self._seen_upto: dict[int, int] = {}
         """The highest offset the stream handed over, per partition (since it was assigned)."""
         self._ahead: set[tuple[int, int]] = set()
@@ -96,7 +97,7 @@ class EarlyHydration:
         """A message the agent was handed (a Faust message or a RawMessage): kept until its
         batch is handled; an app_open is queued for hydration."""
         where = (message.partition, message.offset)
-        self._pending[where] = message
+        self._pending.setdefault((message.partition, message.key), {})[message.offset] = message
         if message.offset > self._seen_upto.get(message.partition, -1):
             self._seen_upto[message.partition] = message.offset
         if where in self._ahead:
@@ -109,6 +110,10 @@ class EarlyHydration:
         if self.behind(app_open):
             self._outcome["behind"].inc()
         self._queue(user, Queued(app_open, self._in_flight(message)))
+
+    def unhandled(self) -> list[tuple[int, int]]:
+        """(partition, offset) of every message seen and not handled yet, sorted."""
+        return sorted((p, offset) for (p, _), mine in self._pending.items() for offset in mine)
 
     def seen_upto(self, partition: int) -> int | None:
         """The highest offset of ``partition`` the stream has handed over (None: none yet)."""
@@ -171,7 +176,8 @@ class EarlyHydration:
         (seen by the stream, then ``ahead``: read by the look-ahead)."""
         now_ms = self.pipeline.clock_ms()
         found = []
-        for message in [*self._pending.values(), *ahead]:
+        mine = self._pending.get((app_open.partition, app_open.key), {})
+        for message in [*mine.values(), *ahead]:
             if message is app_open:
                 break
             if message.key != app_open.key or message.partition != app_open.partition:
@@ -254,14 +260,19 @@ class EarlyHydration:
         """After a batch is done: its messages are in a tier now (or dead-lettered)."""
         pending = self._pending
         for message in messages:
-            pending.pop((message.partition, message.offset), None)
+            where = (message.partition, message.key)
+            mine = pending.get(where)
+            if mine is not None:
+                mine.pop(message.offset, None)
+                if not mine:
+                    del pending[where]
 
     def forget(self, partitions: Iterable[int]) -> None:
         """On a rebalance, holding the batch lock, for the partitions taken away: drop what was
         seen of them (the next owner consumes their app_opens again)."""
         lost = set(partitions)
-        for key in [key for key in self._pending if key[0] in lost]:
-            del self._pending[key]
+        for where in [where for where in self._pending if where[0] in lost]:
+            del self._pending[where]
         self._ahead = {key for key in self._ahead if key[0] not in lost}
         for partition in lost:
             self._seen_upto.pop(partition, None)

@@ -79,11 +79,11 @@ async def test_the_ack_comes_after_the_batch_is_written_and_marked_handled(world
 
     async def ack() -> None:
         seen_at_ack.append(await ids_in_cold(world))
-        seen_at_ack.append(dict(world.services.early._pending))
+        seen_at_ack.append(world.services.early.unhandled())
         seen_at_ack.append(world.services.lock.locked())
 
     await world.services.batches.run(batch, ack)
-    assert seen_at_ack == [["c2", "c1"], {}, False]  # written, handled, lock released
+    assert seen_at_ack == [["c2", "c1"], [], False]  # written, handled, lock released
 
 
 async def test_a_batch_waits_for_the_worker_lock(world: World) -> None:
@@ -143,7 +143,7 @@ async def test_a_failure_retrying_cannot_fix_acks_nothing_and_leaves_the_batch_i
     with pytest.raises(RuntimeError, match="refused"):
         await world.run(batch)
     assert world.acked == []  # the worker stops; the next start resumes from the last commit
-    assert list(world.services.early._pending) == [(0, 0), (0, 1)]  # not marked handled
+    assert world.services.early.unhandled() == [(0, 0), (0, 1)]  # not marked handled
     assert not world.services.lock.locked()
 
 
@@ -155,7 +155,7 @@ async def test_a_rebalance_hands_over_dirty_sessions_and_forgets_what_was_seen(
     await world.services.rebalance.revoked({0})
     assert await ids_in_cold(world) == ["c2"]  # flushed: nothing of it is at risk
     assert await world.hot.live_users(["u1"]) == {"u1"}  # and still live for the next owner
-    assert world.services.early._pending == {}
+    assert world.services.early.unhandled() == []
     assert world.marks.marks == {}
 
 

@@ -126,7 +126,7 @@ async def test_a_rebalance_forgets_the_partitions_taken_away(e: Early) -> None:
         e.early.forget({0})
     await e.early.wait()
     assert await e.view() is None
-    assert e.early._pending == {}
+    assert e.early.unhandled() == []
     assert e.count("hydrated") + e.count("live") + e.count("failed") == 0
 
 
