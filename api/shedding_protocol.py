@@ -9,11 +9,14 @@ so the limit bounds the loop's whole queue; and a shed request costs the parse a
 a fraction of a served one. uvicorn's own ``limit_concurrency`` answer (plain text, connection
 closed) is replaced by the same JSON 503 (reason ``connections``); the connection stays open
 when the client keeps it alive, so a shedding server does not add reconnects to its load.
+Each connection's transport is wrapped in ``api.one_write.HeadWithBody``: an answer's head and
+body go out in one write.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, cast
 
 import orjson
 from uvicorn.protocols.http.flow_control import service_unavailable
@@ -21,6 +24,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 
 from api.errors import RETRY_AFTER_S, error_body
 from api.load_gate import ADMITTED, REASONS, LoadGate
+from api.one_write import HeadWithBody
 
 
 def shed_response(message: str, keep_alive: bool) -> bytes:
@@ -46,6 +50,10 @@ def shedding_protocol(gate: LoadGate) -> type[HttpToolsProtocol]:
     }
 
     class SheddingHttpToolsProtocol(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            wrapped = HeadWithBody(cast(asyncio.Transport, transport), self.loop)
+            super().connection_made(wrapped)  # type: ignore[arg-type]
+
         def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
             reason = "connections" if app is service_unavailable else gate.refusal()
             if reason is None:

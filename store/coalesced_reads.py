@@ -4,16 +4,18 @@ A model's matrix resolves its micro-batches concurrently: each one's entity read
 the same turn of the loop, one per micro-batch. Sent as they are, each is a command of its own
 (a pool connection, a packed command, a socket write and read, a parsed reply); at 500
 candidates in micro-batches of 50 that is 10 MGETs per level where one would do. ``Coalescer``
-collects the key lists asked for in one turn and reads them with one call of the wrapped read
-function (one MGET on one Redis node), then gives each caller its slice. A caller that stops
-waiting (its deadline) only drops its slice; a failed read fails every caller of that turn.
+collects the key lists asked for in one turn and reads each distinct key once, with one call of
+the wrapped read function (one MGET on one Redis node), then gives each caller its slice. A key
+asked twice in one turn (a user x category that two micro-batches of a request both need, or two
+requests for one user) is read once and given to both. A caller that stops waiting (its
+deadline) only drops its slice; a failed read fails every caller of that turn.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 Read = Callable[[list[str]], Awaitable[list[T]]]
@@ -49,16 +51,18 @@ class Coalescer(Generic[T]):
         task.add_done_callback(self._running.discard)
 
     async def _answer(self, pending: list[tuple[Sequence[str], asyncio.Future[list[T]]]]) -> None:
-        if len(pending) == 1:
+        if len(pending) == 1:  # one caller: its keys are distinct already (one MGET's ids)
             keys = list(pending[0][0])
         else:
             keys = [key for wanted, _ in pending for key in wanted]
+            distinct = list(dict.fromkeys(keys))
+            if len(distinct) < len(keys):
+                await self._answer_distinct(pending, distinct)
+                return
         try:
             found = await self._read(keys)
         except Exception as error:  # noqa: BLE001 - every caller of this turn gets it
-            for _, future in pending:
-                if not future.done():
-                    future.set_exception(error)
+            _fail(pending, error)
             return
         start = 0
         for wanted, future in pending:
@@ -66,3 +70,23 @@ class Coalescer(Generic[T]):
             if not future.done():  # a caller that stopped waiting left its future cancelled
                 future.set_result(found[start:end] if len(pending) > 1 else found)
             start = end
+
+    async def _answer_distinct(
+        self, pending: list[tuple[Sequence[str], asyncio.Future[list[T]]]], distinct: list[str]
+    ) -> None:
+        """The turn's distinct keys read once; each caller's values picked by key."""
+        try:
+            found = await self._read(distinct)
+        except Exception as error:  # noqa: BLE001 - every caller of this turn gets it
+            _fail(pending, error)
+            return
+        by_key = dict(zip(distinct, found, strict=True))
+        for wanted, future in pending:
+            if not future.done():
+                future.set_result(list(map(by_key.__getitem__, wanted)))
+
+
+def _fail(pending: list[tuple[Sequence[str], asyncio.Future[Any]]], error: Exception) -> None:
+    for _, future in pending:
+        if not future.done():
+            future.set_exception(error)

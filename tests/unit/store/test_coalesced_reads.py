@@ -55,3 +55,19 @@ async def test_a_caller_that_stops_waiting_leaves_the_others_their_answer() -> N
     with pytest.raises(TimeoutError):
         await impatient
     assert await patient == ["B"]
+
+
+async def test_a_key_asked_twice_in_a_turn_is_read_once() -> None:
+    backend = Backend()
+    reads = Coalescer(backend.read, max_keys=100)
+    found = await asyncio.gather(
+        reads.read(["a", "b"]), reads.read(["b", "c"]), reads.read(["a"]), reads.read(["d"])
+    )
+    assert found == [["A", "B"], ["B", "C"], ["A"], ["D"]]
+    assert backend.calls == [["a", "b", "c", "d"]]
+
+
+async def test_a_failed_read_of_distinct_keys_reaches_every_caller() -> None:
+    reads = Coalescer(Backend(fail=True).read, max_keys=100)
+    found = await asyncio.gather(reads.read(["a"]), reads.read(["a"]), return_exceptions=True)
+    assert [type(f) for f in found] == [ConnectionError, ConnectionError]
