@@ -22,7 +22,7 @@ from core.settings import Settings
 from streams.dead_letters import FaustDeadLetterSink
 from streams.early_hydration import EarlyHydration
 from streams.lookahead import LookAhead
-from streams.lookahead_kafka import KafkaAheadReader
+from streams.lookahead_kafka import kafka_lookahead
 from streams.messages import RawMessage, fills_next_batch
 from streams.metrics import WorkerMetrics
 from streams.readiness import add_readiness_page
@@ -116,16 +116,7 @@ def build_app(settings: Settings, stores: WorkerStores, metrics: WorkerMetrics) 
         dead_letters=FaustDeadLetterSink(dead_letter_topic),
         behind=owned.behind,
     )
-    lookahead = None
-    if worker.lookahead:
-        lookahead = LookAhead(
-            services.early,
-            KafkaAheadReader(settings.kafka, events_name),
-            owned,
-            owned.highwater,
-            min_lag=worker.lookahead_min_lag,
-            max_held=worker.lookahead_max_held,
-        )
+    lookahead = kafka_lookahead(settings, services.early, owned, owned.highwater)
     _connect(app, events, settings, services, owned, lookahead)
     return app
 

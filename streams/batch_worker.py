@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import time
 from typing import Any
 
@@ -21,10 +20,11 @@ from core.settings import Settings
 from streams.batch_consumer import BatchConsumer, BatchHandlers
 from streams.dead_letters import KafkaDeadLetterSink
 from streams.lookahead import LookAhead
-from streams.lookahead_kafka import KafkaAheadReader
+from streams.lookahead_kafka import kafka_lookahead
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 from streams.services import WorkerServices, WorkerStores, build_worker
+from streams.until_signalled import run_until_signalled
 from streams.worker_web import WorkerWeb
 
 log = logging.getLogger(__name__)
@@ -94,18 +94,7 @@ class BatchWorker:
 
     async def run_until_signalled(self) -> int:
         """Start, run until SIGTERM/SIGINT or a failed batch, stop; the exit status."""
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await self.start()
-        signalled = asyncio.create_task(stop.wait())
-        done = asyncio.create_task(self.consumer.done.wait())
-        await asyncio.wait({signalled, done}, return_when=asyncio.FIRST_COMPLETED)
-        signalled.cancel()
-        done.cancel()
-        await self.stop()
-        return 1 if self.consumer.failed is not None else 0
+        return await run_until_signalled(self, [self.consumer])
 
     def _seen(self, message: RawMessage) -> None:
         """A fetched message: its fetch stage observed, then early hydration sees it."""
@@ -159,15 +148,6 @@ def build_batch_worker(
         dead_letters=KafkaDeadLetterSink(settings.kafka, settings.topics.dead_letters),
         behind=consumer.behind,
     )
-    lookahead = None
-    if worker.lookahead:
-        lookahead = LookAhead(
-            services.early,
-            KafkaAheadReader(settings.kafka, topic),
-            consumer.owned,
-            consumer.highwater,
-            min_lag=worker.lookahead_min_lag,
-            max_held=worker.lookahead_max_held,
-        )
+    lookahead = kafka_lookahead(settings, services.early, consumer.owned, consumer.highwater)
     web = WorkerWeb(worker.web_bind, worker.web_port, metrics, consumer)
     return BatchWorker(settings, services, consumer, web, lookahead)

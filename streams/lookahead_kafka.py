@@ -4,11 +4,13 @@ with no group, assigned partitions and offsets by hand, committing nothing."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from core.settings import KafkaSettings
+from core.settings import KafkaSettings, Settings
+from streams.early_hydration import EarlyHydration
+from streams.lookahead import LookAhead
 from streams.messages import RawMessage
 
 MAX_RECORDS = 2000
@@ -72,3 +74,24 @@ class KafkaAheadReader:
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
+
+
+def kafka_lookahead(
+    settings: Settings,
+    early: EarlyHydration,
+    owned: Callable[[], set[int]],
+    highwater: Callable[[int], int | None],
+) -> LookAhead | None:
+    """The worker's look-ahead on the events topic (None when ``worker.lookahead`` is off):
+    ``owned`` and ``highwater`` come from whichever consumer takes the topic."""
+    worker = settings.worker
+    if not worker.lookahead:
+        return None
+    return LookAhead(
+        early,
+        KafkaAheadReader(settings.kafka, settings.topics.events),
+        owned,
+        highwater,
+        min_lag=worker.lookahead_min_lag,
+        max_held=worker.lookahead_max_held,
+    )

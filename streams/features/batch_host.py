@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -37,6 +36,7 @@ from streams.features.outbox import KafkaOutbox
 from streams.features.records import entity_shard, local_shard, repartition_topic_name
 from streams.features.refresher import Refresher
 from streams.messages import RawMessage
+from streams.until_signalled import run_until_signalled
 from streams.worker_web import WorkerWeb
 
 log = logging.getLogger(__name__)
@@ -136,20 +136,7 @@ class FeaturesBatchHost:
 
     async def run_until_signalled(self) -> int:
         """Start, run until SIGTERM/SIGINT or a failed batch, stop; the exit status."""
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await self.start()
-        waits = [
-            asyncio.create_task(e.wait()) for e in (stop, self.events.done, self.entities.done)
-        ]
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for wait in waits:
-            wait.cancel()
-        await self.stop()
-        failed = self.events.failed is not None or self.entities.failed is not None
-        return 1 if failed else 0
+        return await run_until_signalled(self, [self.events, self.entities])
 
     async def _user_batch(self, messages: Sequence[RawMessage]) -> None:
         await self.handling.user_batch(messages, self.outbox)
