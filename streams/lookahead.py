@@ -50,6 +50,9 @@ class AheadReader(Protocol):
     async def fetch(self, timeout_s: float) -> list[RawMessage]:
         """What was read since, each stamped with when (``consumed_s``)."""
 
+    def highwater(self, partition: int) -> int | None:
+        """The partition's end as this reader last fetched it (None: not read)."""
+
     async def close(self) -> None: ...
 
 
@@ -147,9 +150,12 @@ class LookAhead:
             buffer = self.buffers.get(partition)
             if upto is None or (buffer is not None and buffer.start > upto + 1):
                 continue  # nothing handed over yet, or the stream went back: start over
-            highwater = self.highwater(partition)
-            if highwater is None:
+            # The worker's consumer may have paused the partition (its own buffer is full): its
+            # end is then as old as its last fetch, while this reader's own fetches are fresh.
+            known = [h for h in (self.highwater(partition), self.reader.highwater(partition)) if h]
+            if not known:
                 continue
+            highwater = max(known)
             if buffer is not None and highwater - upto > self.min_lag // 2:
                 wanted[partition] = buffer.next  # still behind (half the lag: no flapping)
             elif buffer is None and highwater - upto > self.min_lag:

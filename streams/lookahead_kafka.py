@@ -54,6 +54,12 @@ class KafkaAheadReader:
         if self._consumer is not None:
             self._consumer.resume(*(self._tp(p) for p in partitions))
 
+    def highwater(self, partition: int) -> int | None:
+        if self._consumer is None or self._tp(partition) not in self._consumer.assignment():
+            return None
+        highwater: int | None = self._consumer.highwater(self._tp(partition))
+        return highwater
+
     async def fetch(self, timeout_s: float) -> list[RawMessage]:
         if self._consumer is None or not self._consumer.assignment():
             return []

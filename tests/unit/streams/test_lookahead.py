@@ -33,6 +33,9 @@ class ListReader:
     def resume(self, partitions: Iterable[int]) -> None:
         self.paused -= set(partitions)
 
+    def highwater(self, partition: int) -> int | None:
+        return None  # the tests give the worker's consumer's end
+
     async def fetch(self, timeout_s: float) -> list[RawMessage]:
         out = []
         for partition, position in self.positions.items():
