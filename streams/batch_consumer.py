@@ -178,7 +178,11 @@ class BatchConsumer:
             for message in messages:
                 error = message.error()
                 if error is not None:
-                    self._consumer_error(error)
+                    if error.fatal():  # the consumer cannot go on: stop, as a failed batch does
+                        log.critical("the events consumer failed, stopping the worker: %s", error)
+                        self._fail(KafkaException(error))
+                        return
+                    log.warning("events consumer: %s", error)
                     continue
                 raw = RawMessage(
                     self.topic, message.partition(), message.offset(), message.key(),
@@ -211,11 +215,15 @@ class BatchConsumer:
                     await run_batch(batch, lambda batch=batch: self._ack(batch))  # type: ignore[misc]
                 except Exception as exc:  # noqa: BLE001 - any failure stops the worker
                     log.critical("a batch failed, stopping the worker: %r", exc)
-                    self.failed = exc
-                    self._stopping = True
-                    self.done.set()
+                    self._fail(exc)
                     return
             self._pause_if_full()
+
+    def _fail(self, exc: BaseException) -> None:
+        """Nothing more is consumed; the host stops the worker (exit status 1)."""
+        self.failed = exc
+        self._stopping = True
+        self.done.set()
 
     async def _ack(self, batch: Sequence[RawMessage]) -> None:
         self._offsets.ack(batch)
@@ -265,7 +273,6 @@ class BatchConsumer:
             self._owned -= partitions
             self._offsets.revoked(partitions)
             try:
-                assert self._handlers is not None
                 await self._handlers.revoked(partitions)
             except Exception:  # the partitions go anyway; their watermarks protect the data
                 log.exception("the hand-over of partitions %s failed", sorted(partitions))
@@ -305,8 +312,3 @@ class BatchConsumer:
         if error is not None:
             log.warning("an offset commit failed: %s", error)
             self._offsets.commit_failed()
-
-    def _consumer_error(self, error: KafkaError) -> None:
-        if error.fatal():
-            raise KafkaException(error)
-        log.warning("events consumer: %s", error)

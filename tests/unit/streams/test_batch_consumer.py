@@ -17,12 +17,17 @@ from streams.messages import RawMessage, fills_next_batch
 TOPIC = "events"
 
 
-class Record:
-    def __init__(self, partition: int, offset: int) -> None:
-        self._partition, self._offset = partition, offset
+class FatalError:
+    def fatal(self) -> bool:
+        return True
 
-    def error(self) -> None:
-        return None
+
+class Record:
+    def __init__(self, partition: int, offset: int, error: FatalError | None = None) -> None:
+        self._partition, self._offset, self._error = partition, offset, error
+
+    def error(self) -> FatalError | None:
+        return self._error
 
     def partition(self) -> int:
         return self._partition
@@ -190,6 +195,15 @@ async def test_a_failed_batch_is_not_acked_and_stops_the_consumer() -> None:
     await consumer.stop()
     assert isinstance(consumer.failed, RuntimeError)
     assert all(commit == [] for commit in scripted.commits)
+
+
+async def test_a_fatal_consumer_error_stops_the_consumer_instead_of_stalling_it() -> None:
+    scripted = ScriptedConsumer([("assign", [0]), [Record(0, 0, error=FatalError())]])
+    consumer = consumer_for(scripted)
+    await consumer.start(Journal().handlers())
+    await asyncio.wait_for(consumer.done.wait(), 5)
+    await consumer.stop()
+    assert consumer.failed is not None
 
 
 def test_a_backlog_fills_the_next_batch_when_it_exceeds_the_partitions_share() -> None:
