@@ -27,8 +27,11 @@ from store.feature_state import FeatureStateUnavailable
 from streams.features.metrics import FeatureMetrics
 from streams.features.records import decode_repartitioned, route
 from streams.messages import RawMessage
+from streams.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
+RETRY = RetryPolicy(initial_s=0.5, max_s=10.0)
+"""While the feature state is unreachable, a batch waits 0.5 s, then twice as long, at most 10 s."""
 Delivered = Callable[[], Awaitable[None]]
 """Returns once the broker took every record sent; raises if it did not."""
 
@@ -75,16 +78,11 @@ class FeatureHandling:
         self.metrics.consumed.labels("entities").inc(len(messages))
 
     async def _until_done(self, lock: asyncio.Lock, batches: list[EntityBatch]) -> None:
-        delay = 0.5
-        while True:
-            try:
-                async with lock:
-                    self._record(await self.updater.apply(batches, self._visible))
-                return
-            except FeatureStateUnavailable as exc:
-                log.warning("feature state unavailable, retrying in %.1fs: %s", delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        async def attempt() -> None:
+            async with lock:
+                self._record(await self.updater.apply(batches, self._visible))
+
+        await RETRY.until_done(attempt, retry_on=(FeatureStateUnavailable,), on_retry=_log_retry)
 
     def _record(self, report: UpdateReport) -> None:
         events = self.metrics.events
@@ -121,3 +119,7 @@ async def check_definitions(updater: GatedUpdater, metrics: FeatureMetrics) -> N
             "features rebuild` (--groups with at least these) switches to these definitions",
             ", ".join(changed), generation,
         )  # fmt: skip
+
+
+def _log_retry(exc: Exception, delay: float) -> None:
+    log.warning("feature state unavailable, retrying in %.1fs: %s", delay, exc)
