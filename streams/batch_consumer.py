@@ -3,8 +3,8 @@
 Faust hands an agent one record at a time (aiokafka's records, Faust's message, conductor,
 channel queue and stream, with several tasks per record); on this box that path alone costs
 more CPU per event than everything the worker does with the event (DESIGN §15). This consumer
-takes what librdkafka fetched in its own threads with one ``consume(num_messages)`` call and
-hands the worker whole batches, in the same protocol the Faust agent follows:
+takes what librdkafka fetched in its own threads (``streams.kafka_fetch``: without waiting for
+a full batch) and hands the worker whole batches, in the same protocol the Faust agent follows:
 
 - **Seen, then handled.** A fetch task calls ``consume`` on a thread of its own and passes each
   message to ``seen`` (early hydration) as soon as it is fetched, then buffers it; a batch task
@@ -41,12 +41,13 @@ from typing import Any, TypeVar
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
 
+from streams.kafka_fetch import consume_available
 from streams.messages import RawMessage, fills_next_batch
 from streams.partition_offsets import PartitionOffsets
 
 log = logging.getLogger(__name__)
 FETCH_TIMEOUT_S = 0.05
-"""How long one ``consume`` call waits for a first message (also the stop's latency)."""
+"""How long a fetch waits for a first message when none is there (also the stop's latency)."""
 BATCH_POLL_S = 0.005
 """How often the batch task looks again while a batch fills within its window."""
 Ack = Callable[[], Awaitable[None]]
@@ -171,9 +172,11 @@ class BatchConsumer:
     async def _fetching(self) -> None:
         assert self._consumer is not None
         assert self._handlers is not None
-        consume, seen = self._consumer.consume, self._handlers.seen
+        consumer, seen = self._consumer, self._handlers.seen
         while not self._stopping:
-            messages = await self._on_thread(consume, self.batch_max, FETCH_TIMEOUT_S)
+            messages = await self._on_thread(
+                consume_available, consumer, self.batch_max, FETCH_TIMEOUT_S
+            )
             now = time.monotonic()
             for message in messages:
                 error = message.error()

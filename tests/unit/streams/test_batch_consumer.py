@@ -46,7 +46,9 @@ class Record:
 
 
 class ScriptedConsumer:
-    """Each ``consume`` call plays the next step: records, a pause (seconds) or a rebalance."""
+    """Each ``consume`` call that may wait plays the next step: records, a pause (seconds) or a
+    rebalance; one that may not (timeout 0) finds nothing more fetched. So each fetch
+    (``consume_available``) plays exactly one step."""
 
     def __init__(self, steps: list[Any]) -> None:
         self.steps = steps
@@ -58,7 +60,7 @@ class ScriptedConsumer:
         self.callbacks = callbacks
 
     def consume(self, num_messages: int, timeout: float) -> list[Record]:
-        if not self.steps:
+        if not self.steps or timeout == 0:
             return []
         step = self.steps.pop(0)
         if isinstance(step, float):  # a pause (consume runs on the consumer's thread)
