@@ -4,12 +4,30 @@
    interleave: a flush cannot race with an append for the same user);
 2. make sure the hot tier holds the batch's partitions intact (``HotRecovery.ensure_intact``:
    a partition whose data was lost is replayed into the cold tier first);
-3. process the batch (``IngestPipeline.process``: cold writes, hydrations, hot appends, dead
-   letters);
-4. mark its messages handled (``EarlyHydration.handled``: no longer in flight);
-5. release the lock and ack the batch's offsets.
+3. route the batch (``IngestPipeline.route``: decode, validate, the live check that splits it
+   between the cold tier and the live sessions), then release the lock;
+4. write the interactions of users not live to the cold tier (``IngestPipeline.write``), with
+   the lock free: an early hydration round or a tracker tick may run meanwhile;
+5. take the lock again; the hot tier's part (``IngestPipeline.finish``: hydrations, appends to
+   live sessions, dead letters); mark the batch's messages handled (``EarlyHydration.handled``:
+   no longer in flight); release the lock and ack the batch's offsets.
 
-Steps 1-4 run per slice of the batch: the whole batch at once, except while early hydration
+Why step 4 may run without the lock (it is the longest step: tens to hundreds of ms on a busy
+box, which every early hydration used to wait behind):
+- a round that hydrates a user meanwhile adds the user's messages seen and not handled, these
+  included, to the view (``EarlyHydration``): the view is complete whether or not the write
+  has finished, and the batch's rows land in the cold tier as well, where a session view
+  belongs; a round's cold read that the write overtakes is marked stale and read again
+  (``ColdWriter``'s ``WrittenSince``);
+- if that user's app_open is in the batch too, step 5 hydrates it again: the hydrate script
+  on a live session merges the views and keeps its start and its dirty set (idempotent);
+- a tracker tick that flushes or evicts a session the batch routed to the hot tier leaves the
+  batch's append to find it gone, and what is not appended is written to the cold tier
+  (``SessionRouter.apply``), as for a session that expired;
+- the next batch waits for this one (the consumer runs one batch at a time), and a revocation
+  waits for the batch in flight.
+
+Steps 1-5 run per slice of the batch: the whole batch at once, except while early hydration
 has app_opens waiting for the lock. Then a slice is at most ``slice_max`` messages and the lock
 is released between slices (first come, first served: a waiting hydration round goes next), so
 a hydration waits behind at most one slice, or behind the rest of a batch that was started
@@ -19,8 +37,8 @@ is behind, as the worker's backlog is exactly when the throughput is needed. The
 once, after its last slice.
 
 While a store is unavailable (HotStoreUnavailable, ColdStoreUnavailable) the slice's attempt,
-steps 1-4, waits (the worker's ``RetryPolicy``) and runs again: every step is idempotent, and
-the batch stays unacked meanwhile. Any other error is raised before step 4 and 5: nothing is
+steps 1-5 but the ack, waits (the worker's ``RetryPolicy``) and runs again: every step is
+idempotent, and the batch stays unacked meanwhile. Any other error is raised before the ack: nothing is
 acked, and the worker stops (see ``streams.app``) so the next start resumes from the last
 committed offset.
 """
@@ -28,9 +46,10 @@ committed offset.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from store.errors import ColdStoreUnavailable
 from store.hot import HotStoreUnavailable
@@ -84,14 +103,22 @@ class BatchRunner:
         stage.labels("ack").observe(time.monotonic() - acking)
 
     async def _attempt(self, messages: Sequence[RawMessage]) -> None:
+        async with self._locked():
+            await self.recovery.ensure_intact({m.partition for m in messages})
+            routed = await self.pipeline.route(messages)
+        await self.pipeline.write(routed)  # the lock is free meanwhile: see the module's doc
+        async with self._locked():
+            await self.pipeline.finish(routed)
+            self.early.handled(messages)
+
+    @contextlib.asynccontextmanager
+    async def _locked(self) -> AsyncIterator[None]:
         waiting = time.monotonic()
         async with self.lock:
             self.pipeline.metrics.stage_seconds.labels("lock_wait").observe(
                 time.monotonic() - waiting
             )
-            await self.recovery.ensure_intact({m.partition for m in messages})
-            await self.pipeline.process(messages)
-            self.early.handled(messages)
+            yield
 
 
 def _log_retry(exc: Exception, delay: float) -> None:

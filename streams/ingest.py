@@ -50,6 +50,15 @@ class Sorted:
     dead: list[DeadLetter] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A batch after ``IngestPipeline.route``: what goes to cold, and the hot tier's plan."""
+
+    batch: Sorted
+    to_cold: list[Accepted]
+    plan: Any
+
+
 class SessionRouting(Protocol):
     """What the hot tier does with a batch (streams.sessions implements it)."""
 
@@ -126,24 +135,44 @@ class IngestPipeline:
         return True
 
     async def process(self, messages: Sequence[RawMessage]) -> Sorted:
-        """Handle one batch completely; afterwards its offsets are safe to commit."""
+        """Handle one batch completely; afterwards its offsets are safe to commit. The three
+        phases in a row (``BatchRunner`` releases the worker lock during ``write``)."""
+        routed = await self.route(messages)
+        await self.write(routed)
+        await self.finish(routed)
+        return routed.batch
+
+    async def route(self, messages: Sequence[RawMessage]) -> Routed:
+        """Phase 1: decode and validate, and split the good between the cold tier and the live
+        sessions (one live check)."""
         self.metrics.batch_size.observe(len(messages))
         await self.tombstones.refresh_if_due()
         stage = self.metrics.stage_seconds
         started = time.monotonic()
         batch = self.sort(messages)
-        sorted_at = time.monotonic()
-        stage.labels("decode").observe(sorted_at - started)
+        stage.labels("decode").observe(time.monotonic() - started)
         to_cold, plan = await self.sessions.split(batch.accepted)
-        split_at = time.monotonic()
-        batch.dead.extend(await self.write_cold(to_cold))
-        stage.labels("cold_write").observe(time.monotonic() - split_at)
-        await self.sessions.apply(plan)
+        return Routed(batch, to_cold, plan)
+
+    async def write(self, routed: Routed) -> None:
+        """Phase 2: the interactions of users not live, to the cold tier (their dead letters
+        kept for ``finish``)."""
+        started, statements = time.monotonic(), self.writer.statements_sent()
+        routed.batch.dead.extend(await self.write_cold(routed.to_cold))
+        self.metrics.cold_write_statements.labels("direct").inc(
+            self.writer.statements_sent() - statements
+        )
+        self.metrics.stage_seconds.labels("cold_write").observe(time.monotonic() - started)
+
+    async def finish(self, routed: Routed) -> None:
+        """Phase 3: the hot tier's part (hydrations, appends to live sessions), then the dead
+        letters."""
+        await self.sessions.apply(routed.plan)
+        batch = routed.batch
         if batch.dead:
             await self.dead_letters.send_many(batch.dead)
             for letter in batch.dead:
                 self.metrics.dead_lettered.labels(letter.reason).inc()
-        return batch
 
     async def write_cold(self, accepted: Sequence[Accepted]) -> list[DeadLetter]:
         """Write these interactions to cold; return dead letters for rows it refuses for good."""

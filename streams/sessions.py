@@ -94,7 +94,6 @@ class SessionRouter:
         self.watermarks = watermarks
         self.metrics = metrics
         self.clock_ms = clock_ms
-        self._statements_at_split = 0
 
     async def split(self, accepted: Sequence[Accepted]) -> tuple[list[Accepted], SessionPlan]:
         live = await self.hot.live_users(list({a.user_id for a in accepted}))
@@ -115,7 +114,6 @@ class SessionRouter:
                 to_cold.append(item)
         if self.dirty_bound is not None:
             self.dirty_bound.reset([*plan.hydrate, *(a.user_id for a in to_cold)])
-        self._statements_at_split = self.writer.statements_sent()
         return to_cold, plan
 
     async def apply(self, plan: SessionPlan) -> None:
@@ -127,7 +125,6 @@ class SessionRouter:
         dirty set: the later flush rewrites the same rows). The tracker's evictions free memory.
         """
         direct = self.metrics.cold_write_statements.labels("direct")
-        direct.inc(self.writer.statements_sent() - self._statements_at_split)
         for partition, offset in _lowest_offsets(plan.append).items():
             await self.watermarks.cover(partition, offset)
         try:

@@ -189,7 +189,9 @@ async def test_a_batch_yields_the_lock_between_slices_while_app_opens_wait() -> 
 
     await world.services.batches.run(batch, ack)
     await early.wait()
-    assert lock_waits(world) == 4  # three slices of at most 250 and the round between them
+    # three slices of at most 250, each taking the lock twice (before and after its cold
+    # write), and the round
+    assert lock_waits(world) == 7
     assert order == ["ack"]
     assert await view(world, "u9") == []
     assert len(await cold(world, "w0")) == 86
