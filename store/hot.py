@@ -204,9 +204,9 @@ class HotStore(HotReads):
         users may be hydrated and others not; hydrating again is harmless."""
 
     @abstractmethod
-    async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:
-        """Refresh last-seen (and key TTLs) of those users that are live; returns them. Never
-        makes a session live."""
+    async def touch(self, users: Mapping[int, Iterable[str]], *, now_ms: int) -> set[str]:
+        """Refresh last-seen (and key TTLs) of those users that are live (``users``: per
+        partition, one round trip for all); returns them. Never makes a session live."""
 
     @abstractmethod
     async def append(self, items: Sequence[Item], now_ms: int) -> list[Item]:

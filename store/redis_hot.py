@@ -118,15 +118,16 @@ class RedisHotStore(RedisPartitionIndexes):
                 args += (slot, -ts_ms, member)
         return self._script("hydrate", user_id, partition, args)
 
-    async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:
-        check_partition(partition)
-        users = list(user_ids)
+    async def touch(self, users: Mapping[int, Iterable[str]], *, now_ms: int) -> set[str]:
+        touched = [(user, partition) for partition, of in users.items() for user in of]
+        for partition in users:
+            check_partition(partition)
         commands = [
             self._script("append", user, partition, [user, now_ms, self._ttl, self._keep])
-            for user in users
+            for user, partition in touched
         ]
-        done = await self._run(f"touch of {len(users)} users", commands)
-        return {user for user, live in zip(users, done, strict=True) if live}
+        done = await self._run(f"touch of {len(touched)} users", commands)
+        return {user for (user, _), live in zip(touched, done, strict=True) if live}
 
     async def append(self, items: Sequence[Item], now_ms: int) -> list[Item]:
         groups: dict[tuple[str, int], list[Any]] = {}

@@ -38,8 +38,8 @@ once, after its last slice.
 
 While a store is unavailable (HotStoreUnavailable, ColdStoreUnavailable) the slice's attempt,
 steps 1-5 but the ack, waits (the worker's ``RetryPolicy``) and runs again: every step is
-idempotent, and the batch stays unacked meanwhile. Any other error is raised before the ack: nothing is
-acked, and the worker stops (see ``streams.app``) so the next start resumes from the last
+idempotent, and the batch stays unacked meanwhile. Any other error is raised before the ack:
+nothing is acked, and the worker stops (see ``streams.app``) so the next start resumes from the last
 committed offset.
 """
 

@@ -156,13 +156,12 @@ class SessionRouter:
             not_appended = {id(item) for item in missed}
             await self._bound_dirty_sets([i for i in plan.append if id(i) not in not_appended])
             self.metrics.stage_seconds.labels("hot_append").observe(time.monotonic() - appending)
-        for partition, users in plan.touch.items():
+        if plan.touch:
             try:
-                await self.hot.touch(users, partition=partition, now_ms=now_ms)
+                await self.hot.touch(plan.touch, now_ms=now_ms)
             except HotStoreFull as exc:
-                log.warning(
-                    "hot tier full: last-seen of %d users not refreshed: %s", len(users), exc
-                )
+                count = sum(len(users) for users in plan.touch.values())
+                log.warning("hot tier full: last-seen of %d users not refreshed: %s", count, exc)
 
     async def _bound_dirty_sets(self, appended: Sequence[HotItem]) -> None:
         """Flush early the sessions whose dirty sets grew past the bound."""

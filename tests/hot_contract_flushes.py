@@ -24,7 +24,11 @@ class HotFlushesContract:
             await hydrate(hot_store, user, [], partition=P, now_ms=NOW_MS + minute * 60_000)
         await hydrate(hot_store, "other", [], partition=P + 1, now_ms=NOW_MS)
         await hot_store.append([hot(click("x", NOW_MS, "a"), 1)], now_ms=NOW_MS + 300_000)
-        assert await hot_store.touch(["b", "zed"], partition=P, now_ms=NOW_MS + 200_000) == {"b"}
+        assert await hot_store.touch({P: ["b", "zed"]}, now_ms=NOW_MS + 200_000) == {"b"}
+        assert await hot_store.touch({P: ["b"], P + 1: ["other"]}, now_ms=NOW_MS + 200_000) == {
+            "b",
+            "other",
+        }
         assert await hot_store.live_users(["zed"]) == set()
 
         async def due(idle_before: int, started_before: int, limit: int = 10) -> list[str]:

@@ -119,13 +119,16 @@ class InMemoryHotStore(HotStore):
             ranked = sorted(view.items(), key=lambda entry: (-entry[1].ts_ms, entry[0]))
             session.views[kind] = dict(ranked[:keep])
 
-    async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:
-        check_partition(partition)
+    async def touch(self, users: Mapping[int, Iterable[str]], *, now_ms: int) -> set[str]:
         self._check("touch")
-        live = {user for user in user_ids if user in self._sessions}
-        for user in live:
-            self._sessions[user].seen_ms = now_ms
-            self._seen.setdefault(partition, {})[user] = now_ms
+        live: set[str] = set()
+        for partition, of in users.items():
+            check_partition(partition)
+            for user in of:
+                if user in self._sessions:
+                    live.add(user)
+                    self._sessions[user].seen_ms = now_ms
+                    self._seen.setdefault(partition, {})[user] = now_ms
         return live
 
     async def append(self, items: Sequence[Item], now_ms: int) -> list[Item]:

@@ -5,7 +5,7 @@ the cold tier, and nothing is lost or doubled once the session is flushed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from store.hot import HotStoreFull
@@ -23,10 +23,10 @@ class FullHotStore(InMemoryHotStore):
             raise HotStoreFull("OOM command not allowed")
         return await super().append(items, now_ms)
 
-    async def touch(self, user_ids: Iterable[str], *, partition: int, now_ms: int) -> set[str]:
+    async def touch(self, users: Mapping[int, Iterable[str]], *, now_ms: int) -> set[str]:
         if self.full:
             raise HotStoreFull("OOM command not allowed")
-        return await super().touch(user_ids, partition=partition, now_ms=now_ms)
+        return await super().touch(users, now_ms=now_ms)
 
 
 async def test_a_full_hot_tier_writes_live_users_through_to_cold_and_loses_nothing() -> None:
