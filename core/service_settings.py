@@ -69,8 +69,15 @@ class FeatureWorkerSettings(BaseSettings):
     batch_within_s: float = Field(
         0.25,
         gt=0,
-        description="How long a batch waits to fill (adds to freshness, twice for entities "
-        "fed through the repartition topic).",
+        description="How long a batch of the events topic (the user side) waits to fill: adds "
+        "to the freshness of every value.",
+    )
+    entity_batch_within_s: float = Field(
+        0.05,
+        gt=0,
+        description="How long a batch of the repartition topic (product, category) waits to "
+        "fill: its records come in bursts, one per user-side batch, so a short wait takes a "
+        "whole burst without adding a second user-side window to those values' freshness.",
     )
     lateness_s: int = Field(
         3600, ge=0, description="Events this much older than their partition's newest are dropped."

@@ -1,10 +1,12 @@
 """In-process CPU per event of the features worker's own work (no Kafka, Redis or Cassandra).
 
-``python -m benchmarks.features.cpu [--events N] [--profile out.prof]``: the bench's events
-(the same generator, seed and user count) are encoded, split by user over the partitions, then
-taken in batches of ``batch`` like the worker: ``route`` (decode, validate, per-entity events),
-the repartition records encoded and decoded, and ``FeatureUpdater.apply`` on both sides against
-in-memory state stores. Prints CPU microseconds per event (``time.process_time``).
+``python -m benchmarks.features.cpu [--events N] [--profile out.prof] [--default-gc]``: the
+bench's events (the same generator, seed and user count) are encoded, split by user over the
+partitions, then taken in batches of ``batch`` like the worker: ``route`` (decode, validate,
+per-entity events), the repartition records encoded and decoded, and ``FeatureUpdater.apply``
+on both sides against in-memory state stores. Prints CPU microseconds per event
+(``time.process_time``). The garbage collector is set as in the worker
+(``streams.features.collector``) unless ``--default-gc``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from store.feature_state import (
     StoredState,
     WorkingStateStore,
 )
+from streams.features.collector import tune_collector
 from streams.features.records import decode_repartitioned, route
 from streams.messages import RawMessage
 
@@ -131,9 +134,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--profile", default=None)
     parser.add_argument("--now-ms", type=int, default=0, help="fixed: comparable digests")
+    parser.add_argument("--default-gc", action="store_true", help="CPython's collector settings")
     args = parser.parse_args()
     now_ms = args.now_ms or int(time.time() * 1000)
     msgs = messages(args.events, args.users, 12, now_ms)
+    if not args.default_gc:
+        tune_collector()
     profiler = cProfile.Profile() if args.profile else None
     started = time.process_time()
     if profiler:

@@ -79,9 +79,9 @@ def build_features_app(
     async def user_batch(messages: Sequence[RawMessage]) -> None:
         await handling.user_batch(messages, outbox)
 
-    def consume(handle: Callable[[Sequence[RawMessage]], Awaitable[None]]) -> Any:
+    def consume(handle: Callable[[Sequence[RawMessage]], Awaitable[None]], within_s: float) -> Any:
         async def agent(stream: Any) -> AsyncIterator[None]:
-            async for batch in stream.noack_take(conf.batch_max, within=conf.batch_within_s):
+            async for batch in stream.noack_take(conf.batch_max, within=within_s):
                 try:
                     await handle([RawMessage.from_faust(event.message) for event in batch])
                 except Exception as exc:
@@ -96,8 +96,10 @@ def build_features_app(
 
         return agent
 
-    app.agent(events, name="features-user-side")(consume(user_batch))
-    app.agent(repartition, name="features-entity-side")(consume(handling.entity_batch))
+    app.agent(events, name="features-user-side")(consume(user_batch, conf.batch_within_s))
+    app.agent(repartition, name="features-entity-side")(
+        consume(handling.entity_batch, conf.entity_batch_within_s)
+    )
 
     def owned_shards() -> list[str]:
         if app.rebalancing:

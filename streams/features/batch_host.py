@@ -5,7 +5,9 @@ default): what the Faust app (``streams.features.app``) does, without Faust's pe
   one takes the events topic (the user side), the other the repartition topic (the entity
   side). Each side's batches go to ``streams.features.handling``; the user side's repartition
   records go out through ``KafkaOutbox`` (idempotent, acks=all, delivered before the batch
-  counts as done). Early hydration has no part here (``seen`` does nothing).
+  counts as done). A user-side batch fills within ``batch_within_s``; an entity-side one within
+  ``entity_batch_within_s`` (short: its records come in one burst per user-side batch). Early
+  hydration has no part here (``seen`` does nothing).
 - A handled batch's ack is held by ``HeldAcks`` until the durable copy covers it; at a
   revocation (and so at a stop) the consumer first settles them (a durable flush, then the
   acks), so the hand-over commits what is durable. An ack held across a lost assignment (a
@@ -80,20 +82,20 @@ class FeaturesBatchHost:
         conf = settings.features_worker
         repartition = repartition_topic_name(settings)
 
-        def consumer(side: str, topic: str) -> BatchConsumer:
+        def consumer(side: str, topic: str, within_s: float) -> BatchConsumer:
             return BatchConsumer(
                 consumer_config(settings, side),
                 topic,
                 batch_max=conf.batch_max,
-                batch_within_s=conf.batch_within_s,
+                batch_within_s=within_s,
                 commit_interval_s=conf.commit_interval_s,
                 buffer_max=conf.batch_max * BUFFERED_BATCHES,
                 make_consumer=make_consumer,
             )
 
         self.handling = FeatureHandling(updater, metrics, settings.topics.partitions)
-        self.events = consumer("events", settings.topics.events)
-        self.entities = consumer("entities", repartition)
+        self.events = consumer("events", settings.topics.events, conf.batch_within_s)
+        self.entities = consumer("entities", repartition, conf.entity_batch_within_s)
         self.outbox = outbox or KafkaOutbox(settings.kafka, repartition)
         self.held = HeldAcks(
             updater.durable, conf.durable_interval_s, conf.durable_max_held,

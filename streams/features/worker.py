@@ -1,6 +1,6 @@
-"""`interstore features worker`: the catalogue, the state stores, then the worker until stopped:
-on batch consumers (``streams.features.batch_host``, the default) or as a Faust app
-(``streams.features.app``)."""
+"""`interstore features worker`: the catalogue, the state stores, the garbage collector's
+settings (``streams.features.collector``), then the worker until stopped: on batch consumers
+(``streams.features.batch_host``, the default) or as a Faust app (``streams.features.app``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from features.generation_gate import GatedUpdater
 from features.updater_factory import build_updater as build_features_updater
 from streams.features.app import build_features_app
 from streams.features.batch_host import run_features_batch_worker
+from streams.features.collector import tune_collector
 from streams.features.metrics import FeatureMetrics
 from streams.features.records import repartition_topic_name
 from streams.topics import TopicSpec, ensure_topics
@@ -38,6 +39,7 @@ def run_features_worker(settings: Settings) -> None:
     session = connect_cold_tier(settings)
     try:
         updater = build_updater(settings, session)
+        tune_collector()
         conf = settings.features_worker
         if conf.consumer == "faust":
             app = build_features_app(settings, updater, FeatureMetrics())

@@ -1,6 +1,7 @@
-"""The features batch host's acks and shards (no broker): a handled batch's ack is held until a
-settle (the durable flush), an ack held across a lost assignment is dropped, and the shards it
-owns are those of each side whose assignment is settled."""
+"""The features batch host's acks, shards and batch windows (no broker): a handled batch's ack
+is held until a settle (the durable flush), an ack held across a lost assignment is dropped, the
+shards it owns are those of each side whose assignment is settled, and each side fills its
+batches within its own window."""
 
 from __future__ import annotations
 
@@ -89,3 +90,11 @@ def test_the_owned_shards_are_those_of_settled_sides() -> None:
     features.entities.rebalancing = False
     assert features.owned() == ["e1", "u0", "u2"]
     assert not features.rebalancing
+
+
+def test_each_side_waits_its_own_window_to_fill_a_batch() -> None:
+    features = host()
+    conf = Settings().features_worker
+    assert features.events.batch_within_s == conf.batch_within_s
+    assert features.entities.batch_within_s == conf.entity_batch_within_s
+    assert conf.entity_batch_within_s < conf.batch_within_s  # a burst, not a second window
