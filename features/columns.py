@@ -50,6 +50,10 @@ class ColumnPlan:
     where: list[tuple[int, int]]
     """Per feature: (group position, index in the group's values); (-1, -1) for ``last_n``."""
     refs: list[FeatureRef]
+    defaults: list[Any]
+    """Per feature, its declared default (computed once: ``FeatureRef.default`` is a call)."""
+    sequences: list[FeatureRef]
+    """The ``last_n`` features, read from the interaction store."""
 
     @classmethod
     def of(cls, catalogue: Catalogue, refs: list[FeatureRef]) -> ColumnPlan:
@@ -63,11 +67,9 @@ class ColumnPlan:
             (-1, -1) if r.served_index is None else (groups.index(r.group.name), r.served_index)
             for r in refs
         ]
-        return cls(groups, checks, fills, where, refs)
-
-    @property
-    def sequences(self) -> list[FeatureRef]:
-        return [r for r in self.refs if r.served_index is None]
+        defaults = [r.default for r in refs]
+        sequences = [r for r in refs if r.served_index is None]
+        return cls(groups, checks, fills, where, refs, defaults, sequences)
 
     def columns(
         self, raw: Sequence[bytes | None], sequences: Mapping[str, SequenceColumn]
@@ -100,4 +102,4 @@ class ColumnPlan:
             transposed, flags = per_group[group]
             values.append(transposed[index] if transposed else ())
             present.append(flags)
-        return Columns(values, present, [ref.default for ref in self.refs])
+        return Columns(values, present, self.defaults)
