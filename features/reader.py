@@ -117,14 +117,14 @@ class FeatureReader:
         width = len(self.catalogue.entities[entity].keys)
         if width == 1:
             if {*map(type, ids)} <= _STR:
-                return list(ids)  # type: ignore[arg-type]
+                return list(ids)
             return [self.key_parts(entity, entity_id)[0] for entity_id in ids]
         if (
             {*map(type, ids)} <= _TUPLE
             and {*map(len, ids)} <= {width}
-            and {*map(type, itertools.chain.from_iterable(ids))} <= _STR  # type: ignore[arg-type]
+            and {*map(type, itertools.chain.from_iterable(ids))} <= _STR
         ):
-            return list(ids)  # type: ignore[arg-type]
+            return list(ids)
         return [self.key_parts(entity, entity_id) for entity_id in ids]
 
     def _column_plan(self, entity: str, features: Sequence[str]) -> ColumnPlan:
