@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import is_not
 from typing import Any, NamedTuple
 
 from features.catalogue import Catalogue, FeatureRef
@@ -84,7 +86,7 @@ class ColumnPlan:
                 log.warning(
                     "%d unreadable serving value(s) of group %s", unreadable, self.groups[position]
                 )
-            flags = [values is not None for values in found]
+            flags = list(map(is_not, found, repeat(None)))  # in C
             rows: Sequence[Sequence[Any] | None] = found
             if not all(flags):
                 fill = self.fills[position]

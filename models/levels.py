@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -106,12 +106,14 @@ def _block(ids: list[EntityId | None], parts: list[Part], width: int) -> Block:
         return Block([(None,) * n] * width, [[False] * n] * width)
     if len(parts) == 1 and parts[0][0] == ids:  # every row its own id, in row order
         return Block(parts[0][1].values, parts[0][1].present)
-    index: dict[EntityId, int] = {}
-    for part_ids, _ in parts:
-        for entity_id in part_ids:
-            index.setdefault(entity_id, len(index))
-    # the parts' columns end to end (a later duplicate id is never indexed), then no value
-    values = [[v for _, found in parts for v in found.values[f]] + [None] for f in range(width)]
+    read = list(chain.from_iterable(part_ids for part_ids, _ in parts))
+    # each id's position in the parts end to end (the first, if an id was read twice), in C
+    backwards = range(len(read) - 1, -1, -1)
+    index: dict[EntityId, int] = dict(zip(reversed(read), backwards, strict=True))
+    # the parts' columns end to end, then no value
+    values = [
+        [*chain.from_iterable(found.values[f] for _, found in parts), None] for f in range(width)
+    ]
     # -1: no value (a None id is never indexed)
     positions: list[int] = list(map(index.get, ids, repeat(-1)))  # type: ignore[arg-type]
     take = _taker(positions)
@@ -121,7 +123,7 @@ def _block(ids: list[EntityId | None], parts: list[Part], width: int) -> Block:
     for f in range(width):
         shared = tuple(id(found.present[f]) for _, found in parts)
         if shared not in flags:
-            joined = [v for _, found in parts for v in found.present[f]] + [False]
+            joined = [*chain.from_iterable(found.present[f] for _, found in parts), False]
             flags[shared] = list(take(joined))
         present.append(flags[shared])
     return Block(spread_values, present)
