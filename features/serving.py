@@ -95,12 +95,12 @@ MAX_DECODED = 1 << 15
 """Serving values remembered decoded, per (fingerprint, width); the table is emptied when full."""
 MAX_DECODED_LAYOUTS = 64
 _MISS = object()
-_decoded: dict[tuple[str, int], dict[bytes | None, list[Any] | None]] = {}
+_decoded: dict[tuple[str, int], dict[bytes | None, tuple[Any, ...] | None]] = {}
 
 
 def served_values(
     raws: Sequence[bytes | None], fingerprint: str, width: int
-) -> tuple[list[list[Any] | None], int]:
+) -> tuple[list[tuple[Any, ...] | None], int]:
     """Many serving values of one group at once, without a ``ServingValue`` per value: each
     one's values, or None where there is none, it was written under other definitions (another
     ``fingerprint``) or it is not a version-1 value of ``width`` values; and how many were
@@ -108,8 +108,8 @@ def served_values(
 
     The answers are remembered by their bytes (per fingerprint and width): the same values are
     read request after request (a hot product's, a user's), and a known one costs one dict
-    lookup in C instead of a msgpack decode and its checks. The lists returned are shared:
-    callers never change them."""
+    lookup in C instead of a msgpack decode and its checks. Values are tuples: shared by the
+    callers, and of numbers and strings, so the garbage collector stops tracking them."""
     known = _decoded.get((fingerprint, width))
     if known is None or len(known) >= MAX_DECODED:
         if len(_decoded) >= MAX_DECODED_LAYOUTS:
@@ -130,14 +130,14 @@ def served_values(
 
 def _check_all(
     raws: Sequence[bytes | None], fingerprint: str, width: int
-) -> tuple[list[list[Any] | None], int]:
+) -> tuple[list[tuple[Any, ...] | None], int]:
     """``served_values`` of values never seen: decoded and checked."""
     try:
         decoded = [None if raw is None else _unpack(raw) for raw in raws]
     except (ValueError, msgpack.UnpackException):
         decoded = [_lenient(raw) for raw in raws]
     values = [
-        found[5]
+        tuple(found[5])
         if type(found) is list
         and len(found) == 6
         and found[0] == SERVING_VERSION
