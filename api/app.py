@@ -66,6 +66,9 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
         "(Cassandra), one user or many; feature values of many entities and the feature "
         "catalogue. Send an API key in the X-API-Key header.",
         lifespan=lifespan,
+        # The API's metrics are its own (Prometheus, api.metrics): FastAPI's native OpenTelemetry
+        # off, so no request asks the global OTel providers whether it is on.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         default_response_class=OrjsonResponse,
         docs_url=None,  # served by api.docs from the package's assets, not a CDN
         redoc_url=None,

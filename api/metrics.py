@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (
@@ -12,9 +14,26 @@ CANDIDATE_BUCKETS = (1, 5, 10, 20, 30, 50, 100, 200, 300, 500, 750, 1000)
 RATIO_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
+class Series:
+    """A metric's labelled series, each looked up once: ``labels()`` checks, builds a tuple
+    and takes a lock per call, most of a request's metric cost. ``series(metric, *labels)``
+    is ``metric.labels(*labels)``, remembered; a series appears when first used, as before."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def __call__(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (id(metric), labels)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = metric.labels(*labels)
+        return found
+
+
 class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.series = Series()
         self.request_seconds = Histogram(
             "interstore_api_request_seconds",
             "Time from a request's arrival to its response's last byte, per route.",
@@ -60,6 +79,7 @@ class ModelMetrics:
     """Per model (issue 12): matrix and rank requests, their shape, and config reloads."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.series = Series()
         self.seconds = Histogram(
             "interstore_model_request_seconds",
             "Time to build a model's matrix (and score it), per model and route (matrix, rank).",

@@ -40,11 +40,11 @@ class RequestMetrics:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
-            self.metrics.request_seconds.labels(method, template).observe(
+            method, series = scope["method"], self.metrics.series
+            series(self.metrics.request_seconds, method, template).observe(
                 time.perf_counter() - started
             )
-            self.metrics.requests.labels(method, template, str(status)).inc()
+            series(self.metrics.requests, method, template, str(status)).inc()
 
 
 class BodyTooLarge(HTTPException):

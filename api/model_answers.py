@@ -73,17 +73,18 @@ async def build_matrix(
 
 
 def _count(metrics: ModelMetrics, model: Model, matrix: Matrix, candidates: int) -> None:
-    metrics.candidates.labels(model.id).observe(candidates)
-    metrics.micro_batches.labels(model.id).inc(matrix.micro_batches)
+    series, name = metrics.series, model.id
+    series(metrics.candidates, name).observe(candidates)
+    series(metrics.micro_batches, name).inc(matrix.micro_batches)
     if matrix.timed_out_batches:
-        metrics.timed_out_batches.labels(model.id).inc(matrix.timed_out_batches)
+        series(metrics.timed_out_batches, name).inc(matrix.timed_out_batches)
     if matrix.partial:
-        metrics.partial.labels(model.id).inc()
+        series(metrics.partial, name).inc()
     stats = matrix.stats
-    metrics.keys_requested.labels(model.id).inc(stats.keys_requested)
-    metrics.keys_read.labels(model.id).inc(stats.keys_read)
+    series(metrics.keys_requested, name).inc(stats.keys_requested)
+    series(metrics.keys_read, name).inc(stats.keys_read)
     if stats.keys_requested:
-        metrics.dedup_ratio.labels(model.id).observe(stats.keys_read / stats.keys_requested)
+        series(metrics.dedup_ratio, name).observe(stats.keys_read / stats.keys_requested)
 
 
 def matrix_answer(
@@ -91,7 +92,7 @@ def matrix_answer(
 ) -> dict[str, Any]:
     """The ``/matrix`` answer; the request's seconds observed (``started``: perf_counter)."""
     found.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 3)
-    metrics.seconds.labels(model.id, "matrix").observe(time.perf_counter() - started)
+    metrics.series(metrics.seconds, model.id, "matrix").observe(time.perf_counter() - started)
     return {
         "model": model.id,
         "version": model.version,
@@ -136,7 +137,7 @@ def rank_answer(
     done = time.perf_counter()
     found.timings_ms["score"] = round((done - scored) * 1000, 3)
     found.timings_ms["total"] = round((done - started) * 1000, 3)
-    metrics.seconds.labels(model.id, "rank").observe(done - started)
+    metrics.series(metrics.seconds, model.id, "rank").observe(done - started)
     return {
         "model": model.id,
         "version": model.version,

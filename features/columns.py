@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import is_not
 from typing import Any, NamedTuple
 
 from features.catalogue import Catalogue, FeatureRef
@@ -50,6 +52,10 @@ class ColumnPlan:
     where: list[tuple[int, int]]
     """Per feature: (group position, index in the group's values); (-1, -1) for ``last_n``."""
     refs: list[FeatureRef]
+    defaults: list[Any]
+    """Per feature, its declared default (computed once: ``FeatureRef.default`` is a call)."""
+    sequences: list[FeatureRef]
+    """The ``last_n`` features, read from the interaction store."""
 
     @classmethod
     def of(cls, catalogue: Catalogue, refs: list[FeatureRef]) -> ColumnPlan:
@@ -63,11 +69,9 @@ class ColumnPlan:
             (-1, -1) if r.served_index is None else (groups.index(r.group.name), r.served_index)
             for r in refs
         ]
-        return cls(groups, checks, fills, where, refs)
-
-    @property
-    def sequences(self) -> list[FeatureRef]:
-        return [r for r in self.refs if r.served_index is None]
+        defaults = [r.default for r in refs]
+        sequences = [r for r in refs if r.served_index is None]
+        return cls(groups, checks, fills, where, refs, defaults, sequences)
 
     def columns(
         self, raw: Sequence[bytes | None], sequences: Mapping[str, SequenceColumn]
@@ -82,7 +86,7 @@ class ColumnPlan:
                 log.warning(
                     "%d unreadable serving value(s) of group %s", unreadable, self.groups[position]
                 )
-            flags = [values is not None for values in found]
+            flags = list(map(is_not, found, repeat(None)))  # in C
             rows: Sequence[Sequence[Any] | None] = found
             if not all(flags):
                 fill = self.fills[position]
@@ -100,4 +104,4 @@ class ColumnPlan:
             transposed, flags = per_group[group]
             values.append(transposed[index] if transposed else ())
             present.append(flags)
-        return Columns(values, present, [ref.default for ref in self.refs])
+        return Columns(values, present, self.defaults)

@@ -14,6 +14,7 @@ value has a status:
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
@@ -42,6 +43,8 @@ __all__ = [
     "build_feature_reader",
 ]
 T = TypeVar("T")
+_STR = frozenset((str,))
+_TUPLE = frozenset((tuple,))
 MAX_COLUMN_PLANS = 1024
 
 
@@ -107,14 +110,21 @@ class FeatureReader:
             )
         return parts
 
-    def _parts(self, entity: str, ids: Sequence[EntityId]) -> list[tuple[str, ...]]:
+    def _parts(self, entity: str, ids: Sequence[EntityId]) -> list[str | tuple[str, ...]]:
+        """The ids as ``serving_keys`` takes them: a one-key entity's as its key (a ``str``),
+        others' as tuples of their keys; InvalidEntityId for an id of the wrong shape. The
+        checks of well-formed ids (what a matrix builds) run in C, with no call per id."""
         width = len(self.catalogue.entities[entity].keys)
-        if width == 1 and all(type(i) is str for i in ids):
-            return [(entity_id,) for entity_id in ids]  # type: ignore[misc]
-        if all(type(i) is tuple and len(i) == width for i in ids) and all(
-            type(part) is str for entity_id in ids for part in entity_id
-        ):  # composite ids as a matrix builds them: no call per id
-            return list(ids)  # type: ignore[arg-type]
+        if width == 1:
+            if {*map(type, ids)} <= _STR:
+                return list(ids)
+            return [self.key_parts(entity, entity_id)[0] for entity_id in ids]
+        if (
+            {*map(type, ids)} <= _TUPLE
+            and {*map(len, ids)} <= {width}
+            and {*map(type, itertools.chain.from_iterable(ids))} <= _STR
+        ):
+            return list(ids)
         return [self.key_parts(entity, entity_id) for entity_id in ids]
 
     def _column_plan(self, entity: str, features: Sequence[str]) -> ColumnPlan:
@@ -164,7 +174,7 @@ class FeatureReader:
                         "this reader has no interaction store: it cannot read last_n"
                     )
                 sequences.append(
-                    read_sequences(self.interactions, plan.sequences, [p[0] for p in parts])
+                    read_sequences(self.interactions, plan.sequences, parts)  # type: ignore[arg-type]
                 )
         read = self._bounded(f"feature read of {len(keys)} keys", self.store.read_values(keys))
         if sequences:
@@ -209,7 +219,7 @@ class FeatureReader:
             raise FeatureError("this reader has no interaction store: it cannot read last_n")
         raw, sequence_values = await asyncio.gather(
             self._bounded(f"feature read of {len(keys)} keys", self.store.read_values(keys)),
-            read_sequences(self.interactions, sequences, [p[0] for p in parts]),
+            read_sequences(self.interactions, sequences, parts),  # type: ignore[arg-type]
         )
         served = served_with_status([self._checks[g] for g in groups], raw, now)
         # Per requested feature: where its value is (group position, index in the value), or

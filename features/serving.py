@@ -16,6 +16,7 @@ The features worker encodes, the reader decodes; both only through this module.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
@@ -90,19 +91,53 @@ def _lenient(raw: bytes | None) -> Any:
 _UNREADABLE = object()
 
 
+MAX_DECODED = 1 << 15
+"""Serving values remembered decoded, per (fingerprint, width); the table is emptied when full."""
+MAX_DECODED_LAYOUTS = 64
+_MISS = object()
+_decoded: dict[tuple[str, int], dict[bytes | None, tuple[Any, ...] | None]] = {}
+
+
 def served_values(
     raws: Sequence[bytes | None], fingerprint: str, width: int
-) -> tuple[list[list[Any] | None], int]:
+) -> tuple[list[tuple[Any, ...] | None], int]:
     """Many serving values of one group at once, without a ``ServingValue`` per value: each
     one's values, or None where there is none, it was written under other definitions (another
     ``fingerprint``) or it is not a version-1 value of ``width`` values; and how many were
-    unreadable (not msgpack, another layout or width: worth a log line, unlike a missing one)."""
+    unreadable (not msgpack, another layout or width: worth a log line, unlike a missing one).
+
+    The answers are remembered by their bytes (per fingerprint and width): the same values are
+    read request after request (a hot product's, a user's), and a known one costs one dict
+    lookup in C instead of a msgpack decode and its checks. Values are tuples: shared by the
+    callers, and of numbers and strings, so the garbage collector stops tracking them."""
+    known = _decoded.get((fingerprint, width))
+    if known is None or len(known) >= MAX_DECODED:
+        if len(_decoded) >= MAX_DECODED_LAYOUTS:
+            _decoded.clear()
+        known = _decoded[(fingerprint, width)] = {None: None}
+    values: list[Any] = list(map(known.get, raws, itertools.repeat(_MISS)))
+    if _MISS not in values:
+        return values, 0
+    new = [raw for raw, found in zip(raws, values, strict=True) if found is _MISS]
+    found, unreadable = _check_all(new, fingerprint, width)
+    readable = dict(zip(new, found, strict=True))
+    for raw in _unreadable(new, found, fingerprint) if unreadable else ():
+        readable.pop(raw, None)  # logged at every read, never remembered
+    known.update(readable)
+    fresh = iter(found)
+    return [next(fresh) if value is _MISS else value for value in values], unreadable
+
+
+def _check_all(
+    raws: Sequence[bytes | None], fingerprint: str, width: int
+) -> tuple[list[tuple[Any, ...] | None], int]:
+    """``served_values`` of values never seen: decoded and checked."""
     try:
         decoded = [None if raw is None else _unpack(raw) for raw in raws]
     except (ValueError, msgpack.UnpackException):
         decoded = [_lenient(raw) for raw in raws]
     values = [
-        found[5]
+        tuple(found[5])
         if type(found) is list
         and len(found) == 6
         and found[0] == SERVING_VERSION
@@ -114,14 +149,24 @@ def served_values(
     ]
     unreadable = 0
     if values.count(None) > decoded.count(None):  # something decoded was set aside: why?
-        unreadable = sum(
-            1
-            for found, kept in zip(decoded, values, strict=True)
-            if found is not None
-            and kept is None
-            and not (type(found) is list and len(found) == 6 and found[1] != fingerprint)
-        )
+        unreadable = len(_unreadable(raws, values, fingerprint, decoded))
     return values, unreadable
+
+
+def _unreadable(
+    raws: Sequence[bytes | None], values: Sequence[Any], fingerprint: str,
+    decoded: Sequence[Any] | None = None,
+) -> list[bytes | None]:  # fmt: skip
+    """The raws set aside for another reason than other definitions (another fingerprint)."""
+    if decoded is None:
+        decoded = [_lenient(raw) for raw in raws]
+    return [
+        raw
+        for raw, found, kept in zip(raws, decoded, values, strict=True)
+        if found is not None
+        and kept is None
+        and not (type(found) is list and len(found) == 6 and found[1] != fingerprint)
+    ]
 
 
 def served_with_status(

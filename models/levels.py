@@ -10,8 +10,10 @@ same MGET; each level then reads only the ids its guesses missed (none, once war
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 from models.derived_keys import DerivedKeys
@@ -44,6 +46,7 @@ class ReadStats:
         self.reads += other.reads
 
 
+_STR = frozenset((str,))
 Part = tuple[list[EntityId], ColumnsLike]
 """Ids read together and their columns."""
 
@@ -57,6 +60,15 @@ def _key_value(value: object) -> str | None:
     return None
 
 
+def _row_keys(column: Sequence[Any], present: Sequence[bool]) -> list[str | None]:
+    """A derived key per row from the column that gives it (None where no value was read)."""
+    if all(present) and {*map(type, column)} <= _STR and "" not in column:
+        return list(column)  # the common case, checked and copied in C
+    return [
+        _key_value(value) if found else None for value, found in zip(column, present, strict=True)
+    ]
+
+
 def _ids(
     read: EntityRead, fixed: Mapping[str, str | None], row_keys: Mapping[str, list[str | None]],
     n: int,
@@ -65,11 +77,26 @@ def _ids(
     columns = [row_keys[key] if key in row_keys else [fixed.get(key)] * n for key in read.keys]
     if len(columns) == 1:
         return list(columns[0])
+    if not any(None in column for column in columns):
+        return list(zip(*columns, strict=True))
     return [None if None in combo else combo for combo in zip(*columns, strict=True)]
 
 
 def _distinct(ids: Sequence[EntityId | None]) -> list[EntityId]:
-    return list(dict.fromkeys(i for i in ids if i is not None))
+    """The ids in first-seen order, without None (in C)."""
+    found = dict.fromkeys(ids)
+    found.pop(None, None)
+    return list(found)  # type: ignore[arg-type]
+
+
+def _taker(positions: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """A function that picks ``positions`` out of a sequence, in C."""
+    if len(positions) == 1:
+        [position] = positions
+        return lambda values: (values[position],)
+    if not positions:
+        return lambda values: ()
+    return itemgetter(*positions)
 
 
 def _block(ids: list[EntityId | None], parts: list[Part], width: int) -> Block:
@@ -79,32 +106,42 @@ def _block(ids: list[EntityId | None], parts: list[Part], width: int) -> Block:
         return Block([(None,) * n] * width, [[False] * n] * width)
     if len(parts) == 1 and parts[0][0] == ids:  # every row its own id, in row order
         return Block(parts[0][1].values, parts[0][1].present)
-    index: dict[EntityId, int] = {}
-    for part_ids, _ in parts:
-        for entity_id in part_ids:
-            index.setdefault(entity_id, len(index))
-    # the parts' columns end to end (a later duplicate id is never indexed), then no value
-    values = [[v for _, found in parts for v in found.values[f]] + [None] for f in range(width)]
-    positions = [-1 if i is None else index.get(i, -1) for i in ids]
-    spread_values: list[Sequence[Any]] = [[column[p] for p in positions] for column in values]
+    read = list(chain.from_iterable(part_ids for part_ids, _ in parts))
+    # each id's position in the parts end to end (the first, if an id was read twice), in C
+    backwards = range(len(read) - 1, -1, -1)
+    index: dict[EntityId, int] = dict(zip(reversed(read), backwards, strict=True))
+    # the parts' columns end to end, then no value
+    values = [
+        [*chain.from_iterable(found.values[f] for _, found in parts), None] for f in range(width)
+    ]
+    # -1: no value (a None id is never indexed)
+    positions: list[int] = list(map(index.get, ids, repeat(-1)))  # type: ignore[arg-type]
+    take = _taker(positions)
+    spread_values: list[Sequence[Any]] = list(map(take, values))
     flags: dict[tuple[int, ...], list[bool]] = {}  # one spread per group (a group shares one)
     present: list[list[bool]] = []
     for f in range(width):
         shared = tuple(id(found.present[f]) for _, found in parts)
         if shared not in flags:
-            joined = [v for _, found in parts for v in found.present[f]] + [False]
-            flags[shared] = [joined[p] for p in positions]
+            joined = [*chain.from_iterable(found.present[f] for _, found in parts), False]
+            flags[shared] = list(take(joined))
         present.append(flags[shared])
     return Block(spread_values, present)
+
+
+Guesses = dict[tuple[str, str], tuple[list[EntityId | None], list[str | None]]]
+"""Per (entity, derived key): the ids it was guessed for, and its values as remembered."""
 
 
 def _guess_ahead(
     levels: Sequence[Sequence[EntityRead]], fixed: Mapping[str, str | None],
     row_keys: Mapping[str, list[str | None]], n: int, derived: DerivedKeys,
-) -> list[tuple[EntityRead, list[EntityId]]]:  # fmt: skip
-    """The distinct ids of each entity past the first level, as remembered derived keys say."""
+) -> tuple[list[tuple[EntityRead, list[EntityId]]], Guesses]:  # fmt: skip
+    """The distinct ids of each entity past the first level, as remembered derived keys say;
+    and the derived keys guessed (nothing new to remember where the values read agree)."""
     keys = dict(row_keys)
     guessed: list[tuple[EntityRead, list[EntityId]]] = []
+    guesses: Guesses = {}
     for depth, level in enumerate(levels):
         found = [(read, _ids(read, fixed, keys, n)) for read in level]
         for read, ids in found:
@@ -112,7 +149,8 @@ def _guess_ahead(
                 guessed.append((read, distinct))
             for key, _ in read.derives:
                 keys[key] = derived.guess(read.entity, key, ids)
-    return guessed
+                guesses[(read.entity, key)] = (ids, keys[key])
+    return guessed, guesses
 
 
 async def read_levels(
@@ -131,9 +169,10 @@ async def read_levels(
     loop = asyncio.get_running_loop()
     values: dict[str, Block] = {}
     ahead: dict[str, Part] = {}
-    guessed = []
+    guessed: list[tuple[EntityRead, list[EntityId]]] = []
+    guesses: Guesses = {}
     if derived is not None and len(levels) > 1:
-        guessed = _guess_ahead(levels, fixed, row_keys, n, derived)
+        guessed, guesses = _guess_ahead(levels, fixed, row_keys, n, derived)
     for depth, level in enumerate(levels):
         if deadline_at is not None and loop.time() >= deadline_at:
             return None
@@ -166,11 +205,7 @@ async def read_levels(
             block = _block(ids, parts, len(read.features))
             values[read.entity] = block
             for key, index in read.derives:
-                column, flags = block.values[index], block.present[index]
-                row_keys[key] = [
-                    _key_value(value) if present else None
-                    for value, present in zip(column, flags, strict=True)
-                ]
-                if derived is not None:
+                row_keys[key] = _row_keys(block.values[index], block.present[index])
+                if derived is not None and guesses.get((read.entity, key)) != (ids, row_keys[key]):
                     derived.remember(read.entity, key, ids, row_keys[key])
     return values

@@ -166,7 +166,11 @@ def assemble(
         elif candidate is None:
             statuses += ["ok"] * size
         else:
-            statuses += ["ok" if found else "missing" for found in _any_present(candidate)]
+            found = _any_present(candidate)
+            if all(found):
+                statuses += ["ok"] * size
+            else:
+                statuses += ["ok" if one else "missing" for one in found]
     return Matrix(
         columns=plan.column_names,
         values=values,

@@ -14,6 +14,7 @@ deadline) only drops its slice; a failed read fails every caller of that turn.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -54,7 +55,7 @@ class Coalescer(Generic[T]):
         if len(pending) == 1:  # one caller: its keys are distinct already (one MGET's ids)
             keys = list(pending[0][0])
         else:
-            keys = [key for wanted, _ in pending for key in wanted]
+            keys = list(itertools.chain.from_iterable(wanted for wanted, _ in pending))
             distinct = list(dict.fromkeys(keys))
             if len(distinct) < len(keys):
                 await self._answer_distinct(pending, distinct)

@@ -29,13 +29,15 @@ def _escape(part: str) -> str:
 
 def serving_key(prefix: str, entity: str, ids: Sequence[str], group: str) -> str:
     """The key of one entity's value of one group; ``ids`` in the entity's key order."""
-    return serving_keys(prefix, entity, [ids], [group])[0]
+    return serving_keys(prefix, entity, [tuple(ids)], [group])[0]
 
 
 def serving_keys(
-    prefix: str, entity: str, ids: Sequence[Sequence[str]], groups: Sequence[str]
+    prefix: str, entity: str, ids: Sequence[str | tuple[str, ...]], groups: Sequence[str]
 ) -> list[str]:
     """``serving_key`` of every (id, group) pair, id by id, in ``groups`` order within an id.
+    An id is its keys in the entity's key order: a tuple, or for a one-key entity the key
+    itself (a ``str``: no tuple built nor hashed per id on the hot path).
 
     An id's keys are remembered per (prefix, entity, groups): the same ids (hot products, a
     user's categories) are read request after request, and the CRC16 and escapes of every key
@@ -47,20 +49,20 @@ def serving_keys(
         if len(_KNOWN) >= MAX_KNOWN_LAYOUTS:
             _KNOWN.clear()
         known = _KNOWN[(head, tails)] = {}
-    parts = list(map(tuple, ids))
-    found: list[tuple[str, ...] | None] = list(map(known.get, parts))
+    found: list[tuple[str, ...] | None] = list(map(known.get, ids))
     if None in found:
         for position, keys in enumerate(found):
             if keys is None:
-                one = parts[position]
-                found[position] = known[one] = _id_keys(head, tails, one)
+                one = ids[position]
+                parts = (one,) if isinstance(one, str) else one
+                found[position] = known[one] = _id_keys(head, tails, parts)
     return list(itertools.chain.from_iterable(found))  # type: ignore[arg-type]
 
 
 MAX_KNOWN_IDS = 1 << 17
 """Ids whose keys are remembered per (prefix, entity, groups); emptied when full."""
 MAX_KNOWN_LAYOUTS = 256
-_KNOWN: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], tuple[str, ...]]] = {}
+_KNOWN: dict[tuple[str, tuple[str, ...]], dict[str | tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def _id_keys(head: str, tails: tuple[str, ...], parts: tuple[str, ...]) -> tuple[str, ...]:

@@ -70,8 +70,21 @@ def test_served_values_sets_aside_other_layouts_and_counts_the_unreadable() -> N
     found, unreadable = served_values(
         [good, None, other_definitions, wrong_width, b"\xc1"], "fp", 2
     )
-    assert found == [[1, 2], None, None, None, None]
+    assert found == [(1, 2), None, None, None, None]
     assert unreadable == 2  # the wrong width and the bytes that are not msgpack
+
+
+def test_served_values_answer_alike_when_the_bytes_were_seen_before() -> None:
+    """Remembered by their bytes: a second read gives the same answers, counts the unreadable
+    again (they are never remembered), and a group's other width or fingerprint is its own."""
+    good = msgpack.packb([1, "fp2", 1, 1, None, [3, 4]])
+    other_definitions = msgpack.packb([1, "old", 1, 1, None, [3, 4]])
+    raws = [good, other_definitions, b"\xc1", None, good]
+    first = served_values(raws, "fp2", 2)
+    assert first == ([(3, 4), None, None, None, (3, 4)], 1)
+    assert served_values(raws, "fp2", 2) == first
+    assert served_values([good], "fp2", 3) == ([None], 1)  # another width: unreadable there
+    assert served_values([good], "old", 2) == ([None], 0)  # other definitions
 
 
 async def test_an_unreadable_value_is_logged(

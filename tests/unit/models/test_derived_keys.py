@@ -56,6 +56,10 @@ async def test_a_changed_or_new_derived_key_reads_what_the_guess_missed(
     assert guessed == [[("u1", "c0"), ("u1", "c1"), ("u1", "c2")]]  # read with the products
     # then only the pair no guess covered; c2 was guessed (p2) and is not read again
     assert ("user_category", [("u1", "c1")]) not in source.calls[4:]
+    source.reads = 0  # the changed keys were remembered: the next read is one round again
+    again, cold = await _both(source, builder, m, ["p0", "p1", "p2", "p4"])
+    assert again.rows == cold.rows == warm.rows
+    assert source.reads == 2 + 3
 
 
 async def test_a_deeper_chain_is_guessed_link_by_link(
