@@ -215,10 +215,10 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
     expected = interaction_ids(batch)
     produce(settings, pipeline, batch)
     worker = start_worker("victim")
-    wait_for(
-        lambda: len(stored_event_ids(cql_session, pipeline.keyspace)) >= len(expected) // 5,
+    wait_for(  # the first rows: the worker writes 20,000 in a few seconds here
+        lambda: len(stored_event_ids(cql_session, pipeline.keyspace)) > 0,
         120,
-        "a fifth of the rows",
+        "the first rows",
         worker.assert_running,
     )
     worker.kill()
