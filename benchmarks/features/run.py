@@ -61,6 +61,12 @@ class FeaturesParams:
 Process = BenchWorker | FeaturesWorkerChild
 
 
+def features_prefix(scratch: Scratch) -> str:
+    """The features worker's Redis key prefix (its values and states), removed after the run
+    like the hot tier's keys under ``scratch.prefix``."""
+    return f"{scratch.prefix}f"
+
+
 def _values(process: Process, *names: str) -> str:
     """Only the samples ``names`` of the process's /metrics (a full page costs the worker
     milliseconds of CPU: polled ten times a second, it would slow what it measures)."""
@@ -146,7 +152,7 @@ def _throughput(
     processes: list[Process] = [ingest]
     if with_features:
         env = scratch.worker_env() | {
-            "INTERSTORE_FEATURES_KEY_PREFIX": f"{scratch.prefix}f",
+            "INTERSTORE_FEATURES_KEY_PREFIX": features_prefix(scratch),
             "INTERSTORE_FEATURES_WORKER_APP_ID": f"{scratch.prefix}-features",
             "INTERSTORE_FEATURES_WORKER_DATA_DIR": str(workdir / "data" / "features"),
         }
@@ -236,6 +242,7 @@ def run_features(
                     for process in processes:
                         process.stop()
                     delete_hot_keys(settings, scratch.prefix)
+                    delete_hot_keys(settings, features_prefix(scratch))
                 figures[name] = measured
     finally:
         session.cluster.shutdown()
