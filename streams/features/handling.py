@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.clock import Clock, wall_clock_ms
 from features.generation_gate import GatedUpdater
@@ -60,6 +60,7 @@ class FeatureHandling:
         self.codec = default_codec()
         self.locks = {"u": asyncio.Lock(), "e": asyncio.Lock()}
         """Per shard kind (its first letter), the lock its batches hold."""
+        self._freshness: dict[str, Any] = {}  # group -> its freshness histogram
 
     async def user_batch(self, messages: Sequence[RawMessage], outbox: Outbox) -> None:
         """An events topic batch: local state applied, the other entities' events sent on."""
@@ -94,12 +95,18 @@ class FeatureHandling:
         self.metrics.reloaded.inc(report.reloaded)
 
     def _visible(self, report: UpdateReport) -> None:
-        """Freshness: the values are in Redis now (the durable copy is written after)."""
+        """Freshness: the values are in Redis now (the durable copy is written after). One
+        observation per event and group: each group's histogram is looked up once (``labels``
+        takes a lock and validates; a batch has thousands of observations)."""
         now_ms = wall_clock_ms()
+        histograms = self._freshness
         for group, times in report.visible:
-            histogram = self.metrics.freshness.labels(group)
+            histogram = histograms.get(group)
+            if histogram is None:
+                histogram = histograms[group] = self.metrics.freshness.labels(group)
+            observe = histogram.observe
             for ts in times:
-                histogram.observe(max(0.0, (now_ms - ts) / 1000))
+                observe(max(0.0, (now_ms - ts) / 1000))
 
 
 async def check_definitions(updater: GatedUpdater, metrics: FeatureMetrics) -> None:
