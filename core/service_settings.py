@@ -64,7 +64,10 @@ class FeatureWorkerSettings(BaseSettings):
         description="The repartition topic is the events topic's name plus this.",
     )
     batch_max: int = Field(
-        2000, ge=1, description="Events per batch at most: one state write per entity per batch."
+        5000,
+        ge=1,
+        description="Events per batch at most: one state write per entity per batch (a backlog "
+        "drains in batches this big: fewer state writes per event).",
     )
     batch_within_s: float = Field(
         0.25,
