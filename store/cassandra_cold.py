@@ -152,24 +152,25 @@ class CassandraColdStore(cold.ColdStore):
 
     # -- writes
 
-    async def write_many(self, interactions: Sequence[Interaction]) -> None:
+    async def write_many(self, interactions: Sequence[Interaction]) -> int:
         """The rows, then (once every row is written) the users' recent-view deltas: a view
-        never holds an interaction whose row was not written."""
+        never holds an interaction whose row was not written. Returns the row statements sent."""
         what = f"write of {len(interactions)} interactions"
         self._check_open(what)
         now_ms = self._clock()
         requests, written = self._writes.requests(interactions, now_ms, what)
         self.skipped_past_retention += len(interactions) - len(written)
-        await self._send(requests, what)
+        statements = await self._send(requests, what)
         if written:
             first = written[0]
             deltas = [(s, first) for s in self._views.deltas(written, now_ms)]
             await self._send(deltas, f"recent-view deltas of the {what}", views=True)
+        return statements
 
-    async def _send(self, requests: Sequence[Request], what: str, *, views: bool = False) -> None:
+    async def _send(self, requests: Sequence[Request], what: str, *, views: bool = False) -> int:
         """Send the requests (at most ``concurrency`` in flight), counted in
         ``statements_written`` or (``views``) ``view_statements_written``; after a failure the
-        rest are not sent (the caller retries the whole batch)."""
+        rest are not sent (the caller retries the whole batch). Returns how many were sent."""
         failures: list[tuple[BaseException, Interaction]] = []
         sent: list[asyncio.Future[Any]] = []
         for statement, item in requests:
@@ -189,6 +190,7 @@ class CassandraColdStore(cold.ColdStore):
             exc, item = failures[0]
             where = f"{what} ({len(failures)} requests failed, first event {item.event_id!r}"
             raise mapped(exc, f"{where} of user {item.user_id!r})", ColdWriteError) from exc
+        return len(sent)
 
     # -- reads
 

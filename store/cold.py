@@ -87,7 +87,9 @@ class ColdStore(ABC):
     already past their kind's retention (replays of old events); a retried call counts again.
     ``statements_written`` counts the statements sent (a row, or a batch of a partition's rows)
     by stores that send statements (Cassandra; its recent-view deltas are counted apart, in
-    ``CassandraColdStore.view_statements_written``); it stays 0 in the others.
+    ``CassandraColdStore.view_statements_written``); it stays 0 in the others. Each
+    ``write_many`` also returns the statements it sent itself, for callers that count by path
+    while other writes run concurrently.
     """
 
     skipped_past_retention: int = 0
@@ -95,8 +97,9 @@ class ColdStore(ABC):
     _closed: bool = False
 
     @abstractmethod
-    async def write_many(self, interactions: Sequence[Interaction]) -> None:
-        """Write every interaction, idempotently (keyed by user, kind, ts and event id).
+    async def write_many(self, interactions: Sequence[Interaction]) -> int:
+        """Write every interaction, idempotently (keyed by user, kind, ts and event id); return
+        the statements sent to the interactions table (0 for stores that send none).
 
         Raises ColdStoreUnavailable if the backend cannot be reached or any write fails for a
         transient reason (timeout, unavailable, overloaded): part of the batch may be written, so

@@ -61,19 +61,22 @@ class ColdWriter:
         self.replica_failure_attempts = replica_failure_attempts
         """Attempts of a write that replicas answer with a failure before it is refused."""
 
-    async def write_until_done(self, interactions: Sequence[Interaction]) -> None:
-        """Write to cold, retrying with the retry policy while it is unavailable. ColdWriteError
+    async def write_until_done(self, interactions: Sequence[Interaction]) -> int:
+        """Write to cold, retrying with the retry policy while it is unavailable; return the
+        statements its successful attempt sent (its own count, whatever other writes run
+        meanwhile). ColdWriteError
         (a refusal that retrying cannot fix) is raised, and so is a write replicas failed
         (``ColdReplicaFailure``) ``replica_failure_attempts`` times: it may pass on a retry,
         but retrying it for ever would hold the batch for ever."""
         started = 0.0
         failures = 0
+        statements = 0
 
         async def attempt() -> None:
-            nonlocal started, failures
+            nonlocal started, failures, statements
             started = time.perf_counter()
             try:
-                await self.cold.write_many(interactions)
+                statements += await self.cold.write_many(interactions)
             except ColdReplicaFailure as exc:
                 failures += 1
                 if failures >= self.replica_failure_attempts:
@@ -95,7 +98,4 @@ class ColdWriter:
         self.metrics.cold_write_seconds.observe(time.perf_counter() - started)
         for kind, count in Counter(i.kind for i in interactions).items():
             self.metrics.written.labels(kind).inc(count)
-
-    def statements_sent(self) -> int:
-        """Statements the cold store has sent so far (``ColdStore.statements_written``)."""
-        return self.cold.statements_written
+        return statements

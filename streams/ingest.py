@@ -157,11 +157,10 @@ class IngestPipeline:
     async def write(self, routed: Routed) -> None:
         """Phase 2: the interactions of users not live, to the cold tier (their dead letters
         kept for ``finish``)."""
-        started, statements = time.monotonic(), self.writer.statements_sent()
-        routed.batch.dead.extend(await self.write_cold(routed.to_cold))
-        self.metrics.cold_write_statements.labels("direct").inc(
-            self.writer.statements_sent() - statements
-        )
+        started = time.monotonic()
+        dead, statements = await self.write_cold(routed.to_cold)
+        routed.batch.dead.extend(dead)
+        self.metrics.cold_write_statements.labels("direct").inc(statements)
         self.metrics.stage_seconds.labels("cold_write").observe(time.monotonic() - started)
 
     async def finish(self, routed: Routed) -> None:
@@ -174,27 +173,30 @@ class IngestPipeline:
             for letter in batch.dead:
                 self.metrics.dead_lettered.labels(letter.reason).inc()
 
-    async def write_cold(self, accepted: Sequence[Accepted]) -> list[DeadLetter]:
-        """Write these interactions to cold; return dead letters for rows it refuses for good."""
+    async def write_cold(self, accepted: Sequence[Accepted]) -> tuple[list[DeadLetter], int]:
+        """Write these interactions to cold; return dead letters for rows it refuses for good,
+        and the statements sent."""
         if not accepted:
-            return []
+            return [], 0
         try:
-            await self.writer.write_until_done([a.interaction for a in accepted if a.interaction])
+            rows = [a.interaction for a in accepted if a.interaction]
+            return [], await self.writer.write_until_done(rows)
         except ColdWriteError:
             return await self.write_one_by_one(accepted)
-        return []
 
-    async def write_one_by_one(self, accepted: Sequence[Accepted]) -> list[DeadLetter]:
+    async def write_one_by_one(self, accepted: Sequence[Accepted]) -> tuple[list[DeadLetter], int]:
         """After the cold tier refused a batch for good: find the rows it refuses, dead-letter
-        those, and write the rest (each one still retried while the tier is unavailable)."""
+        those, and write the rest (each one still retried while the tier is unavailable); the
+        dead letters and the statements sent."""
         refused: list[DeadLetter] = []
+        statements = 0
         for item in accepted:
             if item.interaction is None:
                 continue
             try:
-                await self.writer.write_until_done([item.interaction])
+                statements += await self.writer.write_until_done([item.interaction])
             except ColdWriteError as exc:
                 where, key = item.message.where, item.message.key
                 log.error("cold tier refused %s key=%r: %s", where, key, exc)
                 refused.append(DeadLetter(item.message, "cold_write_refused", str(exc)))
-        return refused
+        return refused, statements

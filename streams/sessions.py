@@ -34,7 +34,7 @@ from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 
 HYDRATION_CONCURRENCY = 16
-Writer = Callable[[Sequence[Interaction]], Awaitable[None]]
+Writer = Callable[[Sequence[Interaction]], Awaitable[object]]
 FlushEarly = Callable[[int, Sequence[str]], Awaitable[object]]
 """Flush these live users of a partition to the cold tier, keeping them live."""
 log = logging.getLogger(__name__)
@@ -149,9 +149,7 @@ class SessionRouter:
                 self.metrics.write_through.inc(len(plan.append))
                 missed = list(plan.append)
             if missed:
-                before = self.writer.statements_sent()
-                await self.writer.write_until_done([item.interaction for item in missed])
-                direct.inc(self.writer.statements_sent() - before)
+                direct.inc(await self.writer.write_until_done([i.interaction for i in missed]))
             self.metrics.absorbed.inc(len(plan.append) - len(missed))
             not_appended = {id(item) for item in missed}
             await self._bound_dirty_sets([i for i in plan.append if id(i) not in not_appended])

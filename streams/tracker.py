@@ -76,9 +76,7 @@ class InactivityTracker:
         dirty = await self.hot.dirty(users)
         written = [item for session in dirty.values() for item in session.interactions]
         if written:
-            before = self.writer.statements_sent()
-            await self.writer.write_until_done(written)
-            sent = self.writer.statements_sent() - before
+            sent = await self.writer.write_until_done(written)
             self.metrics.cold_write_statements.labels("flush").inc(sent)
         ended = await self.hot.release_flushed(partition, dirty, evict=evict)
         self.metrics.flushes.labels(cause).inc(len(users))

@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from benchmarks.harness.errors import BenchError
 from benchmarks.harness.records import HISTORY_MIX, interaction_record, pick_kind
 from core.clock import wall_clock_ms
 from core.settings import Settings
+from deploy.scrape import metric_samples, scrape
 from store.redis_hot import RedisHotStore
 from streams.producer import EventProducer
 
@@ -87,11 +89,26 @@ def check_answers(base: str, key: str, hot_user: str, batch: Sequence[str], limi
         raise BenchError(f"API answers {one.status_code} {many.status_code}: not all hot x{limit}")
 
 
-class Phases:
-    """Runs one measured phase at a time, with the CPU of each process group meanwhile."""
+SHED = "interstore_api_shed_total"
 
-    def __init__(self, cpu: GroupCpu, vegeta: Vegeta, alive: Callable[[], None]) -> None:
+
+class Phases:
+    """Runs one measured phase at a time, with the CPU of each process group meanwhile and the
+    requests the APIs at ``api_urls`` shed, per reason (from their ``/metrics``)."""
+
+    def __init__(
+        self, cpu: GroupCpu, vegeta: Vegeta, alive: Callable[[], None], api_urls: Sequence[str]
+    ) -> None:
         self.cpu, self.vegeta, self.alive = cpu, vegeta, alive
+        self.api_urls = tuple(api_urls)
+
+    def shed(self) -> Counter[str]:
+        """Requests shed so far by the APIs, per reason."""
+        total: Counter[str] = Counter()
+        for url in self.api_urls:
+            for labels, value in metric_samples(scrape(f"{url}/metrics"), SHED):
+                total[labels.get("reason", "")] += int(value)
+        return total
 
     def _measured(self, run: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
         self.alive()
@@ -110,8 +127,10 @@ class Phases:
         self, requests: Sequence[Request], headers: dict[str, str], rate: float,
         seconds: float, target_ms: float,
     ) -> Step:  # fmt: skip
+        before = self.shed()
         report, usage = self._measured(lambda: self.vegeta.attack(requests, headers, rate, seconds))
-        return Step(report, target_ms, usage)
+        shed = self.shed() - before
+        return Step(report, target_ms, {**usage, "shed_by_reason": dict(sorted(shed.items()))})
 
     def floor(self, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         figures, usage = self._measured(run)

@@ -132,7 +132,12 @@ def _measure(
             check_answers(apis[0][1], key, hot_user, batch_users, params.limit)
             console.print(f"API at {', '.join(url for _, url in apis)}; every answer checked")
             api_pids = {process.pid() or 0: "api" for process, _ in apis}
-            phases = Phases(GroupCpu({**named, **api_pids}), Vegeta(vegeta_bin, workdir), alive)
+            phases = Phases(
+                GroupCpu({**named, **api_pids}),
+                Vegeta(vegeta_bin, workdir),
+                alive,
+                [url for _, url in apis],
+            )
             headers = {"X-API-Key": key, "Content-Type": "application/json"}
             single = single_requests([url for _, url in apis], hot_user, params.limit)
             body = json.dumps({"user_ids": batch_users, "limit": params.limit}).encode()

@@ -74,7 +74,7 @@ def measure_count(
     headers = {"X-API-Key": more.key}
     with running_apis(more.scoped, more.scratch, more.workdir, count, more.key) as apis:
         named = {**more.named, **{process.pid() or 0: "api" for process, _ in apis}}
-        phases = Phases(GroupCpu(named), more.vegeta, more.alive)
+        phases = Phases(GroupCpu(named), more.vegeta, more.alive, [url for _, url in apis])
         requests = single_requests([url for _, url in apis], more.hot_user, params.limit)
         phases.vegeta.attack(requests, headers, params.rate, WARMUP_ATTACK_S)  # not counted
         console.print(f"{count} API processes: one hot user at {params.rate:,.0f} req/s")

@@ -67,7 +67,7 @@ class InMemoryColdStore(ColdStore):
             return self._fail_after_rows
         return None
 
-    async def write_many(self, interactions: Sequence[Interaction]) -> None:
+    async def write_many(self, interactions: Sequence[Interaction]) -> int:
         operation = f"write of {len(interactions)} interactions"
         fail_after = self._maybe_fail(operation)
         for item in interactions:
@@ -80,6 +80,7 @@ class InMemoryColdStore(ColdStore):
             self._put(item, now_ms)
         if fail_after is not None:
             raise ColdStoreUnavailable(f"{operation}: failed on demand after the whole batch")
+        return 0
 
     def _put(self, item: Interaction, now_ms: int) -> None:
         ttl_s = ttl_seconds(self.retention.days(item.kind), item.ts_ms, now_ms)

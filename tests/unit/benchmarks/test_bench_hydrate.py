@@ -234,9 +234,10 @@ async def test_the_worker_counts_cold_statements_by_path() -> None:
     cold.statements_written = 0
     write_many = cold.write_many
 
-    async def counting(interactions: Sequence[Interaction]) -> None:
+    async def counting(interactions: Sequence[Interaction]) -> int:
         cold.statements_written += 1  # one statement per call here, whatever it holds
         await write_many(interactions)
+        return 1
 
     cold.write_many = counting
     await world.send([click(1, "u2"), click(2, "u2"), app_open(3), click(4), click(5)])

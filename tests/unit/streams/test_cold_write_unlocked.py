@@ -1,5 +1,6 @@
 """A batch's cold write runs without the worker lock (``streams.batch_runner``, step 4): an
-early hydration round that comes meanwhile does not wait for it, and the views stay complete."""
+early hydration round that comes meanwhile does not wait for it, the views stay complete, and a
+flush meanwhile is counted as a flush, not as the batch's direct write."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import asyncio
 from collections.abc import Sequence
 
 from core.settings import RetentionSettings
+from deploy.scrape import metric_value
 from store.interactions import Interaction
 from tests.support.memory_cold import InMemoryColdStore
-from tests.unit.streams.world import NOW_MS, World, app_open, click
+from tests.unit.streams.world import IDLE_MS, NOW_MS, World, app_open, click
 
 
 class GatedCold(InMemoryColdStore):
@@ -21,11 +23,11 @@ class GatedCold(InMemoryColdStore):
         self.gate = asyncio.Event()
         self.writing = asyncio.Event()
 
-    async def write_many(self, interactions: Sequence[Interaction]) -> None:
+    async def write_many(self, interactions: Sequence[Interaction]) -> int:
         if self.closed:
             self.writing.set()
             await self.gate.wait()
-        await super().write_many(interactions)
+        return await super().write_many(interactions)
 
 
 def gated_world() -> tuple[World, GatedCold]:
@@ -77,3 +79,35 @@ async def test_an_app_open_in_the_writing_batch_hydrated_by_a_round_meanwhile_st
     assert await view(world) == ["c3", "c1"]
     dirty = await world.hot.dirty(["u1"])
     assert [i.event_id for i in dirty["u1"].interactions] == ["c3"]
+
+
+class CountingCold(GatedCold):
+    """Sends one statement per interaction (as a Cassandra store would count them); while
+    ``closed``, only ``gated_user``'s writes wait for the gate."""
+
+    gated_user = "u2"
+
+    async def write_many(self, interactions: Sequence[Interaction]) -> int:
+        if self.closed and any(i.user_id == self.gated_user for i in interactions):
+            self.writing.set()
+            await self.gate.wait()
+        await InMemoryColdStore.write_many(self, interactions)
+        self.statements_written += len(interactions)
+        return len(interactions)
+
+
+async def test_a_flush_during_a_batch_cold_write_is_not_counted_as_the_batch_direct_write() -> None:
+    cold = CountingCold(RetentionSettings())
+    world = World(cold=cold)
+    await world.send([app_open(1), click(2), click(3)])  # u1 live, two dirty clicks
+    cold.closed = True
+    running = asyncio.create_task(world.run(world.messages([click(4, "u2")], key=None)))
+    await cold.writing.wait()  # u2's direct write waits, holding no lock
+    world.clock.now += IDLE_MS + 1
+    assert await world.tracker.tick({0}) == 1  # u1's session flushed meanwhile: 2 statements
+    cold.gate.set()
+    await running
+    text = world.pipeline.metrics.exposition().decode()
+    name = "interstore_cold_write_statements_total"
+    assert metric_value(text, name, path="direct") == 1
+    assert metric_value(text, name, path="flush") == 2

@@ -44,10 +44,10 @@ class RefusingColdStore(InMemoryColdStore):
         super().__init__(RetentionSettings(), clock=lambda: NOW_MS)
         self.refused_event_id = refused_event_id
 
-    async def write_many(self, interactions: Sequence[Interaction]) -> None:
+    async def write_many(self, interactions: Sequence[Interaction]) -> int:
         if any(i.event_id == self.refused_event_id for i in interactions):
             raise ColdWriteError(f"row {self.refused_event_id} refused")
-        await super().write_many(interactions)
+        return await super().write_many(interactions)
 
 
 def pipeline(

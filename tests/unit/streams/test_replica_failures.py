@@ -25,11 +25,11 @@ class FailingReplicas(InMemoryColdStore):
         self.failing_event_id = failing_event_id
         self.attempts = 0
 
-    async def write_many(self, interactions: Sequence[Interaction]) -> None:
+    async def write_many(self, interactions: Sequence[Interaction]) -> int:
         if any(i.event_id == self.failing_event_id for i in interactions):
             self.attempts += 1
             raise ColdReplicaFailure("WriteFailure: 1 replica failed")
-        await super().write_many(interactions)
+        return await super().write_many(interactions)
 
 
 async def test_a_write_replicas_keep_failing_is_dead_lettered_after_bounded_attempts() -> None:
