@@ -34,13 +34,13 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
 
+from streams.batch_handlers import BatchHandlers
 from streams.kafka_fetch import consume_available
 from streams.messages import RawMessage, fills_next_batch
 from streams.partition_offsets import PartitionOffsets
@@ -50,25 +50,7 @@ FETCH_TIMEOUT_S = 0.05
 """How long a fetch waits for a first message when none is there (also the stop's latency)."""
 BATCH_POLL_S = 0.005
 """How often the batch task looks again while a batch fills within its window."""
-Ack = Callable[[], Awaitable[None]]
-RunBatch = Callable[[Sequence[RawMessage], Ack], Awaitable[None]]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class BatchHandlers:
-    """What the consumer drives (the worker's services)."""
-
-    seen: Callable[[RawMessage], None]
-    """Each fetched message, in offset order per partition, as soon as it is fetched."""
-    run_batch: RunBatch
-    """A batch, with its ack (``BatchRunner.run``); one at a time."""
-    assigned: Callable[[], Awaitable[None]]
-    revoked: Callable[[Iterable[int]], Awaitable[None]]
-    settle: Callable[[], Awaitable[None]] | None = None
-    """At a revocation, once the batch in flight finished and before the acked offsets are
-    taken: the worker gives the acks it still holds for batches it ran (the features worker
-    holds them until its durable copy covers them). None: it holds none."""
 
 
 class BatchConsumer:

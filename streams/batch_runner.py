@@ -49,10 +49,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from store.errors import ColdStoreUnavailable
 from store.hot import HotStoreUnavailable
+from streams.batch_handlers import Ack
 from streams.early_hydration import EarlyHydration
 from streams.hot_recovery import HotRecovery
 from streams.ingest import IngestPipeline
@@ -60,8 +61,6 @@ from streams.messages import RawMessage
 from streams.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
-Ack = Callable[[], Awaitable[None]]
-"""Acks a batch's events (in offset order)."""
 TRANSIENT = (HotStoreUnavailable, ColdStoreUnavailable)
 
 

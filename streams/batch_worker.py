@@ -17,7 +17,8 @@ import time
 from typing import Any
 
 from core.settings import Settings
-from streams.batch_consumer import BatchConsumer, BatchHandlers
+from streams.batch_consumer import BatchConsumer
+from streams.batch_handlers import BatchHandlers
 from streams.dead_letters import KafkaDeadLetterSink
 from streams.lookahead import LookAhead
 from streams.lookahead_kafka import kafka_lookahead

@@ -30,7 +30,8 @@ from confluent_kafka import Consumer
 from core.settings import Settings
 from features.generation_gate import GatedUpdater
 from store.feature_state import FeatureStateUnavailable
-from streams.batch_consumer import Ack, BatchConsumer, BatchHandlers
+from streams.batch_consumer import BatchConsumer
+from streams.batch_handlers import Ack, BatchHandlers
 from streams.features.handling import FeatureHandling, Outbox, check_definitions
 from streams.features.held_acks import HeldAcks
 from streams.features.metrics import FeatureMetrics

@@ -11,7 +11,8 @@ from typing import Any
 
 from confluent_kafka import TopicPartition
 
-from streams.batch_consumer import Ack, BatchConsumer, BatchHandlers
+from streams.batch_consumer import BatchConsumer
+from streams.batch_handlers import Ack, BatchHandlers
 from streams.messages import RawMessage, fills_next_batch
 
 TOPIC = "events"
