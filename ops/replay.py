@@ -26,6 +26,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from core.clock import Clock, wall_clock_ms
 from core.errors import InterstoreError
+from core.retry import RetryPolicy
 from core.settings import Settings
 from ops.features_sink import FeatureSink
 from ops.rate import TokenBucket
@@ -37,6 +38,8 @@ from store.errors import ColdStoreUnavailable, ColdWriteError
 from store.tombstones import TombstoneCache
 
 log = logging.getLogger("interstore.replay")
+RETRY = RetryPolicy()
+"""While the cold tier is unavailable: the workers' backoff (0.5 s doubling to 10 s, for ever)."""
 IDLE_POLL_S = 0.2
 RATED_IN_FLIGHT = 4
 
@@ -89,9 +92,12 @@ class Replay:
         rate: float | None = None,
         clock: Clock = wall_clock_ms,
         features: FeatureSink | None = None,
+        retry: RetryPolicy = RETRY,
     ) -> None:
-        """``cold``, ``features``: the targets (None: not this one)."""
+        """``cold``, ``features``: the targets (None: not this one); ``retry``: how long to wait
+        while the cold tier is unavailable."""
         self.settings = settings
+        self.retry = retry
         self.cold = cold
         self.features = features
         self.judge = judge
@@ -215,16 +221,15 @@ class Replay:
             return written
 
     async def _write_until_done(self, rows: Sequence[Any]) -> None:
-        delay = 0.5
-        while True:
-            try:
-                assert self.cold is not None
-                await self.cold.write_many(rows)
-                return
-            except ColdStoreUnavailable as exc:
-                log.warning("cold tier unavailable, retrying in %.1fs: %s", delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        assert self.cold is not None
+        cold = self.cold
+
+        def retrying(exc: Exception, delay: float) -> None:
+            log.warning("cold tier unavailable, retrying in %.1fs: %s", delay, exc)
+
+        await self.retry.until_done(
+            lambda: cold.write_many(rows), retry_on=(ColdStoreUnavailable,), on_retry=retrying
+        )
 
     def _send_letters(self, batch: Judged) -> None:
         assert self.dead_letters is not None

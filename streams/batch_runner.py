@@ -51,6 +51,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 
+from core.retry import RetryPolicy
 from store.errors import ColdStoreUnavailable
 from store.hot import HotStoreUnavailable
 from streams.batch_handlers import Ack
@@ -58,7 +59,6 @@ from streams.early_hydration import EarlyHydration
 from streams.hot_recovery import HotRecovery
 from streams.ingest import IngestPipeline
 from streams.messages import RawMessage
-from streams.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 TRANSIENT = (HotStoreUnavailable, ColdStoreUnavailable)

@@ -12,11 +12,11 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
+from core.retry import RetryPolicy
 from store.cold import ColdStore
 from store.errors import ColdReplicaFailure, ColdStoreUnavailable, ColdWriteError
 from store.interactions import Interaction
 from streams.metrics import WorkerMetrics
-from streams.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from core.clock import wall_clock_ms
+from core.retry import RetryPolicy
 from core.settings import Settings
 from schemas.codec import Codec, default_codec
 from store.cold import ColdStore
@@ -37,7 +38,6 @@ from streams.ingest import IngestPipeline
 from streams.messages import RawMessage
 from streams.metrics import WorkerMetrics
 from streams.rebalance import RebalanceHandOver
-from streams.retry import RetryPolicy
 from streams.sessions import HYDRATION_CONCURRENCY, PartitionWatermarks, SessionRouter
 from streams.tracker import InactivityTracker
 

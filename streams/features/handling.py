@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from core.clock import Clock, wall_clock_ms
+from core.retry import RetryPolicy
 from features.generation_gate import GatedUpdater
 from features.updater import EntityBatch, UpdateReport
 from schemas.codec import default_codec
@@ -27,7 +28,6 @@ from store.feature_state import FeatureStateUnavailable
 from streams.features.metrics import FeatureMetrics
 from streams.features.records import decode_repartitioned, route
 from streams.messages import RawMessage
-from streams.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 RETRY = RetryPolicy(initial_s=0.5, max_s=10.0)

@@ -1,5 +1,5 @@
 """Replay's pure parts: the token bucket, times and offsets files, the group name, tombstones,
-and judging a batch with the worker's rules."""
+judging a batch with the worker's rules, and waiting out a cold-tier outage."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ from typing import Any
 
 import pytest
 
+from core.retry import RetryPolicy
 from core.settings import RetentionSettings
 from ops.rate import TokenBucket
+from ops.replay import Replay
 from ops.replay_batch import BatchJudge
 from ops.replay_plan import ReplayPlanError, group_name, parse_time, read_offsets_file
 from schemas.codec import default_codec, encode
 from schemas.intake import HEADER_REASON
 from store.tombstones import TombstoneCache
+from tests.support.memory_cold import InMemoryColdStore
 from tests.unit.schemas.events import sample
-from tests.unit.streams.world import Forgotten
+from tests.unit.streams.world import Forgotten, worker_settings
 
 DAY_MS = 86_400_000
 
@@ -143,3 +146,24 @@ async def test_a_batch_is_judged_with_the_worker_rules() -> None:
     assert dict(judged.letters[0].headers)[HEADER_REASON] == b"bad_magic"
     assert positions == {("events", 0): 4}
     assert judged.next_offsets == {("events", 0): 4}
+
+
+async def test_a_cold_tier_outage_is_waited_out_and_the_batch_written_once_back() -> None:
+    now = int(time.time() * 1000)
+    tombstones = TombstoneCache(Forgotten({}), refresh_s=1)
+    await tombstones.refresh_if_due()
+    judge = BatchJudge(
+        default_codec(), RetentionSettings(), tombstones, dead_letter_topic="dlq", users=None
+    )
+    values = [encode("click", sample("click", ts=now - n, event_id=f"e{n}")) for n in range(3)]
+    messages = [Message(offset, value) for offset, value in enumerate(values)]
+    judged = await judge.judge(messages, {("events", 0): 3}, {("events", 0): 0}, now)
+    cold = InMemoryColdStore(RetentionSettings())
+    cold.fail_next(3, after_rows=1)  # three failed attempts, each after writing one row
+    replay = Replay(
+        worker_settings(), cold, judge, tombstones, dead_letters=None,
+        retry=RetryPolicy(initial_s=0.001, max_s=0.001),
+    )  # fmt: skip
+    written = await replay._write(judged)
+    assert written == {"click": 3}
+    assert cold.row_count() == 3  # the retries rewrote the first row: idempotent

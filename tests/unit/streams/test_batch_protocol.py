@@ -9,13 +9,13 @@ from collections.abc import Sequence
 
 import pytest
 
+from core.retry import RetryPolicy
 from core.settings import RetentionSettings
 from store.errors import ColdStoreUnavailable
 from store.hot import HotStoreUnavailable, Item
 from store.interactions import ColdRow
 from streams.dead_letters import DeadLetter, DeadLetterSink
 from streams.messages import RawMessage
-from streams.retry import RetryPolicy
 from tests.support.memory_cold import InMemoryColdStore
 from tests.support.memory_hot import InMemoryHotStore
 from tests.unit.streams.world import (

@@ -1,7 +1,8 @@
-"""The worker's one retry policy: capped exponential backoff while a store is unavailable.
+"""The one retry policy: capped exponential backoff while a store is unavailable.
 
-Every step the worker retries (a cold-tier write, a whole batch) is idempotent, so waiting and
-doing it again is always safe; what differs is only what is retried and what is logged.
+Every step the workers and the replay retry (a cold-tier write, a whole batch) is idempotent, so
+waiting and doing it again is always safe; what differs is only what is retried and what is
+logged.
 """
 
 from __future__ import annotations
