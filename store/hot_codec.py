@@ -91,3 +91,38 @@ def decode_json_many(members: Sequence[bytes]) -> list[dict[str, Any]]:
         item.update(zip(JSON_KEYS[kind], values, strict=True))
         out.append(item)
     return out
+
+
+class RememberedJson:
+    """``decode_json_many`` that remembers each member's decoding by its bytes, at most
+    ``max_members`` (the oldest forgotten first). A member's bytes determine its decoding, and a
+    live user's members are read again by every request of the session: the read API decodes a
+    member once, not once per read. The dicts are shared between answers: callers must not
+    change them (the API only serializes them). They hold only strings and numbers, so the
+    garbage collector does not track them."""
+
+    def __init__(self, max_members: int = 32_768) -> None:
+        if max_members < 1:
+            raise ValueError("max_members must be >= 1")
+        self.max_members = max_members
+        self._known: dict[bytes, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def decode_many(self, members: Sequence[bytes]) -> list[dict[str, Any]]:
+        known = self._known
+        found = [known.get(member) for member in members]
+        if None not in found:
+            return found  # type: ignore[return-value]  # no None left
+        misses = [member for member, item in zip(members, found, strict=True) if item is None]
+        decoded = iter(decode_json_many(misses))
+        out: list[dict[str, Any]] = []
+        for member, item in zip(members, found, strict=True):
+            if item is None:
+                item = next(decoded)
+                if len(known) >= self.max_members:
+                    del known[next(iter(known))]  # the oldest remembered
+                known[member] = item
+            out.append(item)
+        return out

@@ -32,7 +32,7 @@ from store.hot import (
     Item,
     check_partition,
 )
-from store.hot_codec import check_interaction, decode, decode_json_many, encode, encode_row
+from store.hot_codec import RememberedJson, check_interaction, decode, encode, encode_row
 from store.interactions import INTERACTION_KINDS, Interaction
 from store.redis_hot_commands import Command, eval_per_slot, run_commands
 from store.redis_hot_partitions import RedisPartitionIndexes
@@ -67,6 +67,7 @@ class RedisHotStore(RedisPartitionIndexes):
         self.cluster = redis.cluster
         self._ttl = str(session.key_ttl_s)
         self._keep = str(session.last_n_per_kind)
+        self._json = RememberedJson()
 
     async def _run(
         self, what: str, commands: Iterable[Command], *, transaction: bool = False
@@ -171,7 +172,12 @@ class RedisHotStore(RedisPartitionIndexes):
         now_ms: int | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
         return await self._recent(
-            user_ids, kinds, limit, since_ms, now_ms, lambda _, members: decode_json_many(members)
+            user_ids,
+            kinds,
+            limit,
+            since_ms,
+            now_ms,
+            lambda _, members: self._json.decode_many(members),
         )
 
     async def _recent(
