@@ -8,9 +8,9 @@ A save groups its rows by shard (the table's partition key) into unlogged batche
 within one partition is one mutation, applied atomically, and Cassandra checks a batch's size
 against its warning and failure thresholds (5 KiB, 50 KiB) only when it spans more than one
 mutation, so a shard's rows go in one request (split only past ``BATCH_BYTES``, a bound on one
-request): a durable flush of ~9,000 rows costs a few dozen requests, not one per 4 KiB. Each
-shard's statement is built in its own write task (the event loop runs other work between
-shards) with ``store.cassandra_bind.Binder`` (the driver's bytes at a fraction of its cost).
+request): a durable flush of ~9,000 rows costs a few dozen requests. Each shard's statement
+is built in its own write task (the event loop runs other work between shards) with
+``store.cassandra_bind.Binder`` (the driver's bytes at a fraction of its cost).
 """
 
 from __future__ import annotations

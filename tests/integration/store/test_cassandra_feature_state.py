@@ -46,7 +46,8 @@ async def test_a_shard_goes_in_one_request_until_its_bound(
 ) -> None:
     store = CassandraStateStore(cql_session, keyspace)
     counting = Counting(store)
-    small = rows("u1", 300, 4, 80)  # ~43 KiB: one request (was eleven at 4 KiB)
+    small = rows("u1", 600, 4, 80)  # ~84 KiB: one request, past the 50 KiB failure threshold
+    # of a batch over several partitions (refused if Cassandra applied it to one partition)
     big = rows("u2", 700, 4, 500)  # ~390 KiB: two requests
     lone = rows("e3", 1, 4, 10)
     await store.save([*small, *big, *lone])
