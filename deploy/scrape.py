@@ -72,6 +72,17 @@ def metric_sum(exposition: str, name: str) -> float:
     return sum(value for _, value in metric_samples(exposition, name))
 
 
+def metric_sums_by(expositions: Sequence[str], name: str, label: str) -> dict[str, float]:
+    """Per value of ``label``, the sum of the samples of ``name`` over several pages (one per
+    process), sorted by the label's value."""
+    total: dict[str, float] = {}
+    for exposition in expositions:
+        for labels, value in metric_samples(exposition, name):
+            key = labels.get(label, "")
+            total[key] = total.get(key, 0.0) + value
+    return dict(sorted(total.items()))
+
+
 def metric_value(exposition: str, name: str, **labels: str) -> float:
     """The sum of the samples of ``name`` whose labels include ``labels`` (0 if none)."""
     return sum(

@@ -64,19 +64,17 @@ class ColdWriter:
     async def write_until_done(self, interactions: Sequence[Interaction]) -> int:
         """Write to cold, retrying with the retry policy while it is unavailable; return the
         statements its successful attempt sent (its own count, whatever other writes run
-        meanwhile). ColdWriteError
-        (a refusal that retrying cannot fix) is raised, and so is a write replicas failed
-        (``ColdReplicaFailure``) ``replica_failure_attempts`` times: it may pass on a retry,
-        but retrying it for ever would hold the batch for ever."""
+        meanwhile). ColdWriteError (a refusal that retrying cannot fix) is raised, and so is a
+        write replicas failed (``ColdReplicaFailure``) ``replica_failure_attempts`` times: it
+        may pass on a retry, but retrying it for ever would hold the batch for ever."""
         started = 0.0
         failures = 0
-        statements = 0
 
-        async def attempt() -> None:
-            nonlocal started, failures, statements
+        async def attempt() -> int:
+            nonlocal started, failures
             started = time.perf_counter()
             try:
-                statements += await self.cold.write_many(interactions)
+                return await self.cold.write_many(interactions)
             except ColdReplicaFailure as exc:
                 failures += 1
                 if failures >= self.replica_failure_attempts:
@@ -92,7 +90,7 @@ class ColdWriter:
 
         retry_on = (ColdStoreUnavailable, ColdReplicaFailure)
         try:
-            await self.retry.until_done(attempt, retry_on=retry_on, on_retry=retrying)
+            statements = await self.retry.until_done(attempt, retry_on=retry_on, on_retry=retrying)
         finally:  # a write refused part-way may have stored some rows too
             self.written_since.noted(interactions)
         self.metrics.cold_write_seconds.observe(time.perf_counter() - started)

@@ -24,7 +24,7 @@ from benchmarks.harness.errors import BenchError
 from benchmarks.harness.records import HISTORY_MIX, interaction_record, pick_kind
 from core.clock import wall_clock_ms
 from core.settings import Settings
-from deploy.scrape import metric_samples, scrape
+from deploy.scrape import metric_sums_by, scrape
 from store.redis_hot import RedisHotStore
 from streams.producer import EventProducer
 
@@ -104,11 +104,8 @@ class Phases:
 
     def shed(self) -> Counter[str]:
         """Requests shed so far by the APIs, per reason."""
-        total: Counter[str] = Counter()
-        for url in self.api_urls:
-            for labels, value in metric_samples(scrape(f"{url}/metrics"), SHED):
-                total[labels.get("reason", "")] += int(value)
-        return total
+        pages = [scrape(f"{url}/metrics") for url in self.api_urls]
+        return Counter({r: int(n) for r, n in metric_sums_by(pages, SHED, "reason").items()})
 
     def _measured(self, run: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
         self.alive()

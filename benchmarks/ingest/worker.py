@@ -17,7 +17,7 @@ from benchmarks.harness.processes import BenchWorker, wait_metrics
 from benchmarks.harness.scratch import Scratch, delete_hot_keys
 from benchmarks.ingest.consumer import Consumer, Counts
 from core.settings import Settings
-from deploy.scrape import metric_samples, metric_sum
+from deploy.scrape import metric_sum, metric_sums_by
 
 ASSIGNMENT_TIMEOUT_S = 30.0
 
@@ -144,9 +144,5 @@ def stage_seconds(texts: Sequence[str]) -> dict[str, float]:
     """The sums of ``interstore_stage_seconds`` per stage over the run, over the processes:
     where the time went (per message for the stages the metric observes per message, such as
     fetch; per batch, slice or round for the others: see the metric's help)."""
-    total: dict[str, float] = {}
-    for text in texts:
-        for labels, value in metric_samples(text, "interstore_stage_seconds_sum"):
-            stage = labels.get("stage", "")
-            total[stage] = total.get(stage, 0.0) + value
-    return {stage: round(seconds, 2) for stage, seconds in sorted(total.items())}
+    total = metric_sums_by(texts, "interstore_stage_seconds_sum", "stage")
+    return {stage: round(seconds, 2) for stage, seconds in total.items()}

@@ -16,7 +16,13 @@ from benchmarks.harness.records import interaction_record
 from benchmarks.hydrate.lag import LAG_BOUND, lag_bounded
 from benchmarks.hydrate.plan import HydrateParams, SessionMix, expected_hot, history, session_mix
 from benchmarks.hydrate.report import WriteCost, build_result, render, write_mismatches
-from deploy.scrape import bucket_delta, histogram_buckets, histogram_quantile, metric_value
+from deploy.scrape import (
+    bucket_delta,
+    histogram_buckets,
+    histogram_quantile,
+    metric_sums_by,
+    metric_value,
+)
 from store.buckets import DAY_MS
 from store.interactions import INTERACTION_KINDS, Interaction
 from streams.metrics import WorkerMetrics
@@ -73,6 +79,7 @@ def test_metric_value_selects_by_label() -> None:
     assert metric_value(text, name, path="flush") == 3.0
     assert metric_value(text, name, path="direct") == 12.0
     assert metric_value(text, name) == 15.0
+    assert metric_sums_by([text, text], name, "path") == {"direct": 24.0, "flush": 6.0}
     assert metric_value(text, name, path="other") == 0.0
 
 
