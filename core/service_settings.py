@@ -82,6 +82,12 @@ class FeatureWorkerSettings(BaseSettings):
         "fill: its records come in bursts, one per user-side batch, so a short wait takes a "
         "whole burst without adding a second user-side window to those values' freshness.",
     )
+    fetch_wait_max_ms: int = Field(
+        50,
+        ge=1,
+        description="Longest a fetch of either side waits for ``kafka.fetch_min_bytes``: adds "
+        "at most this to freshness.",
+    )
     lateness_s: int = Field(
         3600, ge=0, description="Events this much older than their partition's newest are dropped."
     )

@@ -20,6 +20,7 @@ from core.settings import Settings
 from streams.batch_consumer import BatchConsumer
 from streams.batch_handlers import BatchHandlers
 from streams.dead_letters import KafkaDeadLetterSink
+from streams.kafka_fetch import fetch_batching
 from streams.lookahead import LookAhead
 from streams.lookahead_kafka import kafka_lookahead
 from streams.messages import RawMessage
@@ -38,6 +39,7 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
     """The events consumer's configuration: the worker's group, offsets from the start of the
     topic for a new group, fetches of up to 8 MiB per partition."""
     return {
+        **fetch_batching(settings.kafka, settings.worker.fetch_wait_max_ms),
         "bootstrap.servers": settings.kafka.bootstrap_servers,
         "group.id": settings.worker.app_id,
         "client.id": f"{settings.worker.app_id}-events",

@@ -38,6 +38,7 @@ from streams.features.metrics import FeatureMetrics
 from streams.features.outbox import KafkaOutbox
 from streams.features.records import entity_shard, local_shard, repartition_topic_name
 from streams.features.refresher import Refresher
+from streams.kafka_fetch import fetch_batching
 from streams.messages import RawMessage
 from streams.until_signalled import run_until_signalled
 from streams.worker_web import WorkerWeb
@@ -53,6 +54,7 @@ def consumer_config(settings: Settings, side: str) -> dict[str, Any]:
     that topic)."""
     app_id = settings.features_worker.app_id
     return {
+        **fetch_batching(settings.kafka, settings.features_worker.fetch_wait_max_ms),
         "bootstrap.servers": settings.kafka.bootstrap_servers,
         "group.id": app_id,
         "client.id": f"{app_id}-{side}",

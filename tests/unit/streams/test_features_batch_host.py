@@ -11,7 +11,8 @@ from typing import Any
 
 from core.settings import Settings
 from store.deferred_feature_state import DeferredStateStore
-from streams.features.batch_host import FeaturesBatchHost
+from streams.batch_worker import consumer_config as worker_consumer_config
+from streams.features.batch_host import FeaturesBatchHost, consumer_config
 from streams.features.handling import Delivered
 from streams.features.metrics import FeatureMetrics
 from streams.messages import RawMessage
@@ -98,3 +99,16 @@ def test_each_side_waits_its_own_window_to_fill_a_batch() -> None:
     assert features.events.batch_within_s == conf.batch_within_s
     assert features.entities.batch_within_s == conf.entity_batch_within_s
     assert conf.entity_batch_within_s < conf.batch_within_s  # a burst, not a second window
+
+
+def test_both_sides_and_the_ingest_worker_fetch_in_batches_bounded_by_their_own_wait() -> None:
+    settings = Settings()
+    for side in ("events", "entities"):
+        config = consumer_config(settings, side)
+        assert config["fetch.min.bytes"] == settings.kafka.fetch_min_bytes > 1
+        assert config["fetch.wait.max.ms"] == settings.features_worker.fetch_wait_max_ms
+    ingest = worker_consumer_config(settings)
+    assert ingest["fetch.min.bytes"] == settings.kafka.fetch_min_bytes
+    assert ingest["fetch.wait.max.ms"] == settings.worker.fetch_wait_max_ms
+    # an app_open waits for its fetch: the ingest worker's wait is the shorter
+    assert settings.worker.fetch_wait_max_ms < settings.features_worker.fetch_wait_max_ms
