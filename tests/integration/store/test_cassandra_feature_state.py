@@ -28,29 +28,33 @@ def by_key(found: list[tuple[StateKey, StoredState]]) -> dict[StateKey, StoredSt
 
 
 class Counting:
-    """Counts the requests a store sends (wraps its ``_execute``)."""
+    """Counts the requests a session sends, through the driver's request listener."""
 
-    def __init__(self, store: CassandraStateStore) -> None:
+    def __init__(self, session: Session) -> None:
         self.requests = 0
-        execute = store._execute
+        self.session = session
 
-        async def counted(statement: Any, what: str) -> Any:
-            self.requests += 1
-            return await execute(statement, what)
+    def __enter__(self) -> Counting:
+        self.session.add_request_init_listener(self._count)
+        return self
 
-        store._execute = counted  # type: ignore[method-assign]
+    def __exit__(self, *exc: object) -> None:
+        self.session.remove_request_init_listener(self._count)
+
+    def _count(self, response_future: Any) -> None:
+        self.requests += 1
 
 
 async def test_a_shard_goes_in_one_request_until_its_bound(
     cql_session: Session, keyspace: str
 ) -> None:
     store = CassandraStateStore(cql_session, keyspace)
-    counting = Counting(store)
     small = rows("u1", 600, 4, 80)  # ~84 KiB: one request, past the 50 KiB failure threshold
     # of a batch over several partitions (refused if Cassandra applied it to one partition)
     big = rows("u2", 700, 4, 500)  # ~390 KiB: two requests
     lone = rows("e3", 1, 4, 10)
-    await store.save([*small, *big, *lone])
+    with Counting(cql_session) as counting:
+        await store.save([*small, *big, *lone])
     assert BATCH_BYTES < 700 * (500 + 64)
     assert counting.requests == 1 + 2 + 1
     for shard, saved in (("u1", small), ("u2", big), ("e3", lone)):
