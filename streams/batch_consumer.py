@@ -270,14 +270,23 @@ class BatchConsumer:
     # -- librdkafka's side (the consumer's thread, inside ``consume`` or ``close``) --------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._wait_for(self._assign({tp.partition for tp in partitions}))
+        assigned = {tp.partition for tp in partitions}
+        started = _rebalance_started("assigned", assigned)
+        self._wait_for(self._assign(assigned))
+        _rebalance_done("assigned", assigned, started)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        offsets = self._wait_for(self._revoke({tp.partition for tp in partitions}))
+        revoked = {tp.partition for tp in partitions}
+        started = _rebalance_started("revoked", revoked)
+        offsets = self._wait_for(self._revoke(revoked))
         self._commit_sync(consumer, offsets)
+        _rebalance_done("revoked", revoked, started)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._wait_for(self._revoke({tp.partition for tp in partitions}))  # nothing to commit
+        lost = {tp.partition for tp in partitions}
+        started = _rebalance_started("lost", lost)
+        self._wait_for(self._revoke(lost))  # nothing to commit
+        _rebalance_done("lost", lost, started)
 
     def _wait_for(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self._loop is not None
@@ -297,3 +306,13 @@ class BatchConsumer:
         if error is not None:
             log.warning("an offset commit failed: %s", error)
             self._offsets.commit_failed()
+
+
+def _rebalance_started(what: str, partitions: set[int]) -> float:
+    log.info("rebalance: partitions %s %s", sorted(partitions), what)
+    return time.monotonic()
+
+
+def _rebalance_done(what: str, partitions: set[int], started: float) -> None:
+    took = time.monotonic() - started
+    log.info("rebalance: partitions %s %s: done in %.2fs", sorted(partitions), what, took)
