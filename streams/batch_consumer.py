@@ -11,7 +11,9 @@ a full batch) and hands the worker whole batches, in the same protocol the Faust
   takes up to ``batch_max`` buffered messages (or what came within ``batch_within_s`` of the
   first) and runs them (``run_batch``, i.e. ``BatchRunner.run``), one batch at a time. Past
   ``buffer_max`` buffered messages the partitions are paused (``consume`` still runs: the group
-  and its callbacks stay served).
+  and its callbacks stay served). Revoked partitions are resumed before they go: librdkafka
+  keeps an application's pause across an eager reassignment, and a new assignment starts
+  unpaused here (a partition paused at its revocation and assigned back was never fetched again).
 - **Acked, then committed.** ``run_batch`` acks a batch once it is safe; the acked offsets are
   committed every ``commit_interval_s`` and when partitions are revoked. Offsets are never
   committed past an event that is not safe; nothing else is (``enable.auto.commit`` off).
@@ -31,10 +33,11 @@ a full batch) and hands the worker whole batches, in the same protocol the Faust
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -270,23 +273,19 @@ class BatchConsumer:
     # -- librdkafka's side (the consumer's thread, inside ``consume`` or ``close``) --------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        assigned = {tp.partition for tp in partitions}
-        started = _rebalance_started("assigned", assigned)
-        self._wait_for(self._assign(assigned))
-        _rebalance_done("assigned", assigned, started)
+        with _rebalance_logged("assigned", partitions):
+            self._wait_for(self._assign({tp.partition for tp in partitions}))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        revoked = {tp.partition for tp in partitions}
-        started = _rebalance_started("revoked", revoked)
-        offsets = self._wait_for(self._revoke(revoked))
-        self._commit_sync(consumer, offsets)
-        _rebalance_done("revoked", revoked, started)
+        with _rebalance_logged("revoked", partitions):
+            offsets = self._wait_for(self._revoke({tp.partition for tp in partitions}))
+            self._commit_sync(consumer, offsets)
+            consumer.resume(partitions)  # librdkafka would keep a pause into the next assignment
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        lost = {tp.partition for tp in partitions}
-        started = _rebalance_started("lost", lost)
-        self._wait_for(self._revoke(lost))  # nothing to commit
-        _rebalance_done("lost", lost, started)
+        with _rebalance_logged("lost", partitions):
+            self._wait_for(self._revoke({tp.partition for tp in partitions}))  # nothing to commit
+            consumer.resume(partitions)
 
     def _wait_for(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self._loop is not None
@@ -308,11 +307,11 @@ class BatchConsumer:
             self._offsets.commit_failed()
 
 
-def _rebalance_started(what: str, partitions: set[int]) -> float:
-    log.info("rebalance: partitions %s %s", sorted(partitions), what)
-    return time.monotonic()
-
-
-def _rebalance_done(what: str, partitions: set[int], started: float) -> None:
-    took = time.monotonic() - started
-    log.info("rebalance: partitions %s %s: done in %.2fs", sorted(partitions), what, took)
+@contextlib.contextmanager
+def _rebalance_logged(what: str, partitions: list[TopicPartition]) -> Iterator[None]:
+    """A rebalance callback's start and end at info (a stalled hand-over shows as a start)."""
+    held = sorted(tp.partition for tp in partitions)
+    log.info("rebalance: partitions %s %s", held, what)
+    started = time.monotonic()
+    yield
+    log.info("rebalance: partitions %s %s: done in %.2fs", held, what, time.monotonic() - started)

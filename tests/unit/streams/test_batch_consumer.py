@@ -56,6 +56,8 @@ class ScriptedConsumer:
         self.commits: list[list[tuple[int, int]]] = []
         self.callbacks: dict[str, Callable[..., None]] = {}
         self.closed = False
+        self.paused: set[int] = set()
+        """Paused partitions: as in librdkafka, a pause outlives a revocation and reassignment."""
 
     def subscribe(self, topics: list[str], **callbacks: Callable[..., None]) -> None:
         self.callbacks = callbacks
@@ -82,8 +84,11 @@ class ScriptedConsumer:
     def get_watermark_offsets(self, tp: TopicPartition, cached: bool) -> tuple[int, int]:
         return (0, 100)
 
-    def pause(self, partitions: list[TopicPartition]) -> None: ...
-    def resume(self, partitions: list[TopicPartition]) -> None: ...
+    def pause(self, partitions: list[TopicPartition]) -> None:
+        self.paused |= {tp.partition for tp in partitions}
+
+    def resume(self, partitions: list[TopicPartition]) -> None:
+        self.paused -= {tp.partition for tp in partitions}
 
 
 class Journal:
@@ -154,6 +159,25 @@ async def test_a_revocation_waits_for_the_batch_in_flight_and_drops_the_lost_buf
     assert names == ["assigned", "batch", "acked", "revoked"]  # the second batch never ran
     assert scripted.commits[0] == [(0, 10)]  # committed before the partitions went
     assert consumer.owned() == set()
+
+
+async def test_partitions_paused_when_revoked_are_not_paused_when_assigned_again() -> None:
+    """A full buffer pauses the partitions; a revocation comes meanwhile and one partition comes
+    back. The new assignment starts unpaused, so the partition must not still be paused."""
+    backlog = [Record(0, o) for o in range(30)]
+    steps = [("assign", [0, 1]), backlog, 0.1, ("revoke", [0, 1]), ("assign", [0])]
+    scripted = ScriptedConsumer(steps)
+    journal = Journal(batch_s=0.3)  # the buffer stays full until the revocation
+    consumer = BatchConsumer(
+        {}, TOPIC, batch_max=10, batch_within_s=0.01, commit_interval_s=0.05, buffer_max=20,
+        make_consumer=lambda config: scripted,  # type: ignore[arg-type,return-value]
+    )  # fmt: skip
+    await consumer.start(journal.handlers())
+    await until(lambda: scripted.paused == {0, 1})
+    await until(lambda: journal.entries.count(("assigned",)) == 2)
+    await consumer.stop()
+    assert consumer.owned() == {0}
+    assert scripted.paused == set()
 
 
 async def test_a_revocation_settles_held_acks_before_it_commits() -> None:
