@@ -7,12 +7,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
 
 from core.settings import Settings
+from core.stack_dump import DUMP_END, DUMP_SIGNAL
 from deploy.process import ManagedProcess, free_port, wait_until_ready
 
 WORKER_READY_TIMEOUT_S = 120.0
@@ -89,6 +91,16 @@ def start_api(settings: Settings, env: dict[str, str] | None = None) -> tuple[Ma
     return _start(settings, "api", api_url(settings, "/healthz"), API_READY_TIMEOUT_S, env)
 
 
+def catches(pid: int, signum: signal.Signals) -> bool:
+    """Whether the (Linux) process has a handler for ``signum`` installed."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    masks = [line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")]
+    return bool(masks) and bool(int(masks[0], 16) >> (signum - 1) & 1)
+
+
 class WorkerChild:
     """``interstore worker`` as a child process (it dies with the test or benchmark that started
     it, unlike the daemon above): ``env`` as given plus a free web port, output to ``log_path``.
@@ -129,6 +141,29 @@ class WorkerChild:
             return self.log_path.read_text(errors="replace")[-chars:]
         except OSError:
             return f"(no log at {self.log_path})"
+
+    def dump_stacks(self, timeout_s: float = 5.0) -> str:
+        """What the worker is doing now: its threads' and asyncio tasks' stacks, as it writes
+        them to its log on ``DUMP_SIGNAL`` (``core.stack_dump``)."""
+        if self.proc is None or not self.running:
+            return "(not running)"
+        if not catches(self.proc.pid, DUMP_SIGNAL):  # still starting: the signal would kill it
+            return f"(not dumping: it does not handle {DUMP_SIGNAL.name} yet)"
+        try:
+            start = self.log_path.stat().st_size
+        except OSError:
+            start = 0
+        self.proc.send_signal(DUMP_SIGNAL)
+        deadline = time.monotonic() + timeout_s
+        dump = ""
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            with self.log_path.open("rb") as log:
+                log.seek(start)
+                dump = log.read().decode(errors="replace")
+            if DUMP_END in dump:
+                return dump
+        return f"{dump}\n(no tasks logged within {timeout_s:.0f}s: the event loop is blocked)"
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""

@@ -11,7 +11,9 @@ a full batch) and hands the worker whole batches, in the same protocol the Faust
   takes up to ``batch_max`` buffered messages (or what came within ``batch_within_s`` of the
   first) and runs them (``run_batch``, i.e. ``BatchRunner.run``), one batch at a time. Past
   ``buffer_max`` buffered messages the partitions are paused (``consume`` still runs: the group
-  and its callbacks stay served).
+  and its callbacks stay served). Revoked partitions are resumed before they go: librdkafka
+  keeps an application's pause across an eager reassignment, and a new assignment starts
+  unpaused here.
 - **Acked, then committed.** ``run_batch`` acks a batch once it is safe; the acked offsets are
   committed every ``commit_interval_s`` and when partitions are revoked. Offsets are never
   committed past an event that is not safe; nothing else is (``enable.auto.commit`` off).
@@ -22,6 +24,11 @@ a full batch) and hands the worker whole batches, in the same protocol the Faust
   back, ``revoked`` runs (flushes their sessions), and the acked offsets are committed before
   the partitions go. Assigned: ``assigned`` runs (reloads the durability watermarks) before any
   message of the new assignment is handed over.
+- **One thread calls librdkafka**: the consumer's. Pauses, commits and the partitions' ends
+  (``highwater``: noted at each fetch) go through it; the event loop never calls the handle. A
+  loop blocked in the handle (``get_watermark_offsets`` takes the handle's lock) while a
+  revocation's callback waits for the loop stalled the worker and its whole group until the
+  broker's rebalance timeout (``max.poll.interval.ms``, 5 min) expelled it.
 - **Stop**: no new batch, the one in flight finishes, offsets are committed, and the consumer
   closes (which revokes every partition through the same hand-over). A batch that raises fails
   the consumer (``failed``): nothing of it is acked, and the worker exits so that the next start
@@ -31,14 +38,22 @@ a full batch) and hands the worker whole batches, in the same protocol the Faust
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from streams.batch_handlers import BatchHandlers
 from streams.kafka_fetch import consume_available
@@ -82,6 +97,8 @@ class BatchConsumer:
         self._owned: set[int] = set()
         self._buffer: deque[RawMessage] = deque()
         self._paused = False
+        self._highwaters: dict[int, int] = {}
+        """The owned partitions' ends as of the last fetch (read on the consumer's thread)."""
         self._offsets = PartitionOffsets(topic)
         self._in_flight = asyncio.Lock()
         self._stopping = False
@@ -97,12 +114,7 @@ class BatchConsumer:
 
     def highwater(self, partition: int) -> int | None:
         """The partition's end as last fetched (None: not known yet)."""
-        if self._consumer is None:
-            return None
-        _, high = self._consumer.get_watermark_offsets(
-            TopicPartition(self.topic, partition), cached=True
-        )
-        return None if high is None or high < 0 or high == OFFSET_INVALID else int(high)
+        return self._highwaters.get(partition)
 
     async def backlog(self) -> dict[int, int]:
         """Per partition held, the messages not yet in a batch (buffered, fetched by librdkafka
@@ -156,9 +168,7 @@ class BatchConsumer:
         assert self._handlers is not None
         consumer, seen = self._consumer, self._handlers.seen
         while not self._stopping:
-            messages = await self._on_thread(
-                consume_available, consumer, self.batch_max, FETCH_TIMEOUT_S
-            )
+            messages = await self._on_thread(self._fetch, consumer)
             now = time.monotonic()
             for message in messages:
                 error = message.error()
@@ -177,7 +187,6 @@ class BatchConsumer:
                     seen(raw)
                     self._buffer.append(raw)
                     self._offsets.fetched(raw)
-            self._pause_if_full()
 
     async def _batching(self) -> None:
         assert self._handlers is not None
@@ -202,7 +211,6 @@ class BatchConsumer:
                     log.critical("a batch failed, stopping the worker: %r", exc)
                     self._fail(exc)
                     return
-            self._pause_if_full()
 
     def _fail(self, exc: BaseException) -> None:
         """Nothing more is consumed; the host stops the worker (exit status 1)."""
@@ -219,23 +227,13 @@ class BatchConsumer:
             consumer = self._consumer
             offsets = self._offsets.to_commit(self._owned)
             if consumer is not None and offsets:
-                consumer.commit(offsets=offsets, asynchronous=True)
-                self._offsets.commit_sent(offsets)
-
-    def _pause_if_full(self) -> None:
-        consumer = self._consumer
-        if consumer is None:
-            return
-        full = len(self._buffer) >= self.buffer_max
-        if full != self._paused:
-            partitions = [TopicPartition(self.topic, p) for p in self._owned]
-            (consumer.pause if full else consumer.resume)(partitions)
-            self._paused = full
+                await self._on_thread(self._commit_async, consumer, offsets)
 
     async def _assign(self, partitions: set[int]) -> None:
         self._owned = partitions
         self._offsets.assigned()
         self._paused = False
+        self._highwaters.clear()
         try:
             assert self._handlers is not None
             await self._handlers.assigned()
@@ -267,17 +265,42 @@ class BatchConsumer:
         assert self._loop is not None
         return await self._loop.run_in_executor(self._thread, function, *args)
 
-    # -- librdkafka's side (the consumer's thread, inside ``consume`` or ``close``) --------------
+    # -- the consumer's thread: every call into librdkafka, and its callbacks ------------------
+
+    def _fetch(self, consumer: Consumer) -> list[Message]:
+        """Pause or resume as the buffer asks, take what was fetched, note the partitions' ends."""
+        full = len(self._buffer) >= self.buffer_max
+        if full != self._paused:
+            partitions = [TopicPartition(self.topic, p) for p in self._owned]
+            (consumer.pause if full else consumer.resume)(partitions)
+            self._paused = full
+        messages = consume_available(consumer, self.batch_max, FETCH_TIMEOUT_S)
+        for partition in self._owned:
+            _, high = consumer.get_watermark_offsets(
+                TopicPartition(self.topic, partition), cached=True
+            )
+            if high is not None and high >= 0 and high != OFFSET_INVALID:
+                self._highwaters[partition] = int(high)
+        return messages
+
+    def _commit_async(self, consumer: Consumer, offsets: list[TopicPartition]) -> None:
+        consumer.commit(offsets=offsets, asynchronous=True)
+        self._offsets.commit_sent(offsets)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._wait_for(self._assign({tp.partition for tp in partitions}))
+        with _rebalance_logged("assigned", partitions):
+            self._wait_for(self._assign({tp.partition for tp in partitions}))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        offsets = self._wait_for(self._revoke({tp.partition for tp in partitions}))
-        self._commit_sync(consumer, offsets)
+        with _rebalance_logged("revoked", partitions):
+            offsets = self._wait_for(self._revoke({tp.partition for tp in partitions}))
+            self._commit_sync(consumer, offsets)
+            consumer.resume(partitions)  # librdkafka would keep a pause into the next assignment
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._wait_for(self._revoke({tp.partition for tp in partitions}))  # nothing to commit
+        with _rebalance_logged("lost", partitions):
+            self._wait_for(self._revoke({tp.partition for tp in partitions}))  # nothing to commit
+            consumer.resume(partitions)
 
     def _wait_for(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self._loop is not None
@@ -297,3 +320,13 @@ class BatchConsumer:
         if error is not None:
             log.warning("an offset commit failed: %s", error)
             self._offsets.commit_failed()
+
+
+@contextlib.contextmanager
+def _rebalance_logged(what: str, partitions: list[TopicPartition]) -> Iterator[None]:
+    """A rebalance callback's start and end at info (a stalled hand-over shows as a start)."""
+    held = sorted(tp.partition for tp in partitions)
+    log.info("rebalance: partitions %s %s", held, what)
+    started = time.monotonic()
+    yield
+    log.info("rebalance: partitions %s %s: done in %.2fs", held, what, time.monotonic() - started)

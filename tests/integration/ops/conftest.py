@@ -18,6 +18,9 @@ from streams.producer import EventProducer
 from tests.integration.worker.conftest import Pipeline
 from tests.integration.worker.conftest import pipeline as pipeline  # fixtures, for the tests here
 from tests.integration.worker.conftest import pipeline_redis as pipeline_redis
+from tests.integration.worker.conftest import (  # a failure dumps the workers
+    pytest_runtest_makereport as pytest_runtest_makereport,
+)
 from tests.integration.worker.conftest import start_worker as start_worker
 
 Event = tuple[str, dict[str, Any]]

@@ -1,4 +1,5 @@
-"""Worker test fixtures: a worker process of its own per test, on its own topics and keyspace."""
+"""Worker test fixtures: a worker process of its own per test, on its own topics and keyspace.
+A test that fails shows what each of its workers still running was doing (``dump_stacks``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def pipeline(
         "INTERSTORE_WORKER_DATA_DIR": str(tmp_path / "worker-data"),
         "INTERSTORE_WORKER_BATCH_WITHIN_S": "0.1",
         "INTERSTORE_WORKER_RETRY_MAX_S": "2",
-        "INTERSTORE_WORKER_LOG_LEVEL": "warning",
+        "INTERSTORE_WORKER_LOG_LEVEL": "info",  # rebalances are logged at info
         # Sessions end quickly here, so every interaction reaches the cold tier within seconds.
         "INTERSTORE_REDIS_KEY_PREFIX": unique_name,
         "INTERSTORE_REDIS_URL": pipeline_redis.url,
@@ -100,9 +101,16 @@ def pipeline(
     return Pipeline(env, events, dead, keyspace, tmp_path, pipeline_redis)
 
 
+STARTED = pytest.StashKey[list[WorkerProcess]]()
+"""The workers a test started (``start_worker``)."""
+LOG_BEFORE_DUMP_CHARS = 3000
+
+
 @pytest.fixture
-def start_worker(pipeline: Pipeline) -> Iterator[Callable[[str], WorkerProcess]]:
-    workers: list[WorkerProcess] = []
+def start_worker(
+    pipeline: Pipeline, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], WorkerProcess]]:
+    workers = request.node.stash.setdefault(STARTED, [])
 
     def start(name: str = "worker") -> WorkerProcess:
         worker = WorkerProcess(pipeline, name)
@@ -112,6 +120,22 @@ def start_worker(pipeline: Pipeline) -> Iterator[Callable[[str], WorkerProcess]]
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report gains a section per worker it started: the end of its log and,
+    if it still runs, what its threads and asyncio tasks are doing (before the teardown stops
+    it)."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for worker in item.stash.get(STARTED, []):
+            before = worker.log_tail(LOG_BEFORE_DUMP_CHARS)
+            dump = worker.dump_stacks()
+            report.sections.append((f"worker {worker.log_path.stem}", f"{before}\n{dump}"))
+    return report
 
 
 def stored_event_ids(session: Session, keyspace: str) -> list[str]:

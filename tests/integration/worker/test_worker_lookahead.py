@@ -1,10 +1,10 @@
 """Graceful degradation on the real stack: an app_open produced behind a deliberate backlog is
-live (with every interaction of its user produced before it) long before the backlog drains,
-and afterwards each interaction is stored exactly once."""
+live (with every interaction of its user produced before it) while most of that backlog is still
+to be consumed, and afterwards each interaction is stored exactly once. Counted in messages, not
+timed (how fast is the benchmarks' business): an app_open handled in its turn, or found by early
+hydration alone (a few batches ahead of the stream), is live only once nearly all of it is."""
 
 from __future__ import annotations
-
-import time
 
 from cassandra.cluster import Session
 
@@ -24,6 +24,9 @@ from tests.integration.worker.test_worker_sessions import (
 )
 
 BACKLOG_USERS, PER_USER = 3_000, 12
+LEFT_WHEN_LIVE = 0.5
+"""The part of the backlog behind the app_open (at its produce ack) still unconsumed, at least,
+when its user is live."""
 
 
 def backlog(first: int) -> list[Event]:
@@ -58,7 +61,6 @@ def test_an_app_open_behind_a_backlog_is_live_long_before_the_backlog_drains(
     opened = [app_open("alice", 1, NOW_MS - 80_000)]
     after = [click("alice", n, NOW_MS - 80_000 + n) for n in range(10, 15)]
     produce(settings, pipeline, opened + after)
-    acked = time.monotonic()
     total = len(early + first_half + middle + second_half + opened + after)
     behind_at_ack = total - consumed(worker.metrics_url)
     assert behind_at_ack > 20_000, f"no deep backlog to test with ({behind_at_ack:.0f} behind)"
@@ -67,19 +69,16 @@ def test_an_app_open_behind_a_backlog_is_live_long_before_the_backlog_drains(
         lambda: hot_view(settings, pipeline, "alice") is not None,
         120, "alice live", worker.assert_running,
     )  # fmt: skip
-    live_s = time.monotonic() - acked
     behind_when_live = total - consumed(worker.metrics_url)
     view = hot_view(settings, pipeline, "alice") or []
     before_app_open = set(newest_first(early + middle))
     assert before_app_open <= {i.event_id for i in view}  # nothing before it missing
+    print(f"{behind_at_ack:.0f} behind at the ack, {behind_when_live:.0f} when alice was live")
+    assert behind_when_live > behind_at_ack * LEFT_WHEN_LIVE, "live only once most was consumed"
     wait_for(
         lambda: consumed(worker.metrics_url) >= total, 300, "the backlog drained",
         worker.assert_running,
     )  # fmt: skip
-    drained_s = time.monotonic() - acked
-    print(f"live {live_s:.2f}s after the ack; backlog drained after {drained_s:.1f}s")
-    assert behind_when_live > 5_000, f"live only once {behind_when_live:.0f} were left"
-    assert live_s < drained_s / 4
 
     wait_for(
         lambda: hot_view(settings, pipeline, "alice") is None, 120, "the idle flush",

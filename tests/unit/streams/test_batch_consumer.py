@@ -5,6 +5,7 @@ partitions' buffered messages and commits what was acked before the partitions g
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -49,13 +50,28 @@ class Record:
 class ScriptedConsumer:
     """Each ``consume`` call that may wait plays the next step: records, a pause (seconds) or a
     rebalance; one that may not (timeout 0) finds nothing more fetched. So each fetch
-    (``consume_available``) plays exactly one step."""
+    (``consume_available``) plays exactly one step.
+
+    As seen of librdkafka on a stalled worker (its loop blocked in ``get_watermark_offsets``
+    while a revocation callback waited for the loop), a call into the handle from another
+    thread while a rebalance callback runs waits for the callback: here for up to a second,
+    then it is counted in ``blocked`` (the real one waited until the group gave up on it)."""
 
     def __init__(self, steps: list[Any]) -> None:
         self.steps = steps
         self.commits: list[list[tuple[int, int]]] = []
         self.callbacks: dict[str, Callable[..., None]] = {}
         self.closed = False
+        self.paused: set[int] = set()
+        """Paused partitions: as in librdkafka, a pause outlives a revocation and reassignment."""
+        self.blocked = 0
+        self._in_callback = threading.RLock()
+
+    def _enter(self) -> None:
+        if not self._in_callback.acquire(timeout=1.0):
+            self.blocked += 1
+            return
+        self._in_callback.release()
 
     def subscribe(self, topics: list[str], **callbacks: Callable[..., None]) -> None:
         self.callbacks = callbacks
@@ -69,21 +85,29 @@ class ScriptedConsumer:
             return []
         if isinstance(step, tuple):  # ("assign" | "revoke", partitions)
             name, partitions = step
-            self.callbacks[f"on_{name}"](self, [TopicPartition(TOPIC, p) for p in partitions])
+            with self._in_callback:
+                self.callbacks[f"on_{name}"](self, [TopicPartition(TOPIC, p) for p in partitions])
             return []
         return list(step)
 
     def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
+        self._enter()
         self.commits.append(sorted((tp.partition, tp.offset) for tp in offsets))
 
     def close(self) -> None:
         self.closed = True
 
     def get_watermark_offsets(self, tp: TopicPartition, cached: bool) -> tuple[int, int]:
+        self._enter()
         return (0, 100)
 
-    def pause(self, partitions: list[TopicPartition]) -> None: ...
-    def resume(self, partitions: list[TopicPartition]) -> None: ...
+    def pause(self, partitions: list[TopicPartition]) -> None:
+        self._enter()
+        self.paused |= {tp.partition for tp in partitions}
+
+    def resume(self, partitions: list[TopicPartition]) -> None:
+        self._enter()
+        self.paused -= {tp.partition for tp in partitions}
 
 
 class Journal:
@@ -154,6 +178,44 @@ async def test_a_revocation_waits_for_the_batch_in_flight_and_drops_the_lost_buf
     assert names == ["assigned", "batch", "acked", "revoked"]  # the second batch never ran
     assert scripted.commits[0] == [(0, 10)]  # committed before the partitions went
     assert consumer.owned() == set()
+
+
+async def test_partitions_paused_when_revoked_are_not_paused_when_assigned_again() -> None:
+    """A full buffer pauses the partitions; a revocation comes meanwhile and one partition comes
+    back. The new assignment starts unpaused, so the partition must not still be paused."""
+    backlog = [Record(0, o) for o in range(30)]
+    steps = [("assign", [0, 1]), backlog, 0.1, ("revoke", [0, 1]), ("assign", [0])]
+    scripted = ScriptedConsumer(steps)
+    journal = Journal(batch_s=0.3)  # the buffer stays full until the revocation
+    consumer = BatchConsumer(
+        {}, TOPIC, batch_max=10, batch_within_s=0.01, commit_interval_s=0.05, buffer_max=20,
+        make_consumer=lambda config: scripted,  # type: ignore[arg-type,return-value]
+    )  # fmt: skip
+    await consumer.start(journal.handlers())
+    await until(lambda: scripted.paused == {0, 1})
+    await until(lambda: journal.entries.count(("assigned",)) == 2)
+    await consumer.stop()
+    assert consumer.owned() == {0}
+    assert scripted.paused == set()
+
+
+async def test_the_loop_never_waits_on_the_consumer_while_a_revocation_waits_on_the_loop() -> None:
+    """The look-ahead and early hydration ask for partitions' ends, and commits and pauses go
+    out, while a revocation runs: none of it may call into the handle from the event loop
+    (the revocation's callback waits for the loop, the loop would wait for the callback)."""
+    first = [Record(0, o) for o in range(10)] + [Record(1, o) for o in range(10)]
+    scripted = ScriptedConsumer([("assign", [0, 1]), first, 0.1, ("revoke", [0, 1])])
+    journal = Journal(batch_s=0.5)  # the revocation waits for this batch: a window to ask in
+    consumer = consumer_for(scripted)
+    await consumer.start(journal.handlers())
+    asked = []
+    while ("revoked", [0, 1]) not in journal.entries:
+        asked.append(consumer.highwater(0))  # as the look-ahead does, on the loop
+        await asyncio.sleep(0.01)
+    await consumer.stop()
+    assert 100 in asked  # the end as of a fetch
+    assert scripted.blocked == 0
+    assert scripted.commits[0] == [(0, 10)]
 
 
 async def test_a_revocation_settles_held_acks_before_it_commits() -> None:
