@@ -24,11 +24,9 @@ a full batch) and hands the worker whole batches, in the same protocol the Faust
   back, ``revoked`` runs (flushes their sessions), and the acked offsets are committed before
   the partitions go. Assigned: ``assigned`` runs (reloads the durability watermarks) before any
   message of the new assignment is handed over.
-- **One thread calls librdkafka**: the consumer's. Pauses, commits and the partitions' ends
-  (``highwater``: noted at each fetch) go through it; the event loop never calls the handle. A
-  loop blocked in the handle (``get_watermark_offsets`` takes the handle's lock) while a
-  revocation's callback waits for the loop stalled the worker and its whole group until the
-  broker's rebalance timeout (``max.poll.interval.ms``, 5 min) expelled it.
+- **One thread calls librdkafka** (``streams.consumer_thread``): fetches, pauses, commits and
+  the partitions' ends (``highwater``: noted at each fetch) go through it; the event loop never
+  calls the handle.
 - **Stop**: no new batch, the one in flight finishes, offsets are committed, and the consumer
   closes (which revokes every partition through the same hand-over). A batch that raises fails
   the consumer (``failed``): nothing of it is acked, and the worker exits so that the next start
@@ -42,30 +40,19 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from confluent_kafka import (
-    OFFSET_INVALID,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from streams.batch_handlers import BatchHandlers
-from streams.kafka_fetch import consume_available
+from streams.consumer_thread import ConsumerThread
 from streams.messages import RawMessage, fills_next_batch
 from streams.partition_offsets import PartitionOffsets
 
 log = logging.getLogger(__name__)
-FETCH_TIMEOUT_S = 0.05
-"""How long a fetch waits for a first message when none is there (also the stop's latency)."""
 BATCH_POLL_S = 0.005
 """How often the batch task looks again while a batch fills within its window."""
-T = TypeVar("T")
 
 
 class BatchConsumer:
@@ -96,15 +83,11 @@ class BatchConsumer:
         """Set once the consumer stopped consuming (stopped, or a batch failed)."""
         self._owned: set[int] = set()
         self._buffer: deque[RawMessage] = deque()
-        self._paused = False
-        self._highwaters: dict[int, int] = {}
-        """The owned partitions' ends as of the last fetch (read on the consumer's thread)."""
         self._offsets = PartitionOffsets(topic)
         self._in_flight = asyncio.Lock()
         self._stopping = False
         self._consumer: Consumer | None = None
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="events-consumer")
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = ConsumerThread(topic)
         self._tasks: list[asyncio.Task[None]] = []
         self._handlers: BatchHandlers | None = None
 
@@ -114,7 +97,7 @@ class BatchConsumer:
 
     def highwater(self, partition: int) -> int | None:
         """The partition's end as last fetched (None: not known yet)."""
-        return self._highwaters.get(partition)
+        return self._thread.end(partition)
 
     async def backlog(self) -> dict[int, int]:
         """Per partition held, the messages not yet in a batch (buffered, fetched by librdkafka
@@ -135,7 +118,7 @@ class BatchConsumer:
 
     async def start(self, handlers: BatchHandlers) -> None:
         self._handlers = handlers
-        self._loop = asyncio.get_running_loop()
+        self._thread.bind(asyncio.get_running_loop())
         consumer = self.make_consumer(self.config)
         consumer.subscribe(
             [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
@@ -156,9 +139,9 @@ class BatchConsumer:
         await asyncio.gather(fetching, batching, committing, return_exceptions=True)
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
-            await self._on_thread(self._commit_sync, consumer)
-            await self._on_thread(consumer.close)  # calls back _on_revoke: the hand-over
-        self._thread.shutdown(wait=False)
+            await self._thread.run(self._commit, consumer)
+            await self._thread.run(consumer.close)  # calls back _on_revoke: the hand-over
+        self._thread.shutdown()
         self.done.set()
 
     # -- the event loop's side ------------------------------------------------------------------
@@ -168,7 +151,7 @@ class BatchConsumer:
         assert self._handlers is not None
         consumer, seen = self._consumer, self._handlers.seen
         while not self._stopping:
-            messages = await self._on_thread(self._fetch, consumer)
+            messages = await self._thread.run(self._fetch, consumer)
             now = time.monotonic()
             for message in messages:
                 error = message.error()
@@ -227,13 +210,12 @@ class BatchConsumer:
             consumer = self._consumer
             offsets = self._offsets.to_commit(self._owned)
             if consumer is not None and offsets:
-                await self._on_thread(self._commit_async, consumer, offsets)
+                await self._thread.run(self._commit, consumer, offsets, True)
 
     async def _assign(self, partitions: set[int]) -> None:
         self._owned = partitions
         self._offsets.assigned()
-        self._paused = False
-        self._highwaters.clear()
+        self._thread.assigned()
         try:
             assert self._handlers is not None
             await self._handlers.assigned()
@@ -261,57 +243,44 @@ class BatchConsumer:
                 log.exception("the hand-over of partitions %s failed", sorted(partitions))
             return offsets
 
-    async def _on_thread(self, function: Callable[..., Any], *args: Any) -> Any:
-        assert self._loop is not None
-        return await self._loop.run_in_executor(self._thread, function, *args)
-
     # -- the consumer's thread: every call into librdkafka, and its callbacks ------------------
 
     def _fetch(self, consumer: Consumer) -> list[Message]:
-        """Pause or resume as the buffer asks, take what was fetched, note the partitions' ends."""
         full = len(self._buffer) >= self.buffer_max
-        if full != self._paused:
-            partitions = [TopicPartition(self.topic, p) for p in self._owned]
-            (consumer.pause if full else consumer.resume)(partitions)
-            self._paused = full
-        messages = consume_available(consumer, self.batch_max, FETCH_TIMEOUT_S)
-        for partition in self._owned:
-            _, high = consumer.get_watermark_offsets(
-                TopicPartition(self.topic, partition), cached=True
-            )
-            if high is not None and high >= 0 and high != OFFSET_INVALID:
-                self._highwaters[partition] = int(high)
-        return messages
-
-    def _commit_async(self, consumer: Consumer, offsets: list[TopicPartition]) -> None:
-        consumer.commit(offsets=offsets, asynchronous=True)
-        self._offsets.commit_sent(offsets)
+        return self._thread.fetch(consumer, self._owned, full=full, most=self.batch_max)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with _rebalance_logged("assigned", partitions):
-            self._wait_for(self._assign({tp.partition for tp in partitions}))
+            self._thread.wait_for(self._assign({tp.partition for tp in partitions}))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with _rebalance_logged("revoked", partitions):
-            offsets = self._wait_for(self._revoke({tp.partition for tp in partitions}))
-            self._commit_sync(consumer, offsets)
+            offsets = self._thread.wait_for(self._revoke({tp.partition for tp in partitions}))
+            self._commit(consumer, offsets)
             consumer.resume(partitions)  # librdkafka would keep a pause into the next assignment
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Gone without a hand-over: nothing to commit."""
         with _rebalance_logged("lost", partitions):
-            self._wait_for(self._revoke({tp.partition for tp in partitions}))  # nothing to commit
+            self._thread.wait_for(self._revoke({tp.partition for tp in partitions}))
             consumer.resume(partitions)
 
-    def _wait_for(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
-
-    def _commit_sync(self, consumer: Consumer, offsets: list[TopicPartition] | None = None) -> None:
+    def _commit(
+        self,
+        consumer: Consumer,
+        offsets: list[TopicPartition] | None = None,
+        asynchronous: bool = False,
+    ) -> None:
+        """On the consumer's thread: commit ``offsets`` (default: the acked ones of the owned
+        partitions); a commit the client refuses is logged, and its offsets are sent again."""
         offsets = self._offsets.to_commit(self._owned) if offsets is None else offsets
         if not offsets:
             return
         try:
-            consumer.commit(offsets=offsets, asynchronous=False)
+            if asynchronous:  # (the client's two signatures)
+                consumer.commit(offsets=offsets, asynchronous=True)
+            else:
+                consumer.commit(offsets=offsets, asynchronous=False)
             self._offsets.commit_sent(offsets)
         except KafkaException as exc:
             log.warning("committing %s failed: %s", offsets, exc)
