@@ -10,10 +10,10 @@ a full batch) and hands the worker whole batches, in the same protocol the Faust
   message to ``seen`` (early hydration) as soon as it is fetched, then buffers it; a batch task
   takes up to ``batch_max`` buffered messages (or what came within ``batch_within_s`` of the
   first) and runs them (``run_batch``, i.e. ``BatchRunner.run``), one batch at a time. Past
-  ``buffer_max`` buffered messages the partitions are paused (``consume`` still runs: the group
-  and its callbacks stay served). Revoked partitions are resumed before they go: librdkafka
-  keeps an application's pause across an eager reassignment, and a new assignment starts
-  unpaused here.
+  ``buffer_max`` buffered messages the fetch task waits for room (``streams.fetch_buffer``),
+  then pauses the partitions (``consume`` still runs: the group and its callbacks stay served).
+  Revoked partitions are resumed before they go: librdkafka keeps an application's pause
+  across an eager reassignment, and a new assignment starts unpaused here.
 - **Acked, then committed.** ``run_batch`` acks a batch once it is safe; the acked offsets are
   committed every ``commit_interval_s`` and when partitions are revoked. Offsets are never
   committed past an event that is not safe; nothing else is (``enable.auto.commit`` off).
@@ -36,17 +36,16 @@ a full batch) and hands the worker whole batches, in the same protocol the Faust
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from streams.batch_handlers import BatchHandlers
-from streams.consumer_thread import ConsumerThread
+from streams.consumer_thread import ConsumerThread, rebalance_logged
+from streams.fetch_buffer import PAUSE_AFTER_S, FetchBuffer
 from streams.messages import RawMessage, fills_next_batch
 from streams.partition_offsets import PartitionOffsets
 
@@ -65,6 +64,7 @@ class BatchConsumer:
         batch_within_s: float,
         commit_interval_s: float,
         buffer_max: int,
+        pause_after_s: float = PAUSE_AFTER_S,
         make_consumer: Callable[[dict[str, Any]], Consumer] = Consumer,
     ) -> None:
         """``config``: confluent-kafka's consumer configuration (group, servers, fetch sizes);
@@ -75,14 +75,13 @@ class BatchConsumer:
         self.batch_max = batch_max
         self.batch_within_s = batch_within_s
         self.commit_interval_s = commit_interval_s
-        self.buffer_max = buffer_max
         self.rebalancing = True
         """True until the first assignment, and from a revocation to the next assignment."""
         self.failed: BaseException | None = None
         self.done = asyncio.Event()
         """Set once the consumer stopped consuming (stopped, or a batch failed)."""
         self._owned: set[int] = set()
-        self._buffer: deque[RawMessage] = deque()
+        self._buffer = FetchBuffer(buffer_max, pause_after_s)
         self._offsets = PartitionOffsets(topic)
         self._in_flight = asyncio.Lock()
         self._stopping = False
@@ -134,6 +133,7 @@ class BatchConsumer:
     async def stop(self) -> None:
         """Finish the batch in flight, commit, close (revoking every partition)."""
         self._stopping = True
+        self._buffer.close()
         fetching, batching, committing = self._tasks
         committing.cancel()
         await asyncio.gather(fetching, batching, committing, return_exceptions=True)
@@ -151,7 +151,8 @@ class BatchConsumer:
         assert self._handlers is not None
         consumer, seen = self._consumer, self._handlers.seen
         while not self._stopping:
-            messages = await self._thread.run(self._fetch, consumer)
+            full = await self._buffer.still_full()
+            messages = await self._thread.run(self._fetch, consumer, full)
             now = time.monotonic()
             for message in messages:
                 error = message.error()
@@ -178,13 +179,12 @@ class BatchConsumer:
             if not self._buffer:
                 await asyncio.sleep(BATCH_POLL_S)
                 continue
-            closes = (self._buffer[0].consumed_s or 0.0) + self.batch_within_s
+            closes = (self._buffer.first().consumed_s or 0.0) + self.batch_within_s
             if len(self._buffer) < self.batch_max and time.monotonic() < closes:
                 await asyncio.sleep(BATCH_POLL_S)
                 continue
             async with self._in_flight:
-                size = min(self.batch_max, len(self._buffer))
-                batch = [self._buffer.popleft() for _ in range(size)]
+                batch = self._buffer.take(self.batch_max)
                 if not batch:
                     continue  # a revocation dropped them
                 self._offsets.batched(batch)
@@ -233,7 +233,7 @@ class BatchConsumer:
                     await self._handlers.settle()
                 except Exception:  # what it did not ack is read again by the next owner
                     log.exception("settling the held acks of partitions %s failed", partitions)
-            self._buffer = deque(m for m in self._buffer if m.partition not in partitions)
+            self._buffer.drop(partitions)
             offsets = self._offsets.to_commit(self._owned)
             self._owned -= partitions
             self._offsets.revoked(partitions)
@@ -245,23 +245,22 @@ class BatchConsumer:
 
     # -- the consumer's thread: every call into librdkafka, and its callbacks ------------------
 
-    def _fetch(self, consumer: Consumer) -> list[Message]:
-        full = len(self._buffer) >= self.buffer_max
+    def _fetch(self, consumer: Consumer, full: bool) -> list[Message]:
         return self._thread.fetch(consumer, self._owned, full=full, most=self.batch_max)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        with _rebalance_logged("assigned", partitions):
+        with rebalance_logged("assigned", partitions):
             self._thread.wait_for(self._assign({tp.partition for tp in partitions}))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        with _rebalance_logged("revoked", partitions):
+        with rebalance_logged("revoked", partitions):
             offsets = self._thread.wait_for(self._revoke({tp.partition for tp in partitions}))
             self._commit(consumer, offsets)
             consumer.resume(partitions)  # librdkafka would keep a pause into the next assignment
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Gone without a hand-over: nothing to commit."""
-        with _rebalance_logged("lost", partitions):
+        with rebalance_logged("lost", partitions):
             self._thread.wait_for(self._revoke({tp.partition for tp in partitions}))
             consumer.resume(partitions)
 
@@ -289,13 +288,3 @@ class BatchConsumer:
         if error is not None:
             log.warning("an offset commit failed: %s", error)
             self._offsets.commit_failed()
-
-
-@contextlib.contextmanager
-def _rebalance_logged(what: str, partitions: list[TopicPartition]) -> Iterator[None]:
-    """A rebalance callback's start and end at info (a stalled hand-over shows as a start)."""
-    held = sorted(tp.partition for tp in partitions)
-    log.info("rebalance: partitions %s %s", held, what)
-    started = time.monotonic()
-    yield
-    log.info("rebalance: partitions %s %s: done in %.2fs", held, what, time.monotonic() - started)

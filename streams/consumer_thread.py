@@ -10,7 +10,10 @@ here waits for the loop would stall the worker and its whole group (DESIGN §15)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -18,6 +21,7 @@ from confluent_kafka import OFFSET_INVALID, Consumer, Message, TopicPartition
 
 from streams.kafka_fetch import consume_available
 
+log = logging.getLogger(__name__)
 FETCH_TIMEOUT_S = 0.05
 """How long a fetch waits for a first message when none is there (also the stop's latency)."""
 T = TypeVar("T")
@@ -77,3 +81,13 @@ class ConsumerThread:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False)
+
+
+@contextlib.contextmanager
+def rebalance_logged(what: str, partitions: list[TopicPartition]) -> Iterator[None]:
+    """A rebalance callback's start and end at info (a stalled hand-over shows as a start)."""
+    held = sorted(tp.partition for tp in partitions)
+    log.info("rebalance: partitions %s %s", held, what)
+    started = time.monotonic()
+    yield
+    log.info("rebalance: partitions %s %s: done in %.2fs", held, what, time.monotonic() - started)

@@ -64,6 +64,7 @@ class ScriptedConsumer:
         self.closed = False
         self.paused: set[int] = set()
         """Paused partitions: as in librdkafka, a pause outlives a revocation and reassignment."""
+        self.pauses = 0
         self.blocked = 0
         self._in_callback = threading.RLock()
 
@@ -103,6 +104,7 @@ class ScriptedConsumer:
 
     def pause(self, partitions: list[TopicPartition]) -> None:
         self._enter()
+        self.pauses += 1
         self.paused |= {tp.partition for tp in partitions}
 
     def resume(self, partitions: list[TopicPartition]) -> None:
@@ -189,7 +191,7 @@ async def test_partitions_paused_when_revoked_are_not_paused_when_assigned_again
     journal = Journal(batch_s=0.3)  # the buffer stays full until the revocation
     consumer = BatchConsumer(
         {}, TOPIC, batch_max=10, batch_within_s=0.01, commit_interval_s=0.05, buffer_max=20,
-        make_consumer=lambda config: scripted,  # type: ignore[arg-type,return-value]
+        pause_after_s=0.1, make_consumer=lambda config: scripted,  # type: ignore[arg-type,return-value]
     )  # fmt: skip
     await consumer.start(journal.handlers())
     await until(lambda: scripted.paused == {0, 1})
@@ -197,6 +199,22 @@ async def test_partitions_paused_when_revoked_are_not_paused_when_assigned_again
     await consumer.stop()
     assert consumer.owned() == {0}
     assert scripted.paused == set()
+
+
+async def test_a_full_buffer_that_a_batch_drains_in_time_is_not_paused() -> None:
+    """A pause drops what librdkafka prefetched (fetched again on resume): a buffer that the
+    batches make room in within ``pause_after_s`` is waited for, not paused."""
+    backlog = [[Record(0, o) for o in range(start, start + 30)] for start in (0, 30, 60)]
+    scripted = ScriptedConsumer([("assign", [0]), *backlog])
+    journal = Journal(batch_s=0.05)
+    consumer = BatchConsumer(
+        {}, TOPIC, batch_max=10, batch_within_s=0.01, commit_interval_s=0.05, buffer_max=20,
+        pause_after_s=1.0, make_consumer=lambda config: scripted,  # type: ignore[arg-type,return-value]
+    )  # fmt: skip
+    await consumer.start(journal.handlers())
+    await until(lambda: sum(e[1] for e in journal.entries if e[0] == "acked") == 90)
+    await consumer.stop()
+    assert scripted.pauses == 0
 
 
 async def test_the_loop_never_waits_on_the_consumer_while_a_revocation_waits_on_the_loop() -> None:
