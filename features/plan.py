@@ -95,7 +95,7 @@ class EntityPlan:
     """Per last time or attribute feature: (an attribute?, its aggregate, its default)."""
     reads: tuple[GroupReads, ...] = ()
     """Per group (in ``groups`` order), where each served feature's value comes from."""
-    _taking: dict[str, tuple[Aggregate, ...]] = field(default_factory=dict)
+    _steps: dict[str, tuple[ApplyStep, ...]] = field(default_factory=dict)
     _tiled_keeps: tuple[tuple[int, bool, int, int], ...] | None = None
 
     def tiled_keeps(self) -> tuple[tuple[int, bool, int, int], ...]:
@@ -109,14 +109,31 @@ class EntityPlan:
             )
         return self._tiled_keeps
 
-    def taking(self, kind: str) -> tuple[Aggregate, ...]:
-        """The aggregates an event of ``kind`` feeds (in plan order; cached per kind)."""
-        found = self._taking.get(kind)
+    def steps(self, kind: str) -> tuple[ApplyStep, ...]:
+        """What an event of ``kind`` does to the state: per aggregate it feeds (in plan order),
+        ``(step code, aggregate id, granularity_ms, operand)`` (cached per kind), the operand
+        being a sum's value fields or a distinct's or attribute's field."""
+        found = self._steps.get(kind)
         if found is None:
-            found = self._taking[kind] = tuple(
-                agg for agg in self.aggregates.values() if agg.takes(kind)
-            )
+            found = self._steps[kind] = tuple(
+                (STEP_CODES[agg.type], agg.id, agg.granularity_ms,
+                 agg.value if agg.type == "sum" else (agg.field or ""))
+                for agg in self.aggregates.values()
+                if agg.takes(kind)
+            )  # fmt: skip
         return found
+
+
+STEP_COUNT, STEP_SUM, STEP_DISTINCT, STEP_LAST_TIME, STEP_ATTRIBUTE = range(5)
+STEP_CODES: dict[str, int] = {
+    "count": STEP_COUNT,
+    "sum": STEP_SUM,
+    "distinct": STEP_DISTINCT,
+    "last_time": STEP_LAST_TIME,
+    "attribute": STEP_ATTRIBUTE,
+}
+ApplyStep = tuple[int, int, int, Any]
+"""``EntityPlan.steps``: (step code, aggregate id, granularity_ms, value fields or field)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +146,15 @@ class TiledRead:
     granularity_ms: int
     windows: tuple[int, ...]
     tiles: tuple[int, ...]
+    empty: tuple[Any, ...] = field(init=False, compare=False)
+    """The cells of the windows while nothing is aggregated (0, or 0.0 for a sum)."""
+    never: tuple[None, ...] = field(init=False, compare=False)
+    """Their change times then: none (only a new event changes them)."""
+
+    def __post_init__(self) -> None:
+        empty = 0.0 if self.type == "sum" else 0  # a sum is a float (evaluate._EMPTY_SUM)
+        object.__setattr__(self, "empty", (empty,) * len(self.windows))
+        object.__setattr__(self, "never", (None,) * len(self.windows))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import msgpack
 
-from features.packing import packer
+from features.packing import converting_packer
 
 FORMAT = 1
 DISTINCT_TILE_CAP = 256
+_max_ts = attrgetter("max_ts_ms")
 
 
 @dataclass(slots=True)
@@ -42,20 +44,20 @@ class EntityState:
     @property
     def event_ts_ms(self) -> int | None:
         """The newest event time this state reflects."""
-        return max((f.max_ts_ms for f in self.fences.values()), default=None)
+        fences = self.fences
+        if len(fences) == 1:  # an entity keyed by user: one source partition
+            for only in fences.values():
+                return only.max_ts_ms
+        return max(map(_max_ts, fences.values()), default=None)
 
     def encode(self) -> bytes:
-        blob: bytes = packer().pack(
-            [
-                FORMAT,
-                {p: [f.offset, f.max_ts_ms] for p, f in self.fences.items()},
-                self.tiles,
-                {a: {i: sorted(v) for i, v in t.items()} for a, t in self.distinct.items()},
-                self.last,
-                {a: list(v) for a, v in self.attrs.items()},
-                self.late_dropped,
-            ]
-        )
+        """``[FORMAT, fences as {partition: [offset, max_ts_ms]}, tiles, distinct with each
+        tile's set as a sorted list, last, attrs as lists, late_dropped]`` in msgpack: fences
+        and sets are converted while packing (``_packable``), not copied first."""
+        blob: bytes = converting_packer(_packable).pack(
+            [FORMAT, self.fences, self.tiles, self.distinct, self.last, self.attrs,
+             self.late_dropped]
+        )  # fmt: skip
         return blob
 
     @classmethod
@@ -73,3 +75,13 @@ class EntityState:
             {a: (v[0], v[1], v[2], v[3]) for a, v in attrs.items()},
             late,
         )
+
+
+def _packable(value: object) -> Any:
+    """What msgpack packs for a state's fence (``[offset, max_ts_ms]``) and distinct set (its
+    values sorted: the same set always packs to the same bytes)."""
+    if type(value) is set:
+        return sorted(value)
+    if type(value) is Fence:
+        return [value.offset, value.max_ts_ms]
+    raise TypeError(f"cannot pack {type(value).__name__} in a feature state")
