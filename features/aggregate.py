@@ -81,6 +81,7 @@ def apply_events(
     fences = state.fences
     counted, distinct, last, attrs = state.tiles, state.distinct, state.last, state.attrs
     steps_of = plan.steps
+    lowest = NEVER  # the oldest event time applied
     for event in events:
         partition, offset, ts_ms = event.partition, event.offset, event.ts_ms
         fence = fences.get(partition)
@@ -98,6 +99,8 @@ def apply_events(
             if ts_ms > fence.max_ts_ms:
                 fence.max_ts_ms = ts_ms
         result.applied += 1
+        if ts_ms < lowest:
+            lowest = ts_ms
         fields = event.fields
         for code, agg_id, granularity, operand in steps_of(event.kind):
             if code <= STEP_SUM:  # a count or a sum: the tile of the event's time
@@ -132,22 +135,45 @@ def apply_events(
                 if known is None or (ts_ms, partition, offset) > known[:3]:
                     attrs[agg_id] = (ts_ms, partition, offset, value)
     if result.applied:
-        prune(plan, state, lateness_ms)
+        prune(plan, state, lateness_ms, lowest)
     return result
 
 
-def prune(plan: EntityPlan, state: EntityState, lateness_ms: int) -> None:
+def prune(plan: EntityPlan, state: EntityState, lateness_ms: int, lowest_ts: int = 0) -> None:
     """Drop tiles past every window: older than the longest window reading them plus the
-    lateness, behind the newest event time the state has seen."""
+    lateness, behind the newest event time the state has seen.
+
+    Skipped when it provably drops nothing: a tile ``m`` of granularity ``g`` is dropped once
+    the newest time reaches ``(m + 1) * g + keep + lateness``; the state remembers the earliest
+    such time over its oldest tiles (``prune_due_ms``), lowered to ``lowest_ts`` (the oldest
+    event time applied since) plus the shortest keep and the lateness, which no tile that event
+    added can drop before. ``lowest_ts`` 0: prune whatever the state remembers."""
     newest = state.event_ts_ms
     if newest is None:
         return
+    due = min(state.prune_due_ms, lowest_ts + plan.shortest_keep_ms + lateness_ms)
+    if newest < due:
+        state.prune_due_ms = due
+        return
+    due = NEVER
     counted, distinct = state.tiles, state.distinct
     for agg_id, is_distinct, keep_ms, granularity in plan.tiled_keeps():
         tiles: dict[int, Any] | None = (distinct if is_distinct else counted).get(agg_id)
         if not tiles:
             continue
         oldest = tile_index(newest - keep_ms - lateness_ms, granularity)
-        if min(tiles) < oldest:
+        low = min(tiles)
+        if low < oldest:
             for i in [i for i in tiles if i < oldest]:
                 del tiles[i]
+            if not tiles:
+                continue
+            low = min(tiles)
+        at = (low + 1) * granularity + keep_ms + lateness_ms
+        if at < due:
+            due = at
+    state.prune_due_ms = due
+
+
+NEVER = 1 << 62
+"""Later than any event time (milliseconds)."""

@@ -97,6 +97,7 @@ class EntityPlan:
     """Per group (in ``groups`` order), where each served feature's value comes from."""
     _steps: dict[str, tuple[ApplyStep, ...]] = field(default_factory=dict)
     _tiled_keeps: tuple[tuple[int, bool, int, int], ...] | None = None
+    _shortest_keep: int | None = None
 
     def tiled_keeps(self) -> tuple[tuple[int, bool, int, int], ...]:
         """Per tiled aggregate (count, sum, distinct): (id, distinct?, keep_ms, granularity_ms),
@@ -108,6 +109,13 @@ class EntityPlan:
                 if agg.type in ("count", "sum", "distinct")
             )
         return self._tiled_keeps
+
+    @property
+    def shortest_keep_ms(self) -> int:
+        """The shortest ``keep_ms`` of the tiled aggregates (0 without any; cached)."""
+        if self._shortest_keep is None:
+            self._shortest_keep = min((keep for _, _, keep, _ in self.tiled_keeps()), default=0)
+        return self._shortest_keep
 
     def steps(self, kind: str) -> tuple[ApplyStep, ...]:
         """What an event of ``kind`` does to the state: per aggregate it feeds (in plan order),

@@ -7,6 +7,7 @@
   the sum does not depend on the order events arrive in).
 - ``distinct``: per distinct aggregate, tile index -> the set of values seen in that tile
   (bounded: at most ``DISTINCT_TILE_CAP`` values per tile).
+- ``prune_due_ms`` is kept in memory only (see ``aggregate.prune``).
 - ``last``: per last_time aggregate, the newest event time; ``attrs``: per attribute aggregate,
   ``(event time, source partition, source offset, value)`` of the newest event carrying it.
 """
@@ -40,6 +41,9 @@ class EntityState:
     last: dict[int, int] = field(default_factory=dict)
     attrs: dict[int, tuple[int, int, int, Any]] = field(default_factory=dict)
     late_dropped: int = 0
+    prune_due_ms: int = field(default=0, compare=False, repr=False)
+    """Not encoded: while the newest event time stays below it, pruning drops nothing
+    (``aggregate.prune``); 0 (a decoded state): unknown."""
 
     @property
     def event_ts_ms(self) -> int | None:
