@@ -107,7 +107,8 @@ def route(
                     batch = batches[key] = EntityBatch(local_shard(message.partition), key)
                 batch.events.append(event)
             else:
-                entry = [entity, list(ids), event.kind, event.ts_ms, fields, event.partition,
+                # ids, a tuple, packs as a list would
+                entry = [entity, ids, event.kind, event.ts_ms, fields, event.partition,
                          event.offset]  # fmt: skip
                 found = entries.get(partition := repartition_of(ids[0], partitions))
                 if found is None:
@@ -128,8 +129,9 @@ def decode_repartitioned(messages: Iterable[RawMessage]) -> list[EntityBatch]:
     batches: dict[StateKey, EntityBatch] = {}
     for message in messages:
         shard = entity_shard(message.partition)
-        for entity, ids, kind, ts_ms, fields, partition, offset in msgpack.unpackb(message.value):
-            key = StateKey(entity, tuple(ids))
+        entries = msgpack.unpackb(message.value, use_list=False)  # ids come as a tuple
+        for entity, ids, kind, ts_ms, fields, partition, offset in entries:
+            key = StateKey(entity, ids)
             batch = batches.get(key)
             if batch is None:
                 batch = batches[key] = EntityBatch(shard, key)
