@@ -13,6 +13,7 @@ on a clock, so a replay builds the same state as the live run.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -75,8 +76,8 @@ def apply_events(
 
     Each event runs its kind's steps (``EntityPlan.steps``: the aggregates it feeds, in plan
     order) inline: a count or sum adds to the tile of its time, a distinct adds its field's value
-    to that tile's set (at most ``DISTINCT_TILE_CAP``), a last time keeps the newest time, an
-    attribute the newest (time, source partition, source offset, value)."""
+    to that tile's sorted values (at most ``DISTINCT_TILE_CAP``), a last time keeps the newest
+    time, an attribute the newest (time, source partition, source offset, value)."""
     result = ApplyResult()
     fences = state.fences
     counted, distinct, last, attrs = state.tiles, state.distinct, state.last, state.attrs
@@ -120,9 +121,12 @@ def apply_events(
                 i = ts_ms // granularity
                 seen = sets.get(i)
                 if seen is None:
-                    seen = sets[i] = set()
-                if len(seen) < DISTINCT_TILE_CAP:
-                    seen.add(str(value))
+                    seen = sets[i] = []
+                if len(seen) < DISTINCT_TILE_CAP:  # kept sorted, without repeats
+                    text = str(value)
+                    at = bisect_left(seen, text)
+                    if at == len(seen) or seen[at] != text:
+                        seen.insert(at, text)
             elif code == STEP_LAST_TIME:
                 known_ts = last.get(agg_id)
                 if known_ts is None or ts_ms > known_ts:
