@@ -13,12 +13,13 @@ on a clock, so a replay builds the same state as the live run.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from features.plan import Aggregate, EntityPlan
+from features.plan import STEP_COUNT, STEP_DISTINCT, STEP_LAST_TIME, STEP_SUM, EntityPlan
 from features.state import DISTINCT_TILE_CAP, EntityState, Fence
 from features.tiles import tile_index
 
@@ -29,8 +30,7 @@ _QUANTUM = Decimal(1)
 EntityId = tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class FeatureEvent:
+class FeatureEvent(NamedTuple):
     """A valid event, its fields (as decoded), and its place in the events topic."""
 
     kind: str
@@ -69,77 +69,115 @@ def scaled_value(names: Sequence[str], fields: Mapping[str, Any]) -> int:
     return int(product.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN))
 
 
-def _apply_one(agg: Aggregate, state: EntityState, event: FeatureEvent) -> None:
-    if agg.type == "count" or agg.type == "sum":
-        tiles = state.tiles.get(agg.id)
-        if tiles is None:
-            tiles = state.tiles[agg.id] = {}
-        i = event.ts_ms // agg.granularity_ms
-        amount = 1 if agg.type == "count" else scaled_value(agg.value, event.fields)
-        tiles[i] = tiles.get(i, 0) + amount
-    elif agg.type == "distinct":
-        value = event.fields.get(agg.field or "")
-        if value is None:
-            return
-        sets = state.distinct.setdefault(agg.id, {})
-        seen = sets.setdefault(tile_index(event.ts_ms, agg.granularity_ms), set())
-        if len(seen) < DISTINCT_TILE_CAP:
-            seen.add(str(value))
-    elif agg.type == "last_time":
-        known_ts = state.last.get(agg.id)
-        if known_ts is None or event.ts_ms > known_ts:
-            state.last[agg.id] = event.ts_ms
-    else:
-        value = event.fields.get(agg.field or "")
-        if value is None:
-            return
-        newest = (event.ts_ms, event.partition, event.offset, value)
-        known = state.attrs.get(agg.id)
-        if known is None or newest[:3] > known[:3]:
-            state.attrs[agg.id] = newest
-
-
 def apply_events(
     plan: EntityPlan, state: EntityState, events: Iterable[FeatureEvent], lateness_ms: int
 ) -> ApplyResult:
-    """Apply events (in their order within each source partition) to one entity's state."""
+    """Apply events (in their order within each source partition) to one entity's state.
+
+    Each event runs its kind's steps (``EntityPlan.steps``: the aggregates it feeds, in plan
+    order) inline: a count or sum adds to the tile of its time, a distinct adds its field's value
+    to that tile's sorted values (at most ``DISTINCT_TILE_CAP``), a last time keeps the newest
+    time, an attribute the newest (time, source partition, source offset, value)."""
     result = ApplyResult()
     fences = state.fences
+    counted, distinct, last, attrs = state.tiles, state.distinct, state.last, state.attrs
+    steps_of = plan.steps
+    lowest = NEVER  # the oldest event time applied
     for event in events:
-        fence = fences.get(event.partition)
-        if fence is not None and event.offset <= fence.offset:
+        partition, offset, ts_ms = event.partition, event.offset, event.ts_ms
+        fence = fences.get(partition)
+        if fence is not None and offset <= fence.offset:
             result.duplicates += 1
             continue
         if fence is None:
-            fences[event.partition] = Fence(event.offset, event.ts_ms)
+            fences[partition] = Fence(offset, ts_ms)
         else:
-            fence.offset = event.offset
-            if event.ts_ms < fence.max_ts_ms - lateness_ms:
+            fence.offset = offset
+            if ts_ms < fence.max_ts_ms - lateness_ms:
                 result.late += 1
                 state.late_dropped += 1
                 continue
-            if event.ts_ms > fence.max_ts_ms:
-                fence.max_ts_ms = event.ts_ms
+            if ts_ms > fence.max_ts_ms:
+                fence.max_ts_ms = ts_ms
         result.applied += 1
-        for agg in plan.taking(event.kind):
-            _apply_one(agg, state, event)
+        if ts_ms < lowest:
+            lowest = ts_ms
+        fields = event.fields
+        for code, agg_id, granularity, operand in steps_of(event.kind):
+            if code <= STEP_SUM:  # a count or a sum: the tile of the event's time
+                tiles = counted.get(agg_id)
+                if tiles is None:
+                    tiles = counted[agg_id] = {}
+                i = ts_ms // granularity
+                amount = 1 if code == STEP_COUNT else scaled_value(operand, fields)
+                tiles[i] = tiles.get(i, 0) + amount
+            elif code == STEP_DISTINCT:
+                value = fields.get(operand)
+                if value is None:
+                    continue
+                sets = distinct.get(agg_id)
+                if sets is None:
+                    sets = distinct[agg_id] = {}
+                i = ts_ms // granularity
+                seen = sets.get(i)
+                if seen is None:
+                    seen = sets[i] = []
+                if len(seen) < DISTINCT_TILE_CAP:  # kept sorted, without repeats
+                    text = str(value)
+                    at = bisect_left(seen, text)
+                    if at == len(seen) or seen[at] != text:
+                        seen.insert(at, text)
+            elif code == STEP_LAST_TIME:
+                known_ts = last.get(agg_id)
+                if known_ts is None or ts_ms > known_ts:
+                    last[agg_id] = ts_ms
+            else:
+                value = fields.get(operand)
+                if value is None:
+                    continue
+                known = attrs.get(agg_id)
+                if known is None or (ts_ms, partition, offset) > known[:3]:
+                    attrs[agg_id] = (ts_ms, partition, offset, value)
     if result.applied:
-        prune(plan, state, lateness_ms)
+        prune(plan, state, lateness_ms, lowest)
     return result
 
 
-def prune(plan: EntityPlan, state: EntityState, lateness_ms: int) -> None:
+def prune(plan: EntityPlan, state: EntityState, lateness_ms: int, lowest_ts: int = 0) -> None:
     """Drop tiles past every window: older than the longest window reading them plus the
-    lateness, behind the newest event time the state has seen."""
+    lateness, behind the newest event time the state has seen.
+
+    Skipped when it provably drops nothing: a tile ``m`` of granularity ``g`` is dropped once
+    the newest time reaches ``(m + 1) * g + keep + lateness``; the state remembers the earliest
+    such time over its oldest tiles (``prune_due_ms``), lowered to ``lowest_ts`` (the oldest
+    event time applied since) plus the shortest keep and the lateness, which no tile that event
+    added can drop before. ``lowest_ts`` 0: prune whatever the state remembers."""
     newest = state.event_ts_ms
     if newest is None:
         return
+    due = min(state.prune_due_ms, lowest_ts + plan.shortest_keep_ms + lateness_ms)
+    if newest < due:
+        state.prune_due_ms = due
+        return
+    due = NEVER
     counted, distinct = state.tiles, state.distinct
     for agg_id, is_distinct, keep_ms, granularity in plan.tiled_keeps():
         tiles: dict[int, Any] | None = (distinct if is_distinct else counted).get(agg_id)
         if not tiles:
             continue
         oldest = tile_index(newest - keep_ms - lateness_ms, granularity)
-        if min(tiles) < oldest:
+        low = min(tiles)
+        if low < oldest:
             for i in [i for i in tiles if i < oldest]:
                 del tiles[i]
+            if not tiles:
+                continue
+            low = min(tiles)
+        at = (low + 1) * granularity + keep_ms + lateness_ms
+        if at < due:
+            due = at
+    state.prune_due_ms = due
+
+
+NEVER = 1 << 62
+"""Later than any event time (milliseconds)."""

@@ -15,8 +15,7 @@ cells, last times and attributes, and its ratios from its own values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from features.aggregate import SUM_SCALE
 from features.plan import Aggregate, CompiledGroup, EntityPlan
@@ -28,8 +27,7 @@ WindowValues = dict[int, tuple[Any, int | None]]
 _EMPTY_SUM = 0 / SUM_SCALE
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     values: list[Any]  # the group's served features in declared order (last_n left out)
     event_ts_ms: int | None  # the newest event time the state reflects
     valid_until_ms: int | None
@@ -51,6 +49,9 @@ def _windows_into(
     tile after ``now_ms`` entering it (the same for every window)."""
     newest = now_ms // g
     distinct = kind == "distinct"
+    if len(held) == 1:  # one tile (a young entity's aggregate): no sort, no union
+        _one_tile_into(kind, held, g, tiles, newest, values, changes)
+        return
     past = sorted(held, reverse=True)
     entering = None
     if past[0] > newest:  # tiles after now (a producer's clock ahead): they enter later
@@ -79,6 +80,32 @@ def _windows_into(
         values.append(len(union) if distinct else total if kind == "count" else total / SUM_SCALE)
 
 
+def _one_tile_into(
+    kind: str,
+    held: dict[int, Any],
+    g: int,
+    tiles: tuple[int, ...],
+    newest: int,
+    values: list[Any],
+    changes: list[int | None],
+) -> None:
+    """``_windows_into`` of an aggregate holding one tile (the same values and change times)."""
+    ((i, amount),) = held.items()
+    empty = _EMPTY_SUM if kind == "sum" else 0
+    if i > newest:  # after now: every window is empty until it enters
+        values.extend([empty] * len(tiles))
+        changes.extend([i * g] * len(tiles))
+        return
+    value = len(amount) if kind == "distinct" else amount if kind == "count" else amount / SUM_SCALE
+    for n in tiles:  # ascending: once the tile is in a window, it is in every longer one
+        if i > newest - n:
+            values.append(value)
+            changes.append((i + n) * g)
+        else:
+            values.append(empty)
+            changes.append(None)
+
+
 def window_values(
     agg: Aggregate, state: EntityState, windows: tuple[int, ...], now_ms: int
 ) -> WindowValues:
@@ -98,13 +125,14 @@ def evaluate_entity(plan: EntityPlan, state: EntityState, now_ms: int) -> list[E
     """Every group of the plan (in ``plan.groups`` order) at ``now_ms``."""
     cells: list[Any] = []
     changes: list[int | None] = []
+    counted, distinct = state.tiles, state.distinct
     for read in plan.tiled:
-        held = (state.distinct if read.type == "distinct" else state.tiles).get(read.aggregate)
+        held = (distinct if read.type == "distinct" else counted).get(read.aggregate)
         if held:
             _windows_into(read.type, held, read.granularity_ms, read.tiles, now_ms, cells, changes)
         else:  # nothing aggregated yet: every window is empty and stays so
-            cells.extend([0 if read.type != "sum" else _EMPTY_SUM] * len(read.tiles))
-            changes.extend([None] * len(read.tiles))
+            cells += read.empty
+            changes += read.never
     last, attrs = state.last, state.attrs
     for attribute, agg, default in plan.singles:
         if attribute:
@@ -123,7 +151,7 @@ def evaluate_entity(plan: EntityPlan, state: EntityState, now_ms: int) -> list[E
                 zero_div if not denominator else float(numerator or 0) / float(denominator)
             )
         until = [c for c in group.pick_windowed(changes) if c is not None]
-        out.append(Evaluation(served, event_ts_ms, min(until, default=None)))
+        out.append(Evaluation(served, event_ts_ms, min(until) if until else None))
     return out
 
 

@@ -5,21 +5,22 @@ Features of one entity that need the same data share one aggregate: ``clicks_1h`
 ratio reads two other features. ``compile_plans`` turns the groups of a catalogue into one
 ``EntityPlan`` per entity: its aggregates (what ``aggregate.apply_events`` maintains) and its
 groups (what ``evaluate.evaluate_entity`` computes from them). ``compile_plans`` also flattens
-each plan for the per-event work: the aggregates each event kind feeds, and the entity's
-evaluation as numbered cells (one per tiled aggregate and window) that its groups read by index.
+each plan for the per-event work: the steps each event kind runs (``EntityPlan.steps``), and the
+entity's evaluation as numbered cells (one per tiled aggregate and window) that its groups read by
+index (``features.plan_cells``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, Literal
 
 from features.catalogue import Catalogue
 from features.definitions import FeatureDefinition, RatioFeature, SumFeature, default_of
-from features.tiles import granularity_ms, tiles_in_window
+from features.plan_cells import GroupReads, TiledRead, flatten
+from features.tiles import granularity_ms
 
 AggregateType = Literal["count", "sum", "distinct", "last_time", "attribute"]
 FeatureType = Literal["count", "sum", "ratio", "last_time", "distinct", "last_n", "attribute"]
@@ -95,8 +96,9 @@ class EntityPlan:
     """Per last time or attribute feature: (an attribute?, its aggregate, its default)."""
     reads: tuple[GroupReads, ...] = ()
     """Per group (in ``groups`` order), where each served feature's value comes from."""
-    _taking: dict[str, tuple[Aggregate, ...]] = field(default_factory=dict)
+    _steps: dict[str, tuple[ApplyStep, ...]] = field(default_factory=dict)
     _tiled_keeps: tuple[tuple[int, bool, int, int], ...] | None = None
+    _shortest_keep: int | None = None
 
     def tiled_keeps(self) -> tuple[tuple[int, bool, int, int], ...]:
         """Per tiled aggregate (count, sum, distinct): (id, distinct?, keep_ms, granularity_ms),
@@ -109,60 +111,38 @@ class EntityPlan:
             )
         return self._tiled_keeps
 
-    def taking(self, kind: str) -> tuple[Aggregate, ...]:
-        """The aggregates an event of ``kind`` feeds (in plan order; cached per kind)."""
-        found = self._taking.get(kind)
+    @property
+    def shortest_keep_ms(self) -> int:
+        """The shortest ``keep_ms`` of the tiled aggregates (0 without any; cached)."""
+        if self._shortest_keep is None:
+            self._shortest_keep = min((keep for _, _, keep, _ in self.tiled_keeps()), default=0)
+        return self._shortest_keep
+
+    def steps(self, kind: str) -> tuple[ApplyStep, ...]:
+        """What an event of ``kind`` does to the state: per aggregate it feeds (in plan order),
+        ``(step code, aggregate id, granularity_ms, operand)`` (cached per kind), the operand
+        being a sum's value fields or a distinct's or attribute's field."""
+        found = self._steps.get(kind)
         if found is None:
-            found = self._taking[kind] = tuple(
-                agg for agg in self.aggregates.values() if agg.takes(kind)
-            )
+            found = self._steps[kind] = tuple(
+                (STEP_CODES[agg.type], agg.id, agg.granularity_ms,
+                 agg.value if agg.type == "sum" else (agg.field or ""))
+                for agg in self.aggregates.values()
+                if agg.takes(kind)
+            )  # fmt: skip
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class TiledRead:
-    """A tiled aggregate's windows (ascending) and the tiles each sums; their cells are
-    numbered in this order, one per window, across the plan's ``tiled``."""
-
-    aggregate: int
-    type: AggregateType
-    granularity_ms: int
-    windows: tuple[int, ...]
-    tiles: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class GroupReads:
-    """Where a group's served values come from, as cell numbers.
-
-    An entity's cells: every window of ``EntityPlan.tiled`` (in order), then one cell per
-    ``EntityPlan.singles`` entry (a last time or an attribute, with its feature's default),
-    then one ``None`` (a ratio's place until it is computed). ``picks``: the cell of each
-    served feature, in declared order. ``ratios``: ``(position, numerator position,
-    denominator position, default for 0/0)``, computed in order once the others are in place.
-    ``windowed``: the window cells whose change times bound the group's ``valid_until_ms``."""
-
-    picks: tuple[int, ...]
-    ratios: tuple[tuple[int, int, int, Any], ...]
-    windowed: tuple[int, ...]
-    pick: Callable[[Sequence[Any]], tuple[Any, ...]] = field(init=False, compare=False)
-    """``picks`` taken from a cell list in one call (``operator.itemgetter``)."""
-    pick_windowed: Callable[[Sequence[Any]], tuple[Any, ...]] = field(init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "pick", _picker(self.picks))
-        object.__setattr__(self, "pick_windowed", _picker(self.windowed))
-
-
-def _picker(indices: tuple[int, ...]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
-    """The items at ``indices`` of a sequence, always as a tuple."""
-    if len(indices) == 1:
-        (only,) = indices
-        return lambda cells: (cells[only],)
-    if not indices:
-        return lambda cells: ()
-    getter: Callable[[Sequence[Any]], tuple[Any, ...]] = itemgetter(*indices)
-    return getter
+STEP_COUNT, STEP_SUM, STEP_DISTINCT, STEP_LAST_TIME, STEP_ATTRIBUTE = range(5)
+STEP_CODES: dict[str, int] = {
+    "count": STEP_COUNT,
+    "sum": STEP_SUM,
+    "distinct": STEP_DISTINCT,
+    "last_time": STEP_LAST_TIME,
+    "attribute": STEP_ATTRIBUTE,
+}
+ApplyStep = tuple[int, int, int, Any]
+"""``EntityPlan.steps``: (step code, aggregate id, granularity_ms, value fields or field)."""
 
 
 def _kinds_key(kinds: frozenset[str] | None) -> str:
@@ -214,49 +194,6 @@ def _compile_group(group: GroupSpec, plan: EntityPlan) -> CompiledGroup:
     return CompiledGroup(group.name, group.entity, tuple(compiled))
 
 
-def _flatten(plan: EntityPlan) -> None:
-    """Number the cells of the plan's windows and single values, and each group's reads."""
-    tiled: list[TiledRead] = []
-    cells: dict[tuple[int, int], int] = {}
-    for agg_id, windows in plan.windows.items():
-        agg = plan.aggregates[agg_id]
-        g = agg.granularity_ms
-        cells.update({(agg_id, w): len(cells) + i for i, w in enumerate(windows)})
-        counts = tuple(tiles_in_window(w, g) for w in windows)
-        tiled.append(TiledRead(agg_id, agg.type, g, windows, counts))
-    single_types = ("last_time", "attribute")
-    singles = [
-        (plan.aggregates[feature.aggregate].type, feature.aggregate, feature.spec.default)
-        for group in plan.groups
-        for feature in group.features
-        if feature.aggregate is not None and plan.aggregates[feature.aggregate].type in single_types
-    ]
-    pending = len(cells) + len(singles)  # the None cell: a ratio before it is computed
-    single = len(cells)
-    reads: list[GroupReads] = []
-    for group in plan.groups:
-        picks: list[int] = []
-        ratios: list[tuple[int, int, int, Any]] = []
-        windowed: list[int] = []
-        for position, feature in enumerate(group.features):
-            spec = feature.spec
-            if feature.aggregate is None:
-                ratios.append((position, feature.numerator, feature.denominator, spec.default))
-                picks.append(pending)
-            elif plan.aggregates[feature.aggregate].type in single_types:  # its own cell
-                picks.append(single)
-                single += 1
-            else:
-                assert spec.window_ms is not None
-                cell = cells[(feature.aggregate, spec.window_ms)]
-                picks.append(cell)
-                windowed.append(cell)
-        reads.append(GroupReads(tuple(picks), tuple(ratios), tuple(sorted(set(windowed)))))
-    plan.tiled = tuple(tiled)
-    plan.singles = tuple((kind == "attribute", agg, default) for kind, agg, default in singles)
-    plan.reads = tuple(reads)
-
-
 def compile_plans(
     entities: dict[str, Sequence[str]], groups: Iterable[GroupSpec]
 ) -> dict[str, EntityPlan]:
@@ -270,7 +207,7 @@ def compile_plans(
         if compiled.features:
             plan.groups.append(compiled)
     for plan in plans.values():
-        _flatten(plan)
+        flatten(plan)
     return {name: plan for name, plan in plans.items() if plan.groups}
 
 

@@ -45,15 +45,20 @@ class ServingValue(NamedTuple):
 
 def encode_serving(value: ServingValue) -> bytes:
     """Values may be None, bool, int, float, str or lists of those (msgpack's types)."""
+    return encode_serving_fields(*value)
+
+
+def encode_serving_fields(
+    fingerprint: str,
+    event_ts_ms: int,
+    computed_ts_ms: int,
+    valid_until_ms: int | None,
+    values: Sequence[Any],
+) -> bytes:
+    """``encode_serving`` of a ``ServingValue``'s fields (none built: the worker encodes a value
+    per group of every entity it writes)."""
     packed: bytes = packer().pack(
-        [
-            SERVING_VERSION,
-            value.fingerprint,
-            value.event_ts_ms,
-            value.computed_ts_ms,
-            value.valid_until_ms,
-            list(value.values),
-        ]
+        [SERVING_VERSION, fingerprint, event_ts_ms, computed_ts_ms, valid_until_ms, values]
     )
     return packed
 

@@ -30,7 +30,7 @@ from features.aggregate import ApplyResult, FeatureEvent, apply_events
 from features.catalogue import Catalogue, definitions_digest
 from features.evaluate import evaluate_entity
 from features.plan import EntityPlan
-from features.serving import ServingValue, encode_serving
+from features.serving import encode_serving_fields
 from features.state import EntityState
 from features.state_cache import StateCache
 from store.feature_generations import generation_prefix
@@ -114,6 +114,7 @@ class FeatureUpdater:
         self._generations: dict[int, FeatureUpdater] = {}
         self._group_keys = functools.lru_cache(maxsize=65_536)(self._serving_keys)
         self.cache = StateCache(state_cache_entries)
+        self._fingerprints: dict[str, list[str]] = {}  # per entity, its groups' (plan order)
 
     def for_generation(self, generation: int) -> FeatureUpdater:
         """An updater of the same definitions and stores writing ``generation`` (kept: each
@@ -145,23 +146,23 @@ class FeatureUpdater:
         if not state.fences:
             return {}, None
         plan = self.plans[key.entity]
-        values: dict[str, bytes] = {}
-        changes: list[int] = []
+        fingerprints = self._fingerprints.get(key.entity)
+        if fingerprints is None:
+            fingerprints = self._fingerprints[key.entity] = [
+                self.catalogue.fingerprints[group.name] for group in plan.groups
+            ]
         keys = self._group_keys(key.entity, key.ids)
-        fingerprints = self.catalogue.fingerprints
-        evaluations = evaluate_entity(plan, state, now_ms)
-        for group, serving_key, result in zip(plan.groups, keys, evaluations, strict=True):
-            value = ServingValue(
-                fingerprints[group.name],
-                result.event_ts_ms or 0,
-                now_ms,
-                result.valid_until_ms,
-                result.values,
+        values: dict[str, bytes] = {}
+        refresh_at: int | None = None
+        for fingerprint, serving_key, (served, event_ts_ms, valid_until_ms) in zip(
+            fingerprints, keys, evaluate_entity(plan, state, now_ms), strict=True
+        ):
+            values[serving_key] = encode_serving_fields(
+                fingerprint, event_ts_ms or 0, now_ms, valid_until_ms, served
             )
-            values[serving_key] = encode_serving(value)
-            if result.valid_until_ms is not None:
-                changes.append(result.valid_until_ms)
-        return values, min(changes, default=None)
+            if valid_until_ms is not None and (refresh_at is None or valid_until_ms < refresh_at):
+                refresh_at = valid_until_ms
+        return values, refresh_at
 
     async def ensure_intact(self, shards: Sequence[str]) -> int:
         """Reload the shards whose working copy was lost; returns how many states came back."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from store.errors import StoreError
 from store.feature_store import serving_key
@@ -29,8 +29,9 @@ class FeatureStateUnavailable(StoreError):
     """The state store could not be reached or timed out: transient, retry the batch."""
 
 
-@dataclass(frozen=True, slots=True)
-class StateKey:
+class StateKey(NamedTuple):
+    """An entity: its name and ids (a tuple: hashed and compared in C, on every batch)."""
+
     entity: str
     ids: tuple[str, ...]
 
@@ -59,14 +60,12 @@ def state_key(prefix: str, key: StateKey) -> str:
     return serving_key(prefix, key.entity, key.ids, STATE_GROUP)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredState:
+class StoredState(NamedTuple):
     version: int
     blob: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class StateWrite:
+class StateWrite(NamedTuple):
     """One entity's compare-and-set: the new state (``blob`` None keeps the stored one) and its
     serving values, written only if the stored version is still ``expected`` (None: absent) and,
     when ``expected_digest`` is given, the stored state's SHA-1 (hex) is still that one."""
@@ -76,7 +75,7 @@ class StateWrite:
     expected: int | None
     version: int
     blob: bytes | None
-    serving: dict[str, bytes] = field(default_factory=dict)
+    serving: dict[str, bytes]
     refresh_at_ms: int | None = None  # when the refresher must recompute the values; None: never
     expected_digest: str | None = None
 

@@ -11,8 +11,10 @@ costs at most ``SLOT_GROUPS`` script calls instead of one per entity. Per shard 
 (entity -> when its values must be recomputed) and a sentinel ``<prefix>:fsent:<shard>:{<T>}``
 (present while the shard's states of that group are all here): each in the slot of the entities it
 indexes or vouches for, so a cluster node restarted empty loses the sentinels of its groups with
-their states, and the shard reloads. They are separate commands, never in the same script as an
-entity's keys.
+their states, and the shard reloads. An entity's index entry is written by the same script call as
+its state (the index shares the group's slot), only where the compare-and-set wrote; the sentinels
+are separate commands. Reads too are one script call per slot group (``HMGET`` of each state):
+the client's cost is per command, and a batch reads hundreds of states it does not keep.
 """
 
 from __future__ import annotations
@@ -51,13 +53,20 @@ while k <= #KEYS do
   if ok then
     if ARGV[a + 3] == '' then redis.call('HSET', state, 'v', ARGV[a + 2])
     else redis.call('HSET', state, 'v', ARGV[a + 2], 's', ARGV[a + 3]) end
-    for i = 1, n do redis.call('SET', KEYS[k + i], ARGV[a + 3 + i]) end
+    for i = 1, n do redis.call('SET', KEYS[k + 1 + i], ARGV[a + 5 + i]) end
+    if ARGV[a + 5] == '' then redis.call('ZREM', KEYS[k + 1], ARGV[a + 4])
+    else redis.call('ZADD', KEYS[k + 1], ARGV[a + 5], ARGV[a + 4]) end
     out[e] = 1
   else
     out[e] = 0
   end
-  e, k, a = e + 1, k + 1 + n, a + 4 + n
+  e, k, a = e + 1, k + 2 + n, a + 6 + n
 end
+return out
+"""
+READ_SCRIPT = """
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HMGET', KEYS[i], 'v', 's') end
 return out
 """
 RELOAD_SCRIPT = """
@@ -76,11 +85,13 @@ class RedisStateStore(WorkingStateStore):
         self.prefix = prefix
         self.client = redis_client(redis)
         self._shas: dict[str, str] = {}
+        self._indexes: dict[tuple[str, int], str] = {}
 
     def for_prefix(self, prefix: str) -> RedisStateStore:
         """The same store (client, loaded scripts) under another key prefix: a generation's."""
         sibling = copy.copy(self)  # shares the client and the loaded scripts' shas
         sibling.prefix = prefix
+        sibling._indexes = {}
         return sibling
 
     def _index(self, shard: str, group: int) -> str:
@@ -102,11 +113,12 @@ class RedisStateStore(WorkingStateStore):
 
     async def _pipeline(self, commands: Sequence[Command]) -> list[Any]:
         if not self._shas:
-            for name, source in (("cas", CAS_SCRIPT), ("reload", RELOAD_SCRIPT)):
+            scripts = (("cas", CAS_SCRIPT), ("reload", RELOAD_SCRIPT), ("read", READ_SCRIPT))
+            for name, source in scripts:
                 self._shas[name] = await self.client.script_load(source)
         async with self.client.pipeline(transaction=False) as pipe:
             for command in commands:
-                if command[0] in self._shas:  # ("cas" | "reload", keys, args)
+                if command[0] in self._shas:  # ("cas" | "reload" | "read", keys, args)
                     name, keys, args = command
                     pipe.execute_command("EVALSHA", self._shas[name], len(keys), *keys, *args)
                 else:
@@ -136,16 +148,29 @@ class RedisStateStore(WorkingStateStore):
         await self._run("sentinel", commands)
 
     async def read(self, keys: Sequence[StateKey]) -> list[StoredState | None]:
+        """One script call per slot group reads all of the group's states (one command each
+        instead of one HMGET per state: the client's cost is per command)."""
         if not keys:
             return []
-        commands = [("HMGET", state_key(self.prefix, key), "v", "s") for key in keys]
+        grouped: dict[int, tuple[list[int], list[str]]] = {}
+        for i, key in enumerate(keys):
+            found = grouped.get(group := slot_group(key.ids[0]))
+            if found is None:
+                found = grouped[group] = ([], [])
+            found[0].append(i)
+            found[1].append(state_key(self.prefix, key))
+        commands: list[Command] = [("read", listed, ()) for _, listed in grouped.values()]
         replies = await self._run(f"read of {len(keys)} states", commands)
-        return [
-            None if version is None else StoredState(int(version), blob)
-            for version, blob in replies
-        ]
+        out: list[StoredState | None] = [None] * len(keys)
+        for (order, _), reply in zip(grouped.values(), replies, strict=True):
+            for i, (version, blob) in zip(order, reply, strict=True):
+                if version is not None:
+                    out[i] = StoredState(int(version), blob)
+        return out
 
     async def write(self, writes: Sequence[StateWrite]) -> list[bool]:
+        """One script call per slot group: each entity's compare-and-set and, where it wrote,
+        its refresh index entry (ZADD at ``refresh_at_ms``, or ZREM)."""
         if not writes:
             return []
         grouped: dict[int, tuple[list[int], list[Any], list[Any]]] = {}
@@ -156,19 +181,30 @@ class RedisStateStore(WorkingStateStore):
             order, keys, args = found
             order.append(i)
             keys.append(state_key(self.prefix, w.key))
+            keys.append(self._index_of(w.shard, group))
             keys += w.serving
             expected = "" if w.expected is None else str(w.expected)
             if w.expected_digest is not None:
                 expected += f":{w.expected_digest}"
-            args += (len(w.serving), expected, w.version, w.blob or b"", *w.serving.values())
+            refresh = "" if w.refresh_at_ms is None else w.refresh_at_ms
+            args += (
+                len(w.serving), expected, w.version, w.blob or b"", w.key.member(), refresh,
+                *w.serving.values(),
+            )  # fmt: skip
         commands: list[Command] = [("cas", keys, args) for _, keys, args in grouped.values()]
         replies = await self._run(f"write of {len(writes)} states", commands)
         done = [False] * len(writes)
         for (order, _, _), reply in zip(grouped.values(), replies, strict=True):
             for i, ok in zip(order, reply, strict=True):
                 done[i] = bool(ok)
-        await self._reindex([w for w, ok in zip(writes, done, strict=True) if ok])
         return done
+
+    def _index_of(self, shard: str, group: int) -> str:
+        """``_index``, remembered (named for every entity written)."""
+        found = self._indexes.get((shard, group))
+        if found is None:
+            found = self._indexes[(shard, group)] = self._index(shard, group)
+        return found
 
     async def _reindex(self, writes: Sequence[StateWrite]) -> None:
         """One ZADD (and one ZREM) per shard and slot group for all its written entities, not

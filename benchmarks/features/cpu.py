@@ -1,12 +1,14 @@
-"""In-process CPU per event of the features worker's own work (no Kafka, Redis or Cassandra).
+"""In-process CPU per event of the features worker's own work (no Kafka nor Cassandra).
 
-``python -m benchmarks.features.cpu [--events N] [--profile out.prof] [--default-gc]``: the
-bench's events (the same generator, seed and user count) are encoded, split by user over the
-partitions, then taken in batches of ``batch`` like the worker: ``route`` (decode, validate,
-per-entity events), the repartition records encoded and decoded, and ``FeatureUpdater.apply``
-on both sides against in-memory state stores. Prints CPU microseconds per event
-(``time.process_time``). The garbage collector is set as in the worker
-(``streams.features.collector``) unless ``--default-gc``.
+``python -m benchmarks.features.cpu [--events N] [--profile out.prof] [--default-gc]
+[--redis]``: the bench's events (the same generator, seed and user count) are encoded, split by
+user over the partitions, then taken in batches of ``batch`` like the worker: ``route`` (decode,
+validate, per-entity events), the repartition records encoded and decoded, and
+``FeatureUpdater.apply`` on both sides against in-memory state stores (``--redis``: the working
+copy in the stack's Redis under a scratch prefix, removed after; hold
+``/tmp/interstore-heavy.lock``), the durable copy deferred as in the worker (never flushed).
+Prints CPU microseconds per event (``time.process_time``). The garbage collector is set as in
+the worker (``streams.features.collector``) unless ``--default-gc``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from features.state_cache import state_digest
 from features.updater import FeatureUpdater
 from interstore.demo_events import generate_events
 from schemas.codec import default_codec
+from store.deferred_feature_state import DeferredStateStore
 from store.feature_state import (
     DurableStateStore,
     StateKey,
@@ -33,6 +36,7 @@ from store.feature_state import (
     StoredState,
     WorkingStateStore,
 )
+from store.redis_feature_state import RedisStateStore
 from streams.features.collector import tune_collector
 from streams.features.records import decode_repartitioned, route
 from streams.messages import RawMessage
@@ -97,14 +101,14 @@ def messages(events: int, users: int, partitions: int, now_ms: int) -> list[RawM
     return out
 
 
-async def run(msgs: list[RawMessage], batch: int, now_ms: int) -> MemoryWorking:
+async def run(msgs: list[RawMessage], batch: int, now_ms: int, working: WorkingStateStore) -> None:
     settings = load_settings()
     catalogue = load_catalogue(settings.features.definitions_path)
     plans = plans_from_catalogue(catalogue)
-    working = MemoryWorking()
+    prefix = working.prefix if isinstance(working, RedisStateStore) else "cpu"
     updater = FeatureUpdater(
-        catalogue, plans, working, MemoryDurable(),
-        key_prefix="cpu", lateness_ms=3_600_000, clock=lambda: now_ms,
+        catalogue, plans, working, DeferredStateStore(MemoryDurable()),
+        key_prefix=prefix, lateness_ms=3_600_000, clock=lambda: now_ms,
     )  # fmt: skip
     codec = default_codec()
     for first in range(0, len(msgs), batch):
@@ -114,7 +118,20 @@ async def run(msgs: list[RawMessage], batch: int, now_ms: int) -> MemoryWorking:
             RawMessage("rp", p, i, k, v) for i, (p, k, v) in enumerate(routed.outgoing)
         ]
         await updater.apply(decode_repartitioned(repartitioned))
-    return working
+
+
+async def in_redis(msgs: list[RawMessage], batch: int, now_ms: int) -> float:
+    """``run`` with the working copy in the stack's Redis, its keys removed after (not
+    counted); returns the CPU seconds of the run."""
+    working = RedisStateStore(load_settings().redis, f"cpubench{now_ms}")
+    started = time.process_time()
+    try:
+        await run(msgs, batch, now_ms, working)
+        return time.process_time() - started
+    finally:
+        async for key in working.client.scan_iter(f"{working.prefix}:*", count=1000):
+            await working.client.delete(key)
+        await working.close()
 
 
 def digest(working: MemoryWorking) -> str:
@@ -135,6 +152,9 @@ def main() -> None:
     parser.add_argument("--profile", default=None)
     parser.add_argument("--now-ms", type=int, default=0, help="fixed: comparable digests")
     parser.add_argument("--default-gc", action="store_true", help="CPython's collector settings")
+    parser.add_argument(
+        "--redis", action="store_true", help="the working copy in the stack's Redis"
+    )
     args = parser.parse_args()
     now_ms = args.now_ms or int(time.time() * 1000)
     msgs = messages(args.events, args.users, 12, now_ms)
@@ -144,13 +164,18 @@ def main() -> None:
     started = time.process_time()
     if profiler:
         profiler.enable()
-    working = asyncio.run(run(msgs, args.batch, now_ms))
+    working = MemoryWorking()
+    if args.redis:
+        cpu = asyncio.run(in_redis(msgs, args.batch, now_ms))
+    else:
+        asyncio.run(run(msgs, args.batch, now_ms, working))
+        cpu = time.process_time() - started
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.profile)
-    cpu = time.process_time() - started
     print(f"{len(msgs)} events, batch {args.batch}: {cpu * 1e6 / len(msgs):.1f} us CPU/event")
-    print(f"digest of values and states: {digest(working)}")
+    if not args.redis:
+        print(f"digest of values and states: {digest(working)}")
 
 
 if __name__ == "__main__":

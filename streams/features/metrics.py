@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import Counter as Tally
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -74,3 +76,23 @@ class FeatureMetrics:
         two counters need not pay for the histograms (~4 ms of the worker's CPU each time)."""
         registry = self.registry.restricted_registry(names) if names else self.registry
         return generate_latest(registry)
+
+
+def observe_all(histogram: Histogram, amounts: Sequence[float]) -> None:
+    """``histogram.observe`` of every amount (of a labelled child or a histogram without
+    labels), as one increment per bucket touched and one of the sum: ``observe`` takes two locks
+    and walks the buckets per amount, and a batch makes thousands of freshness observations.
+    Relies on ``prometheus_client``'s ``_upper_bounds``, ``_buckets`` and ``_sum`` (the unit
+    test compares it with ``observe``); without them, observes one by one."""
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None:
+        for amount in amounts:
+            histogram.observe(amount)
+        return
+    if not amounts:
+        return
+    for at, count in Tally([bisect_left(bounds, amount) for amount in amounts]).items():
+        buckets[at].inc(count)  # the first bucket whose bound is >= the amount, as observe
+    total.inc(sum(amounts))

@@ -23,7 +23,7 @@ from core.settings import Settings
 from features.aggregate import FeatureEvent, entity_id
 from features.packing import packer
 from features.plan import EntityPlan
-from features.routing import LOCAL_KEY, entity_shard, local_shard, repartition_of
+from features.routing import entity_shard, local_shard, repartition_of, user_keyed
 from features.routing import feature_event as routed_event
 from features.updater import EntityBatch
 from schemas.codec import Codec
@@ -75,6 +75,10 @@ def route(
     batches: dict[StateKey, EntityBatch] = {}
     entries: dict[int, list[list[Any]]] = {}
     pack = packer().pack
+    targets = [
+        (plan.entity, plan.keys, plan.keys[0] if len(plan.keys) == 1 else None, user_keyed(plan))
+        for plan in plans.values()
+    ]
     for message in messages:
         try:
             event = feature_event(codec, message, now_ms)
@@ -84,20 +88,33 @@ def route(
         if event is None:
             out.ignored += 1
             continue
-        for plan in plans.values():
-            ids = entity_id(plan.keys, event.fields)
-            if ids is None:
-                continue
-            key = StateKey(plan.entity, ids)
-            if plan.keys[0] == LOCAL_KEY:
+        fields = event.fields
+        for entity, keys, only_key, local in targets:
+            if only_key is not None:  # entity_id of a one-key entity, inline
+                one = fields.get(only_key)
+                if one is None or one == "":
+                    continue
+                ids: tuple[str, ...] = (one if type(one) is str else str(one),)
+            else:
+                found_ids = entity_id(keys, fields)
+                if found_ids is None:
+                    continue
+                ids = found_ids
+            key = StateKey(entity, ids)
+            if local:
                 batch = batches.get(key)
                 if batch is None:
                     batch = batches[key] = EntityBatch(local_shard(message.partition), key)
                 batch.events.append(event)
             else:
-                entry = [key.entity, list(key.ids), event.kind, event.ts_ms, event.fields]
-                entry += [event.partition, event.offset]
-                entries.setdefault(repartition_of(ids[0], partitions), []).append(entry)
+                # ids, a tuple, packs as a list would
+                entry = [entity, ids, event.kind, event.ts_ms, fields, event.partition,
+                         event.offset]  # fmt: skip
+                found = entries.get(partition := repartition_of(ids[0], partitions))
+                if found is None:
+                    entries[partition] = [entry]
+                else:
+                    found.append(entry)
     out.local = list(batches.values())
     for partition, listed in sorted(entries.items()):
         for first in range(0, len(listed), RECORD_ENTRIES):
@@ -112,8 +129,9 @@ def decode_repartitioned(messages: Iterable[RawMessage]) -> list[EntityBatch]:
     batches: dict[StateKey, EntityBatch] = {}
     for message in messages:
         shard = entity_shard(message.partition)
-        for entity, ids, kind, ts_ms, fields, partition, offset in msgpack.unpackb(message.value):
-            key = StateKey(entity, tuple(ids))
+        entries = msgpack.unpackb(message.value, use_list=False)  # ids come as a tuple
+        for entity, ids, kind, ts_ms, fields, partition, offset in entries:
+            key = StateKey(entity, ids)
             batch = batches.get(key)
             if batch is None:
                 batch = batches[key] = EntityBatch(shard, key)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from core.settings import FeatureSettings, RedisSettings
-from store.feature_state import StateKey, StateWrite
+from store.feature_state import StateKey, StateWrite, StoredState
 from store.feature_store import serving_key
 from store.redis_feature_state import RedisStateStore
 from store.redis_features import RedisFeatureStore, slots_of
@@ -74,4 +74,41 @@ async def test_one_missing_sentinel_names_its_shard_alone(
     finally:
         keys = [working._sentinel(s, g) for s in shards for g in range(SLOT_GROUPS)]
         await working.client.delete(*keys)
+        await working.close()
+
+
+async def test_reads_and_writes_by_slot_group_keep_order_and_index_only_what_they_wrote(
+    hot_redis: RedisSettings, unique_name: str
+) -> None:
+    """States of many slot groups read back in order (absent ones as None); a refused
+    compare-and-set leaves the entity's refresh index entry as it was."""
+    working = RedisStateStore(hot_redis, unique_name)
+    keys = [StateKey("user", (f"user-{i}",)) for i in range(40)]
+    value = serving_key(unique_name, "user", ("user-0",), "g")
+    try:
+        first = [
+            StateWrite("u1", key, None, 1, f"s{i}".encode(), {}, 1_000 + i)
+            for i, key in enumerate(keys)
+        ]
+        first[0] = first[0]._replace(serving={value: b"v0"})
+        assert await working.write(first) == [True] * len(keys)
+        absent = StateKey("user", ("nobody",))
+        assert await working.read([*keys, absent]) == [
+            *(StoredState(1, f"s{i}".encode()) for i in range(len(keys))),
+            None,
+        ]
+        assert await working.client.get(value) == b"v0"
+        assert await working.due("u1", 10_000, 100) == keys  # by refresh time
+        # odd ones expect the stored version (written, leave the index); even ones a wrong one
+        second = [
+            StateWrite("u1", key, 1 if i % 2 else 7, 2, b"new", {}, None)
+            for i, key in enumerate(keys)
+        ]
+        assert await working.write(second) == [bool(i % 2) for i in range(len(keys))]
+        assert await working.due("u1", 10_000, 100) == keys[::2]
+        stored = await working.read(keys)
+        assert [s.version if s else None for s in stored] == [1 + i % 2 for i in range(len(keys))]
+    finally:
+        async for key in working.client.scan_iter(f"{unique_name}:*", count=1000):
+            await working.client.delete(key)
         await working.close()

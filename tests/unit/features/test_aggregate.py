@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from features.aggregate import apply_events, entity_id, scaled_value
 from features.plan import aggregate_id
 from features.state import DISTINCT_TILE_CAP, EntityState
@@ -90,3 +92,27 @@ def test_entity_ids_and_scaled_values() -> None:
     assert scaled_value(("quantity", "price"), {"quantity": 3, "price": "0.3333"}) == 9999
     assert scaled_value(("quantity", "price"), {"quantity": 3}) == 0
     assert DAY_MS == 24 * HOUR_MS
+
+
+def test_pruning_skipped_while_it_can_drop_nothing_keeps_what_a_full_prune_keeps() -> None:
+    """Random batches over lagging source partitions, late and future events: the state that
+    skips pruning while ``prune_due_ms`` says nothing can go encodes as one pruned every time."""
+    rng = random.Random(7)
+    for plan in plans().values():
+        skipping, full = EntityState(), EntityState()
+        offsets = [0, 0, 0]
+        clock = [NOW, NOW - 2 * DAY_MS, NOW - 9 * DAY_MS]  # partitions far behind each other
+        for _ in range(300):
+            batch = []
+            for _ in range(rng.randint(1, 6)):
+                partition = rng.randrange(3)
+                clock[partition] += rng.choice([0, MINUTE_MS, HOUR_MS, 7 * HOUR_MS, DAY_MS])
+                ts = clock[partition] - rng.choice([0, 0, 0, 30 * MINUTE_MS, 2 * HOUR_MS])
+                offsets[partition] += 1
+                kind = rng.choice(["click", "order", "wishlist"])
+                e = event(kind, ts, offsets[partition], category_id=f"c{rng.randrange(5)}")
+                batch.append(e._replace(partition=partition))
+            apply_events(plan, skipping, batch, LATENESS)
+            full.prune_due_ms = 0  # forget: prune everything prunable
+            apply_events(plan, full, batch, LATENESS)
+            assert skipping.encode() == full.encode()
