@@ -85,13 +85,11 @@ class RedisStateStore(WorkingStateStore):
         self.prefix = prefix
         self.client = redis_client(redis)
         self._shas: dict[str, str] = {}
-        self._indexes: dict[tuple[str, int], str] = {}
 
     def for_prefix(self, prefix: str) -> RedisStateStore:
         """The same store (client, loaded scripts) under another key prefix: a generation's."""
         sibling = copy.copy(self)  # shares the client and the loaded scripts' shas
         sibling.prefix = prefix
-        sibling._indexes = {}
         return sibling
 
     def _index(self, shard: str, group: int) -> str:
@@ -181,7 +179,7 @@ class RedisStateStore(WorkingStateStore):
             order, keys, args = found
             order.append(i)
             keys.append(state_key(self.prefix, w.key))
-            keys.append(self._index_of(w.shard, group))
+            keys.append(self._index(w.shard, group))
             keys += w.serving
             expected = "" if w.expected is None else str(w.expected)
             if w.expected_digest is not None:
@@ -198,13 +196,6 @@ class RedisStateStore(WorkingStateStore):
             for i, ok in zip(order, reply, strict=True):
                 done[i] = bool(ok)
         return done
-
-    def _index_of(self, shard: str, group: int) -> str:
-        """``_index``, remembered (named for every entity written)."""
-        found = self._indexes.get((shard, group))
-        if found is None:
-            found = self._indexes[(shard, group)] = self._index(shard, group)
-        return found
 
     async def _reindex(self, writes: Sequence[StateWrite]) -> None:
         """One ZADD (and one ZREM) per shard and slot group for all its written entities, not

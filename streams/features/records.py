@@ -75,10 +75,7 @@ def route(
     batches: dict[StateKey, EntityBatch] = {}
     entries: dict[int, list[list[Any]]] = {}
     pack = packer().pack
-    targets = [
-        (plan.entity, plan.keys, plan.keys[0] if len(plan.keys) == 1 else None, user_keyed(plan))
-        for plan in plans.values()
-    ]
+    targets = [(plan.entity, plan.keys, user_keyed(plan)) for plan in plans.values()]
     for message in messages:
         try:
             event = feature_event(codec, message, now_ms)
@@ -89,17 +86,10 @@ def route(
             out.ignored += 1
             continue
         fields = event.fields
-        for entity, keys, only_key, local in targets:
-            if only_key is not None:  # entity_id of a one-key entity, inline
-                one = fields.get(only_key)
-                if one is None or one == "":
-                    continue
-                ids: tuple[str, ...] = (one if type(one) is str else str(one),)
-            else:
-                found_ids = entity_id(keys, fields)
-                if found_ids is None:
-                    continue
-                ids = found_ids
+        for entity, keys, local in targets:
+            ids = entity_id(keys, fields)
+            if ids is None:
+                continue
             key = StateKey(entity, ids)
             if local:
                 batch = batches.get(key)
@@ -110,11 +100,7 @@ def route(
                 # ids, a tuple, packs as a list would
                 entry = [entity, ids, event.kind, event.ts_ms, fields, event.partition,
                          event.offset]  # fmt: skip
-                found = entries.get(partition := repartition_of(ids[0], partitions))
-                if found is None:
-                    entries[partition] = [entry]
-                else:
-                    found.append(entry)
+                entries.setdefault(repartition_of(ids[0], partitions), []).append(entry)
     out.local = list(batches.values())
     for partition, listed in sorted(entries.items()):
         for first in range(0, len(listed), RECORD_ENTRIES):
