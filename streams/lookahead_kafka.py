@@ -1,5 +1,11 @@
 """The look-ahead's reader (``streams.lookahead.AheadReader``) on Kafka: an aiokafka consumer
-with no group, assigned partitions and offsets by hand, committing nothing."""
+with no group, assigned partitions and offsets by hand, committing nothing.
+
+Its fetches are sized like the worker's (``streams.kafka_fetch.fetch_batching``): the broker
+answers once it has ``kafka.fetch_min_bytes`` or after ``worker.fetch_wait_max_ms``. With
+aiokafka's defaults (one byte) a reader at the head of a partition behind got an answer per
+message that arrived: hundreds of fetches a second, the broker's CPU rising just as the worker
+fell behind (DESIGN §15)."""
 
 from __future__ import annotations
 
@@ -18,9 +24,10 @@ MAX_RECORDS = 2000
 
 
 class KafkaAheadReader:
-    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
+    def __init__(self, kafka: KafkaSettings, topic: str, fetch_wait_max_ms: int) -> None:
         self.kafka = kafka
         self.topic = topic
+        self.fetch_wait_max_ms = fetch_wait_max_ms
         self._consumer: AIOKafkaConsumer | None = None
 
     async def _started(self) -> AIOKafkaConsumer:
@@ -32,6 +39,8 @@ class KafkaAheadReader:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 client_id="interstore-look-ahead",
+                fetch_min_bytes=self.kafka.fetch_min_bytes,
+                fetch_max_wait_ms=self.fetch_wait_max_ms,
             )
             await consumer.start()
             self._consumer = consumer
@@ -95,7 +104,7 @@ def kafka_lookahead(
         return None
     return LookAhead(
         early,
-        KafkaAheadReader(settings.kafka, settings.topics.events),
+        KafkaAheadReader(settings.kafka, settings.topics.events, worker.fetch_wait_max_ms),
         owned,
         highwater,
         min_lag=worker.lookahead_min_lag,
