@@ -84,6 +84,23 @@ def admin_client(kafka: KafkaSettings) -> AdminClient:
     return AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
 
 
+def delete_topics_with_prefixes(kafka: KafkaSettings, prefixes: Iterable[str]) -> list[str]:
+    """Delete every topic whose name starts with one of ``prefixes`` (Faust's own topics of an
+    app id included); the names deleted. A topic gone meanwhile is not an error."""
+    admin = admin_client(kafka)
+    starts = tuple(prefixes)
+    names = [n for n in admin.list_topics(timeout=DEFAULT_TIMEOUT_S).topics if n.startswith(starts)]
+    if not starts or not names:
+        return []
+    for name, future in admin.delete_topics(names, operation_timeout=DEFAULT_TIMEOUT_S).items():
+        try:
+            future.result(timeout=2 * DEFAULT_TIMEOUT_S)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise TopicError(f"cannot delete topic {name}: {exc.args[0]}") from exc
+    return names
+
+
 def partition_counts(
     client: AdminClient | Producer, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> dict[str, int]:

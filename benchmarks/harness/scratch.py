@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cassandra.cluster import Session
-from confluent_kafka import KafkaError, KafkaException
 
 from benchmarks.harness.errors import BenchError
 from core.settings import Settings
 from store.cql_schema import apply_schema
-from streams.topics import admin_client, ensure_topics
+from streams.topics import TopicError, delete_topics_with_prefixes, ensure_topics
 
 COUNT_TIMEOUT_S = 300.0
 
@@ -113,17 +112,10 @@ def delete_hot_keys(settings: Settings, prefix: str) -> int:
 
 def delete_topics(settings: Settings, prefix: str) -> list[str]:
     """Delete every topic whose name starts with ``prefix`` (Faust's own topics included)."""
-    admin = admin_client(settings.kafka)
-    names = [name for name in admin.list_topics(timeout=30).topics if name.startswith(prefix)]
-    if not names:
-        return []
-    for name, future in admin.delete_topics(names, operation_timeout=30).items():
-        try:
-            future.result(timeout=60)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
-                raise BenchError(f"cannot delete topic {name}: {exc.args[0]}") from exc
-    return names
+    try:
+        return delete_topics_with_prefixes(settings.kafka, [prefix])
+    except TopicError as exc:
+        raise BenchError(str(exc)) from exc
 
 
 def count_rows(session: Session, keyspace: str) -> int:

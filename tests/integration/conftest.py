@@ -6,15 +6,18 @@ Each test gets its own topic names and its own keyspace, so tests never see each
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Iterator
 
 import pytest
 from cassandra.cluster import Session
+from confluent_kafka import KafkaException
 
 from core.settings import RedisSettings, Settings, load_settings
 from deploy.stack import LocalStack
 from store.cassandra_session import open_session
 from store.cql_schema import apply_schema
+from streams.topics import TopicError, delete_topics_with_prefixes
 from tests.integration.private_redis_cluster import PrivateRedisCluster, private_redis_cluster
 
 
@@ -39,9 +42,26 @@ def stack(settings: Settings) -> Iterator[LocalStack]:
         local.down()
 
 
+@pytest.fixture(scope="session")
+def names_used(stack: LocalStack, settings: Settings) -> Iterator[set[str]]:
+    """Every ``unique_name`` of the session; at its end, the Kafka topics named after them go
+    (events, dead letters, feature topics, Faust's own), so that a shared stack's broker does
+    not gather thousands of partitions over test runs (the benchmarks run on it next). It
+    needs the stack, so it ends before a stack the session started is stopped."""
+    names: set[str] = set()
+    yield names
+    if names:
+        try:
+            delete_topics_with_prefixes(settings.kafka, names)
+        except (TopicError, KafkaException) as exc:  # the broker stopped meanwhile: nothing to keep
+            warnings.warn(f"test topics not deleted: {exc}", stacklevel=1)
+
+
 @pytest.fixture
-def unique_name() -> str:
-    return f"t{uuid.uuid4().hex[:12]}"
+def unique_name(names_used: set[str]) -> str:
+    name = f"t{uuid.uuid4().hex[:12]}"
+    names_used.add(name)
+    return name
 
 
 @pytest.fixture(scope="session")
