@@ -17,6 +17,7 @@ from __future__ import annotations
 BENCHMARKS: dict[str, str] = {
     "ingest": "benchmarks.ingest.command",
     "hydrate": "benchmarks.hydrate.command",
+    "hydrate-sustained": "benchmarks.hydrate.sustained",
     "api": "benchmarks.api.command",
     "replay": "benchmarks.replay.command",
     "features-read": "benchmarks.features_read.command",

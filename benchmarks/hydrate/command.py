@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -49,8 +50,6 @@ def command(
     warm_up: WarmUp = True,
 ) -> None:
     """App-open hydration latency under ingest, and cold writes per interaction in sessions."""
-    from benchmarks.hydrate.run import run_hydrate
-
     params = checked(
         HydrateParams,
         users=users,
@@ -62,8 +61,18 @@ def command(
         partitions=partitions,
         seed=seed,
     )
+    run_hydrate_bench(params, Repetitions(runs, warm_up), HEADLINES)
+
+
+def run_hydrate_bench(
+    params: HydrateParams, repetitions: Repetitions, headlines: Sequence[Headline]
+) -> None:
+    """Warm up with a small run of the same shape, then ``repetitions`` measured runs."""
+    from benchmarks.hydrate.run import run_hydrate
+
     warm = dataclasses.replace(
-        params, users=min(users, 20), alone_users=4, session_users=min(session_users, 30),
-        through_users=min(through_users, 10), spread_s=5.0,
+        params, users=min(params.users, 20), alone_users=4,
+        session_users=min(params.session_users, 30),
+        through_users=min(params.through_users, 10), spread_s=5.0,
     )  # fmt: skip
-    run_benchmark(params, run_hydrate, Repetitions(runs, warm_up), HEADLINES, warm_up_params=warm)
+    run_benchmark(params, run_hydrate, repetitions, headlines, warm_up_params=warm)

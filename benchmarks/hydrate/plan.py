@@ -17,6 +17,8 @@ from store.interactions import INTERACTION_KINDS, Interaction
 
 @dataclass(frozen=True, slots=True)
 class HydrateParams:
+    name: str = "hydrate"
+    """The result's name (its file: ``benchmarks/results/NAME.json``)."""
     users: int = 200
     """Test users the worker hydrates (the raw baseline reads as many others, shaped alike)."""
     history: int = 1_000

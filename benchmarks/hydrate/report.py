@@ -101,7 +101,7 @@ def build_result(
         "targets": [target.to_json() for target in targets],
     }
     baseline = {"raw_hydration": dict(raw), "write_through": dict(through)}
-    return BenchResult("hydrate", params.to_json(), figures, baseline, headline, host), targets
+    return BenchResult(params.name, params.to_json(), figures, baseline, headline, host), targets
 
 
 ROWS = (
