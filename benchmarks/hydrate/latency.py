@@ -29,6 +29,7 @@ from benchmarks.harness.cpu import GroupCpu
 from benchmarks.harness.figures import progress
 from benchmarks.harness.processes import BenchWorker, running_worker, wait_metric
 from benchmarks.harness.scratch import Scratch, delete_hot_keys, scratch_resources
+from benchmarks.harness.settle import settle_stack
 from benchmarks.hydrate.app_opens import open_apps
 from benchmarks.hydrate.lag import LagSampler
 from benchmarks.hydrate.plan import HydrateParams, expected_hot, history
@@ -156,6 +157,7 @@ def measure_hydration(
         with scratch_resources(settings, session, scratch) as scoped:
             users = hydrated + raw_users
             expected = preload(scoped, session, scratch.keyspace, users, params, console)
+            settled = settle_stack(console)
             env = worker_env(scratch, params, short_sessions=False)
             with (
                 running_worker(scoped, scratch, env, console) as worker,
@@ -199,6 +201,7 @@ def measure_hydration(
         "background_produced_per_s": round(produced_rate, 1),
         "hot_views_verified": worker_ok,
         "hydrated_per_kind": _mean_counts(expected, worker_users),
+        "stack_settle": settled,
     }
     raw_figures = {
         **latency_figures(raw_seconds),
