@@ -3,9 +3,9 @@ with no group, assigned partitions and offsets by hand, committing nothing.
 
 Its fetches are sized like the worker's (``streams.kafka_fetch.fetch_batching``): the broker
 answers once it has ``kafka.fetch_min_bytes`` or after ``worker.fetch_wait_max_ms``. With
-aiokafka's defaults (one byte) a reader at the head of a partition behind got an answer per
-message that arrived: hundreds of fetches a second, the broker's CPU rising just as the worker
-fell behind (DESIGN §15)."""
+aiokafka's defaults (one byte) a reader at the head of the stream got an answer per message
+that arrived: hundreds of fetches a second, each costing the broker and the worker CPU while a
+partition is behind (DESIGN §15 has the measurement)."""
 
 from __future__ import annotations
 
