@@ -1,10 +1,12 @@
 """Letting the stack digest what a benchmark just loaded before it measures anything.
 
 `bench hydrate` writes each user's cold history (400,000 rows at its defaults, 2,040,000 for
-`bench hydrate-sustained`) seconds before its app-open phase; Cassandra then flushes and compacts
-them for tens of seconds, on the same two cores as the worker under test. Measured that way, the
-phase was timing a bulk load's aftermath, not the hot path (DESIGN §15, tenth session).
-``settle_stack`` waits until the stack's services are quiet again, and says how long it took.
+`bench hydrate-sustained`) just before its app-open phase; whatever Cassandra still does with
+them (flushes, compactions) would run on the same two cores as the worker under test.
+``settle_stack`` waits until the stack's services are quiet, and the result says how long that
+took (``figures.hydration.stack_settle``). Measured in the tenth session: 3-5 s at `bench
+hydrate`'s defaults, the shortest wait there is, so the load was not what made some runs slow
+(DESIGN §15); the wait stays as a guard and a record.
 """
 
 from __future__ import annotations
