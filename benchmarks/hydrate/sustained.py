@@ -13,19 +13,16 @@ import typer
 from benchmarks.harness.command import Repetitions
 from benchmarks.harness.options import Runs, Seed, WarmUp, checked
 from benchmarks.harness.repeat import Headline
-from benchmarks.hydrate.command import run_hydrate_bench
+from benchmarks.hydrate.command import CONSUMED, LIVE_P50, LIVE_P99, run_hydrate_bench
 from benchmarks.hydrate.plan import HydrateParams
 
 HEADLINES = (
-    Headline("worker consumed events/s", "figures.hydration.events_consumed_per_s", "events/s",
-             "figures.hydration.background_produced_per_s"),
+    CONSUMED,
     Headline("consumer lag at the end (at the start: baseline)",
              "figures.hydration.consumer_lag.end", "messages",
              "figures.hydration.consumer_lag.start"),
-    Headline("produce ack -> live in Redis, p50", "figures.hydration.outside.p50_ms", "ms",
-             "baseline.raw_hydration.p50_ms"),
-    Headline("produce ack -> live in Redis, p99", "figures.hydration.outside.p99_ms", "ms",
-             "baseline.raw_hydration.p99_ms"),
+    LIVE_P50,
+    LIVE_P99,
 )  # fmt: skip
 
 
