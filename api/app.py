@@ -23,6 +23,7 @@ from api.model_service import ModelService, view_of
 from api.readiness import ReadinessCache
 from api.responses import OrjsonResponse
 from api.routes import features, health, interactions, models, users
+from api.user_reads import UserReads
 from core.settings import Settings
 
 log = logging.getLogger("interstore.api")
@@ -44,6 +45,9 @@ def create_app(settings: Settings, open_backends: BackendOpener = Backends.open)
         elif keyring.dev_mode_ignored:
             log.warning("INTERSTORE_API_DEV_MODE ignored: API keys are configured and enforced")
         app.state.backends = backends = await open_backends(settings)
+        app.state.user_reads = UserReads(
+            backends.reader, max_in_flight=settings.api.user_reads_in_flight
+        )
         reader = backends.features
         app.state.models = ModelService(
             settings.models, view_of(reader.catalogue), reader, metrics.models

@@ -5,7 +5,7 @@ path parameter validation, the endpoint's call) cost about as much CPU as the re
 middleware, innermost (inside the concurrency limit, the request metrics and the body limit),
 answers a well-formed request of that route itself with the same steps as the route
 (``api.routes.interactions``): the key's scope (``KeyRing.check``), the user id's bounds, the
-query (``api.params``), ``InteractionReader.recent_json_many``, the per-source counters and
+query (``api.params``), ``UserReads.recent_json`` (``api.user_reads``), the per-source counters and
 the same JSON. Anything else (another route, a missing or refused key, a bad parameter, an
 unexpected error) goes to the FastAPI app untouched, which answers it as it always did: error
 shapes and the OpenAPI schema stay FastAPI's. It sets ``scope["route"]`` to the FastAPI route,
@@ -28,7 +28,8 @@ from api.models import MAX_ID_BYTES
 from api.params import check_user_id, parse_kinds, parse_limit, parse_since
 from api.read_counts import count_reads
 from api.responses import OrjsonResponse
-from store.read_path import InteractionReader, ReadFailed
+from api.user_reads import UserReads
+from store.read_path import ReadFailed
 
 PREFIX, SUFFIX = "/v1/users/", "/interactions"
 ROUTE_PATH = "/v1/users/{user_id:anyid}/interactions"
@@ -74,12 +75,9 @@ class FastUserReads:
             since_ms = parse_since(query.get("since"))
         except ApiError:
             return None
-        reader: InteractionReader = state.backends.reader
-        outcomes = await reader.recent_json_many(
-            [user_id], kinds=wanted, limit=limit, since_ms=since_ms
-        )
-        count_reads(state.metrics, outcomes)
-        [outcome] = outcomes
+        reads: UserReads = state.user_reads
+        outcome = await reads.recent_json(user_id, kinds=wanted, limit=limit, since_ms=since_ms)
+        count_reads(state.metrics, [outcome])
         if isinstance(outcome, ReadFailed):
             return error_response(backend_status(outcome.error), str(outcome.error))
         return OrjsonResponse(

@@ -144,6 +144,13 @@ class ApiSettings(BaseSettings):
     )
     max_body_bytes: int = Field(1 << 20, ge=1024)
     cold_concurrency: int = Field(64, ge=1, description="Cold-tier reads in flight per process.")
+    user_reads_in_flight: int = Field(
+        2,
+        ge=1,
+        description="One user's interaction reads (GET /v1/users/{id}/interactions) out at once "
+        "per query and process; requests meanwhile go out together as the next read "
+        "(api.user_reads).",
+    )
     max_concurrency: int = Field(
         32,
         ge=1,

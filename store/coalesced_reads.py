@@ -9,6 +9,12 @@ the wrapped read function (one MGET on one Redis node), then gives each caller i
 asked twice in one turn (a user x category that two micro-batches of a request both need, or two
 requests for one user) is read once and given to both. A caller that stops waiting (its
 deadline) only drops its slice; a failed read fails every caller of that turn.
+
+With ``max_in_flight``, at most that many reads are out at once: callers that come while they
+are wait, and the first read to finish sends everything that gathered meanwhile as the next
+read (in ``max_keys`` slices). Under load the reads grow instead of multiplying, so the work
+per caller falls as the rate rises. A caller's read is always sent after it asked: it never
+joins a read already out, so it sees every write finished before it asked.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ Read = Callable[[list[str]], Awaitable[list[T]]]
 
 
 class Coalescer(Generic[T]):
-    def __init__(self, read: Read[T], max_keys: int) -> None:
+    def __init__(self, read: Read[T], max_keys: int, max_in_flight: int | None = None) -> None:
         """``read(keys)`` answers one value per key, in order; a turn's keys beyond
-        ``max_keys`` go out in another read."""
+        ``max_keys`` go out in another read; ``max_in_flight`` bounds the reads out at once
+        (None: unbounded)."""
         self._read = read
         self._max_keys = max_keys
+        self._max_in_flight = max_in_flight
         self._pending: list[tuple[Sequence[str], asyncio.Future[list[T]]]] = []
         self._pending_keys = 0
         self._running: set[asyncio.Task[None]] = set()
@@ -44,12 +52,32 @@ class Coalescer(Generic[T]):
         return await future
 
     def _flush(self) -> None:
-        if not self._pending:  # flushed early by a read over max_keys
-            return
-        pending, self._pending, self._pending_keys = self._pending, [], 0
-        task = asyncio.ensure_future(self._answer(pending))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        """Sends what is pending (none: flushed early by a read over max_keys) while a read
+        may go out; what is left goes when a read finishes."""
+        while self._pending and (
+            self._max_in_flight is None or len(self._running) < self._max_in_flight
+        ):
+            pending = self._take_slice()
+            if not pending:  # every caller left stopped waiting
+                continue
+            task = asyncio.ensure_future(self._answer(pending))
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+
+    def _take_slice(self) -> list[tuple[Sequence[str], asyncio.Future[list[T]]]]:
+        """The pending callers still waiting, up to ``max_keys`` keys (one caller at least)."""
+        count, keys = 0, 0
+        for wanted, _ in self._pending:
+            if count and keys + len(wanted) > self._max_keys:
+                break
+            count, keys = count + 1, keys + len(wanted)
+        taken, self._pending = self._pending[:count], self._pending[count:]
+        self._pending_keys -= keys
+        return [(wanted, future) for wanted, future in taken if not future.done()]
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._flush()
 
     async def _answer(self, pending: list[tuple[Sequence[str], asyncio.Future[list[T]]]]) -> None:
         if len(pending) == 1:  # one caller: its keys are distinct already (one MGET's ids)

@@ -33,6 +33,7 @@ from api.params import (
 )
 from api.read_counts import count_reads
 from api.responses import OrjsonResponse
+from api.user_reads import UserReads
 from store.interactions import INTERACTION_KINDS
 from store.read_path import (
     InteractionReader,
@@ -132,11 +133,9 @@ async def user_interactions(
     limit = parse_limit(query.get("limit"))
     wanted = parse_kinds(query.get("kinds"))
     since_ms = parse_since(query.get("since"))
-    outcomes = await _reader(request).recent_json_many(
-        [user_id], kinds=wanted, limit=limit, since_ms=since_ms
-    )
-    count_reads(_metrics(request), outcomes)
-    [outcome] = outcomes
+    reads: UserReads = request.app.state.user_reads
+    outcome = await reads.recent_json(user_id, kinds=wanted, limit=limit, since_ms=since_ms)
+    count_reads(_metrics(request), [outcome])
     if isinstance(outcome, ReadFailed):
         return error_response(backend_status(outcome.error), str(outcome.error))
     return OrjsonResponse(_answer_json(outcome))

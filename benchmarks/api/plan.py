@@ -11,7 +11,10 @@ KEPT_RATE = 0.95
 """A step counts only if the load generator really sent this share of the rate asked."""
 CPU_BOUND = 0.85
 """A process busy this share of its cores (or the host this share of its CPU) is saturated."""
-ENDPOINTS = ("single", "batch")
+ENDPOINTS = ("single", "spread", "batch")
+"""The phases at a fixed rate: one hot user; the batch phase's 50 users read one per request, in
+turn (so no two requests in flight ask for one user: what coalescing cannot save); batches."""
+LADDERS = ("single", "batch")
 KEEPING_UP_P99_MS = 100.0
 """A rate the API keeps up with: every request answered 2xx, all sent, p99 under this (no queue
 building up). The ladder climbs while the API keeps up, past the first rate over the target."""

@@ -6,7 +6,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from benchmarks.api.ladder import Step
-from benchmarks.api.plan import BATCH_P99_TARGET_MS, ENDPOINTS, SINGLE_P99_TARGET_MS, ApiParams
+from benchmarks.api.plan import (
+    BATCH_P99_TARGET_MS,
+    ENDPOINTS,
+    LADDERS,
+    SINGLE_P99_TARGET_MS,
+    ApiParams,
+)
 from benchmarks.harness.figures import Ceiling, Target, figures_table, ratio
 from benchmarks.harness.results import BenchResult
 
@@ -91,12 +97,16 @@ def render(result: BenchResult) -> list[Any]:
         "API cores", "host",
     )  # fmt: skip
     rows = []
-    for endpoint, label in (("single", "one hot user"), ("batch", "batch of 50")):
+    for endpoint, label in (
+        ("single", "one hot user"),
+        ("spread", "50 users in turn"),
+        ("batch", "batch of 50"),
+    ):
         rows.append(_row(f"API: {label}", figures[endpoint]["at_rate"]))
         rows.append(_row(f"floor raw: {label}", floors[endpoint]["raw"]))
         rows.append(_row(f"floor store: {label}", floors[endpoint]["store"]))
     tables = [figures_table("interstore bench api (under ingest)", columns, rows)]
-    for endpoint in ENDPOINTS:
+    for endpoint in LADDERS:
         ladder = figures[endpoint]["ladder"]
         steps = [_row(f"step {n}", step) for n, step in enumerate(ladder["steps"], 1)]
         for row, step in zip(steps, ladder["steps"], strict=True):

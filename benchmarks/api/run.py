@@ -9,6 +9,8 @@ rate) then attacks, each phase with the CPU of every process group recorded:
 
 1. one hot user, GET ``/v1/users/{id}/interactions?limit=100`` at ``rate`` req/s, then the
    same reads at the same rate from the floor process (``benchmarks.api.floor``: raw, store);
+   then the same with the batch phase's 50 live users in turn ("spread": requests that the
+   API's coalescing of one user's concurrent reads cannot save), and its floor;
 2. batches of 50 live users, POST ``/v1/interactions:batchGet`` at ``batch_rate``, then the floor;
 3. each endpoint's rate ladder (``step_s`` per rate) up to the first rate whose p99 misses the
    target, that loses a request or that vegeta could not send in full: the highest rate before
@@ -36,7 +38,7 @@ from rich.console import Console
 from benchmarks.api.floor import run_floor
 from benchmarks.api.ladder import ladder_json, rate_ladder
 from benchmarks.api.phases import Phases, check_answers, produce_sessions, profile_api, wait_live
-from benchmarks.api.plan import BATCH_P99_TARGET_MS, SINGLE_P99_TARGET_MS, ApiParams
+from benchmarks.api.plan import BATCH_P99_TARGET_MS, ENDPOINTS, SINGLE_P99_TARGET_MS, ApiParams
 from benchmarks.api.report import api_targets, build_result, render
 from benchmarks.api.scaling import (
     MoreProcesses,
@@ -88,7 +90,7 @@ def run_api_bench(
     )
     single, batch = (figures[e]["step"] for e in ("single", "batch"))
     targets = api_targets(single, batch, floors)
-    for endpoint in ("single", "batch"):
+    for endpoint in ENDPOINTS:
         figures[endpoint]["at_rate"] = figures[endpoint].pop("step").to_json()
     result = build_result(params, figures, floors, targets, host)
     for table in render(result):
@@ -132,14 +134,12 @@ def _measure(
             check_answers(apis[0][1], key, hot_user, batch_users, params.limit)
             console.print(f"API at {', '.join(url for _, url in apis)}; every answer checked")
             api_pids = {process.pid() or 0: "api" for process, _ in apis}
-            phases = Phases(
-                GroupCpu({**named, **api_pids}),
-                Vegeta(vegeta_bin, workdir),
-                alive,
-                [url for _, url in apis],
-            )
+            urls = [url for _, url in apis]
+            cpu = GroupCpu({**named, **api_pids})
+            phases = Phases(cpu, Vegeta(vegeta_bin, workdir), alive, urls)
             headers = {"X-API-Key": key, "Content-Type": "application/json"}
-            single = single_requests([url for _, url in apis], hot_user, params.limit)
+            single = single_requests(urls, hot_user, params.limit)
+            spread = [r for u in batch_users for r in single_requests(urls, u, params.limit)]
             body = json.dumps({"user_ids": batch_users, "limit": params.limit}).encode()
             batch = [Request("POST", f"{url}/v1/interactions:batchGet", body) for _, url in apis]
             consumed_before, began = metric_sum(worker.metrics(), CONSUMED), time.monotonic()
@@ -161,6 +161,7 @@ def _measure(
             floors: dict[str, Any] = {}
             for name, requests, rate, target, users in (
                 ("single", single, params.rate, SINGLE_P99_TARGET_MS, [[hot_user]]),
+                ("spread", spread, params.rate, SINGLE_P99_TARGET_MS, [[u] for u in batch_users]),
                 ("batch", batch, params.batch_rate, BATCH_P99_TARGET_MS, [batch_users]),
             ):
                 phases.vegeta.attack(requests, headers, rate, WARMUP_ATTACK_S)  # not counted

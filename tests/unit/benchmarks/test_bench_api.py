@@ -195,7 +195,7 @@ def test_latencies_per_status_class_from_the_raw_results() -> None:
 
 def test_the_result_file_has_the_documented_keys_and_ratios(tmp_path: Any) -> None:
     figures: dict[str, Any] = {}
-    for name in ("single", "batch"):
+    for name in ENDPOINTS:
         s = step(4.0)
         figures[name] = {"at_rate": s.to_json(), "ladder": ladder_json([s], 1, 2)}
     result = build_result(
@@ -203,7 +203,8 @@ def test_the_result_file_has_the_documented_keys_and_ratios(tmp_path: Any) -> No
     )
     assert result.ratio == 4.0
     assert result.figures["ratios"] == {
-        "single_p50": 2.0, "single_p99": 4.0, "batch_p50": 2.0, "batch_p99": 4.0,
+        "single_p50": 2.0, "single_p99": 4.0, "spread_p50": 2.0, "spread_p99": 4.0,
+        "batch_p50": 2.0, "batch_p99": 4.0,
     }  # fmt: skip
     data = read_result(write_result(result, tmp_path))
     assert tuple(data) == RESULT_KEYS

@@ -71,3 +71,63 @@ async def test_a_failed_read_of_distinct_keys_reaches_every_caller() -> None:
     reads = Coalescer(Backend(fail=True).read, max_keys=100)
     found = await asyncio.gather(reads.read(["a"]), reads.read(["a"]), return_exceptions=True)
     assert [type(f) for f in found] == [ConnectionError, ConnectionError]
+
+
+async def test_callers_beyond_max_in_flight_wait_and_go_out_together() -> None:
+    backend = Backend(delay_s=0.02)
+    reads = Coalescer(backend.read, max_keys=100, max_in_flight=1)
+    first = asyncio.ensure_future(reads.read(["a"]))
+    await asyncio.sleep(0.005)  # "a" is out: these wait for it
+    later = [asyncio.ensure_future(reads.read([key])) for key in ("b", "c", "b")]
+    await asyncio.sleep(0)
+    assert backend.calls == [["a"]]
+    assert await first == ["A"]
+    assert [await f for f in later] == [["B"], ["C"], ["B"]]
+    assert backend.calls == [["a"], ["b", "c"]]  # one read, "b" once
+
+
+async def test_a_caller_never_joins_a_read_already_out() -> None:
+    backend = Backend(delay_s=0.02)
+    reads = Coalescer(backend.read, max_keys=100, max_in_flight=2)
+    first = asyncio.ensure_future(reads.read(["a"]))
+    await asyncio.sleep(0.005)
+    second = asyncio.ensure_future(reads.read(["a"]))  # asked after "a" went out: read again
+    assert (await first, await second) == (["A"], ["A"])
+    assert backend.calls == [["a"], ["a"]]
+
+
+async def test_waiting_callers_go_out_in_max_keys_slices() -> None:
+    backend = Backend(delay_s=0.02)
+    reads = Coalescer(backend.read, max_keys=2, max_in_flight=1)
+    first = asyncio.ensure_future(reads.read(["a"]))
+    await asyncio.sleep(0.005)
+    later = [asyncio.ensure_future(reads.read([key])) for key in ("b", "c", "d")]
+    await first
+    assert [await f for f in later] == [["B"], ["C"], ["D"]]
+    assert backend.calls == [["a"], ["b", "c"], ["d"]]
+
+
+async def test_a_waiting_caller_that_stops_waiting_is_not_read() -> None:
+    backend = Backend(delay_s=0.02)
+    reads = Coalescer(backend.read, max_keys=100, max_in_flight=1)
+    first = asyncio.ensure_future(reads.read(["a"]))
+    await asyncio.sleep(0.005)
+    gone = asyncio.ensure_future(reads.read(["b"]))
+    kept = asyncio.ensure_future(reads.read(["c"]))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await first
+    assert await kept == ["C"]
+    assert backend.calls == [["a"], ["c"]]
+
+
+async def test_a_failure_while_callers_wait_leaves_them_their_own_read() -> None:
+    backend = Backend(delay_s=0.02, fail=True)
+    reads = Coalescer(backend.read, max_keys=100, max_in_flight=1)
+    first = asyncio.ensure_future(reads.read(["a"]))
+    await asyncio.sleep(0.005)
+    later = asyncio.ensure_future(reads.read(["b"]))
+    with pytest.raises(ConnectionError):
+        await first
+    backend.fail = False
+    assert await later == ["B"]
