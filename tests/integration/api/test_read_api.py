@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import httpx
@@ -74,6 +75,30 @@ async def test_live_user_is_served_from_redis_with_its_session_writes(
     assert event_ids(answer) == [i.event_id for i in reversed(before + during)]
     clicks = (await client.get("/v1/users/live-1/interactions?kinds=click&limit=2")).json()
     assert event_ids(clicks) == ["live-1-s2", "live-1-s1"]
+
+
+async def test_concurrent_reads_answer_as_each_alone_and_see_writes_made_before_them(
+    serve: Serve, api_settings: Settings, tiers: Tiers
+) -> None:
+    """One read out at a time (``user_reads_in_flight=1``): the requests meanwhile go out
+    together (api.user_reads); each gets what it gets alone, and a write finished before a
+    request is in its answer even while earlier reads of that user are out."""
+    now = wall_clock_ms()
+    await tiers.in_cold(history("cold-2", now, 20))
+    await tiers.live("live-2", history("live-2", now - 60 * MINUTE, 20), [])
+    api = api_settings.api.model_copy(update={"user_reads_in_flight": 1})
+    async with serve(api=api) as client:
+        paths = [f"/v1/users/{user}/interactions?limit=50" for user in ("live-2", "cold-2")]
+        alone = {path: (await client.get(path)).json() for path in paths}
+        together = await asyncio.gather(*(client.get(path) for path in paths * 15))  # < 32: no 503
+        assert [r.json() for r in together] == [alone[path] for path in paths * 15]
+
+        earlier = [asyncio.ensure_future(client.get(paths[0])) for _ in range(10)]
+        await asyncio.sleep(0)
+        await tiers.hot.append([(click("live-2-new", now, "live-2"), 0, 99)], now + 1)
+        after = (await client.get(paths[0])).json()
+        assert event_ids(after)[0] == "live-2-new"
+        assert {r.status_code for r in await asyncio.gather(*earlier)} == {200}
 
 
 async def test_unknown_user_is_an_empty_cold_answer(client: httpx.AsyncClient) -> None:
