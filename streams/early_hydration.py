@@ -28,11 +28,20 @@ itself, with its retries.
 Messages are matched to the app_open's user by their Kafka key: the user id, which
 ``EventProducer`` sends and the topic's per-user order relies on.
 
+A fair share of the lock: a round is bounded by the work it does under the lock, its hot-tier
+write (a user of 1,000 interactions writes up to 1,500 members, ~5-10 ms of the lock on a busy
+box): at most ``ROUND_MEMBERS_MAX`` members (its first user whatever its size) and ``ROUND_MAX``
+app_opens. The lock is first come, first served (``asyncio.Lock`` wakes its waiters in order,
+and an acquire while one waits queues behind it), so a batch step that waits for the lock runs
+after the round that holds it, before the next round: a batch waits for at most one bounded
+round per step, and rounds use the time the lock is free (a batch's cold write) back to back.
+Unbounded, a worker that fell behind queued more app_opens per round, each round held the lock
+longer, batches waited longer, and it fell further behind.
+
 When the worker is behind (``behind``; counted as outcome ``behind``), the app_open is still
 hydrated as the stream hands it over, about one batch ahead of the agent: a round takes the lock
-right after the running batch slice (the lock is first come, first served; a round takes at
-most ``ROUND_MAX`` app_opens), and the view is complete because the stream hands messages over
-in offset order. App_opens deeper in a backlog come from the look-ahead (``streams.lookahead``,
+right after the running batch slice, and the view is complete because the stream hands messages
+over in offset order. App_opens deeper in a backlog come from the look-ahead (``streams.lookahead``,
 ``ahead``; outcome ``ahead``) with the user's messages it read before them.
 """
 
@@ -55,7 +64,9 @@ from streams.sessions import SessionRouter, ToHydrate
 log = logging.getLogger(__name__)
 EnsureIntact = Callable[[Iterable[int]], Awaitable[None]]
 ROUND_MAX = 64
-"""App_opens hydrated per round (one hold of the worker lock)."""
+"""App_opens hydrated per round (one hold of the worker lock), at most."""
+ROUND_MEMBERS_MAX = 4_000
+"""Members a round writes to the hot tier, at most (unless its first user alone has more)."""
 
 
 class EarlyHydration:
@@ -67,7 +78,9 @@ class EarlyHydration:
         lock: asyncio.Lock,
         *,
         behind: Callable[[RawMessage], bool] = lambda _: False,
+        round_members: int = ROUND_MEMBERS_MAX,
     ) -> None:
+        self.round_members = round_members
         self.reads: EarlyReads = router.reads
         self.behind = behind
         self.pipeline = pipeline
@@ -194,11 +207,11 @@ class EarlyHydration:
         while True:
             await self._wake.wait()
             await self.reads.any_done(self._queued)  # the lock is held only for hot writes
+            stage = self.router.metrics.stage_seconds
             waiting = time.monotonic()
             async with self.lock:
-                self.router.metrics.stage_seconds.labels("lock_wait").observe(
-                    time.monotonic() - waiting
-                )
+                holding = time.monotonic()
+                stage.labels("lock_wait").observe(holding - waiting)
                 self._wake.clear()
                 self._running = self._take_round()
                 try:
@@ -208,10 +221,23 @@ class EarlyHydration:
                     self._running = {}
                     if not self._queued:
                         self._idle.set()
+                    stage.labels("round").observe(time.monotonic() - holding)
 
     def _take_round(self) -> dict[str, Queued]:
-        """The first ROUND_MAX queued app_opens whose reads are done; the rest wait."""
-        users = [user for user in self._queued if self.reads.done(user)][:ROUND_MAX]
+        """Queued app_opens whose reads are done, in order, while the round stays within
+        ``ROUND_MAX`` app_opens and ``round_members`` members; the rest wait."""
+        users: list[str] = []
+        members = 0
+        for user, (_, in_flight) in self._queued.items():
+            if not self.reads.done(user):
+                continue
+            size = self.reads.size(user)
+            # no read (failed, or none): the round reads under the lock, a round's worth
+            size = self.round_members if size is None else size + len(in_flight)
+            if users and (len(users) == ROUND_MAX or members + size > self.round_members):
+                break
+            users.append(user)
+            members += size
         taken = {user: self._queued.pop(user) for user in users}
         if self._queued:
             self._wake.set()  # another round follows
