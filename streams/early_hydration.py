@@ -28,21 +28,18 @@ itself, with its retries.
 Messages are matched to the app_open's user by their Kafka key: the user id, which
 ``EventProducer`` sends and the topic's per-user order relies on.
 
-A fair share of the lock: a round is bounded by the work it does under the lock, its hot-tier
-write (a user of 1,000 interactions writes up to 1,500 members, ~5-10 ms of the lock on a busy
-box): at most ``ROUND_MEMBERS_MAX`` members (its first user whatever its size) and ``ROUND_MAX``
-app_opens. The lock is first come, first served (``asyncio.Lock`` wakes its waiters in order,
-and an acquire while one waits queues behind it), so a batch step that waits for the lock runs
-after the round that holds it, before the next round: a batch waits for at most one bounded
-round per step, and rounds use the time the lock is free (a batch's cold write) back to back.
-Unbounded, a worker that fell behind queued more app_opens per round, each round held the lock
-longer, batches waited longer, and it fell further behind.
+A fair share of the lock: a round is bounded by the members it writes to the hot tier as well
+as by app_opens (``streams.early_rounds``). The lock is first come, first served
+(``asyncio.Lock``: an acquire queues behind waiters), so a batch step waiting for it runs after
+the round holding it and before the next: it waits for one bounded round, and rounds run back
+to back while the lock is free (a batch's cold write).
 
 When the worker is behind (``behind``; counted as outcome ``behind``), the app_open is still
-hydrated as the stream hands it over, about one batch ahead of the agent: a round takes the lock
-right after the running batch slice, and the view is complete because the stream hands messages
-over in offset order. App_opens deeper in a backlog come from the look-ahead (``streams.lookahead``,
-``ahead``; outcome ``ahead``) with the user's messages it read before them.
+hydrated as the stream hands it over, about one batch ahead of the agent (a round takes the lock
+right after the running batch slice), and the view is complete because the stream hands
+messages over in offset order. App_opens deeper in a backlog come from the look-ahead
+(``streams.lookahead``, ``ahead``; outcome ``ahead``) with the user's messages it read before
+them.
 """
 
 from __future__ import annotations
@@ -57,16 +54,13 @@ from schemas.errors import SchemaError
 from store.errors import StoreError
 from store.interactions import Interaction
 from streams.early_reads import EarlyReads
+from streams.early_rounds import ROUND_MEMBERS_MAX, take_round
 from streams.ingest import IngestPipeline
 from streams.messages import Consumed, RawMessage, raw
 from streams.sessions import SessionRouter, ToHydrate
 
 log = logging.getLogger(__name__)
 EnsureIntact = Callable[[Iterable[int]], Awaitable[None]]
-ROUND_MAX = 64
-"""App_opens hydrated per round (one hold of the worker lock), at most."""
-ROUND_MEMBERS_MAX = 4_000
-"""Members a round writes to the hot tier, at most (unless its first user alone has more)."""
 
 
 class EarlyHydration:
@@ -217,27 +211,23 @@ class EarlyHydration:
                 try:
                     if self._running:
                         await self._hydrate_all(self._running)
+                        stage.labels("round").observe(time.monotonic() - holding)
                 finally:
                     self._running = {}
                     if not self._queued:
                         self._idle.set()
-                    stage.labels("round").observe(time.monotonic() - holding)
 
     def _take_round(self) -> dict[str, Queued]:
-        """Queued app_opens whose reads are done, in order, while the round stays within
-        ``ROUND_MAX`` app_opens and ``round_members`` members; the rest wait."""
-        users: list[str] = []
-        members = 0
-        for user, (_, in_flight) in self._queued.items():
-            if not self.reads.done(user):
-                continue
-            size = self.reads.size(user)
-            # no read (failed, or none): the round reads under the lock, a round's worth
-            size = self.round_members if size is None else size + len(in_flight)
-            if users and (len(users) == ROUND_MAX or members + size > self.round_members):
-                break
-            users.append(user)
-            members += size
+        """Queued app_opens whose reads are done, as many as a round takes
+        (``streams.early_rounds``); the rest wait. A user without a read is read under the
+        lock: a round's worth."""
+        sizes = self.reads.size
+        ready = (
+            (user, self.round_members if (n := sizes(user)) is None else n + len(in_flight))
+            for user, (_, in_flight) in self._queued.items()
+            if self.reads.done(user)
+        )
+        users = take_round(ready, self.round_members)
         taken = {user: self._queued.pop(user) for user in users}
         if self._queued:
             self._wake.set()  # another round follows

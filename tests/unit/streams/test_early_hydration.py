@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from streams.early_hydration import ROUND_MAX
+from streams.early_rounds import ROUND_MAX
 from streams.messages import RawMessage
 from tests.unit.streams.world import IDLE_MS, NOW_MS, World, app_open, click
 
