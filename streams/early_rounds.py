@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 ROUND_MAX = 64
 """App_opens hydrated per round (one hold of the worker lock), at most."""
-ROUND_MEMBERS_MAX = 4_000
+ROUND_MEMBERS_MAX = 12_000
 """Members a round writes to the hot tier, at most (unless its first user alone has more)."""
 
 
