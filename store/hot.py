@@ -262,3 +262,8 @@ class HotStore(HotReads):
     async def sentinel_ok(self, partition: int) -> bool:
         """Whether the partition's sentinel is still there (refreshing its TTL and the TTLs of
         the partition's indexes). False: the hot tier lost data of this partition."""
+
+    async def lost_partitions(self, partitions: Iterable[int]) -> list[int]:
+        """Those of ``partitions`` whose sentinel is gone (``sentinel_ok``), sorted; a store may
+        check them all in one round trip."""
+        return [p for p in sorted(set(partitions)) if not await self.sentinel_ok(p)]

@@ -95,10 +95,25 @@ class RedisPartitionIndexes(HotStore):
 
     async def sentinel_ok(self, partition: int) -> bool:
         """Every slot group's sentinel is there (their TTLs, and the indexes', renewed)."""
+        return not await self.lost_partitions([partition])
+
+    async def lost_partitions(self, partitions: Iterable[int]) -> list[int]:
+        """``sentinel_ok`` of every partition in one round trip (a group's keys of all
+        partitions share its slot): one EVAL on a node, one per group on a cluster."""
+        ordered = sorted(set(partitions))
+        if not ordered:
+            return []
+        for partition in ordered:
+            check_partition(partition)
         keys = {
-            g: [self.keys.sentinel(partition, g), *self.keys.partition_keys(partition, g)]
+            g: [
+                key
+                for p in ordered
+                for key in (self.keys.sentinel(p, g), *self.keys.partition_keys(p, g))
+            ]
             for g in GROUPS
         }
         commands = eval_per_slot(SENTINELS, keys, (self._ttl,), cluster=self.cluster)
-        found = await self._run(f"sentinel check of {partition}", commands)
-        return all(there for reply in found for there in reply)
+        found = await self._run(f"sentinel check of {ordered}", commands)
+        flags = [there for reply in found for there in reply]  # per group, then partition
+        return [p for i, p in enumerate(ordered) if not all(flags[i :: len(ordered)])]

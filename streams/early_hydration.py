@@ -28,12 +28,18 @@ itself, with its retries.
 Messages are matched to the app_open's user by their Kafka key: the user id, which
 ``EventProducer`` sends and the topic's per-user order relies on.
 
+A fair share of the lock: a round is bounded by the members it writes to the hot tier as well
+as by app_opens (``streams.early_rounds``). The lock is first come, first served
+(``asyncio.Lock``: an acquire queues behind waiters), so a batch step waiting for it runs after
+the round holding it and before the next: it waits for one bounded round, and rounds run back
+to back while the lock is free (a batch's cold write).
+
 When the worker is behind (``behind``; counted as outcome ``behind``), the app_open is still
-hydrated as the stream hands it over, about one batch ahead of the agent: a round takes the lock
-right after the running batch slice (the lock is first come, first served; a round takes at
-most ``ROUND_MAX`` app_opens), and the view is complete because the stream hands messages over
-in offset order. App_opens deeper in a backlog come from the look-ahead (``streams.lookahead``,
-``ahead``; outcome ``ahead``) with the user's messages it read before them.
+hydrated as the stream hands it over, about one batch ahead of the agent (a round takes the lock
+right after the running batch slice), and the view is complete because the stream hands
+messages over in offset order. App_opens deeper in a backlog come from the look-ahead
+(``streams.lookahead``, ``ahead``; outcome ``ahead``) with the user's messages it read before
+them.
 """
 
 from __future__ import annotations
@@ -48,14 +54,13 @@ from schemas.errors import SchemaError
 from store.errors import StoreError
 from store.interactions import Interaction
 from streams.early_reads import EarlyReads
+from streams.early_rounds import ROUND_MEMBERS_MAX, take_round
 from streams.ingest import IngestPipeline
 from streams.messages import Consumed, RawMessage, raw
 from streams.sessions import SessionRouter, ToHydrate
 
 log = logging.getLogger(__name__)
 EnsureIntact = Callable[[Iterable[int]], Awaitable[None]]
-ROUND_MAX = 64
-"""App_opens hydrated per round (one hold of the worker lock)."""
 
 
 class EarlyHydration:
@@ -67,7 +72,9 @@ class EarlyHydration:
         lock: asyncio.Lock,
         *,
         behind: Callable[[RawMessage], bool] = lambda _: False,
+        round_members: int = ROUND_MEMBERS_MAX,
     ) -> None:
+        self.round_members = round_members
         self.reads: EarlyReads = router.reads
         self.behind = behind
         self.pipeline = pipeline
@@ -194,24 +201,33 @@ class EarlyHydration:
         while True:
             await self._wake.wait()
             await self.reads.any_done(self._queued)  # the lock is held only for hot writes
+            stage = self.router.metrics.stage_seconds
             waiting = time.monotonic()
             async with self.lock:
-                self.router.metrics.stage_seconds.labels("lock_wait").observe(
-                    time.monotonic() - waiting
-                )
+                holding = time.monotonic()
+                stage.labels("lock_wait").observe(holding - waiting)
                 self._wake.clear()
                 self._running = self._take_round()
                 try:
                     if self._running:
                         await self._hydrate_all(self._running)
+                        stage.labels("round").observe(time.monotonic() - holding)
                 finally:
                     self._running = {}
                     if not self._queued:
                         self._idle.set()
 
     def _take_round(self) -> dict[str, Queued]:
-        """The first ROUND_MAX queued app_opens whose reads are done; the rest wait."""
-        users = [user for user in self._queued if self.reads.done(user)][:ROUND_MAX]
+        """Queued app_opens whose reads are done, as many as a round takes
+        (``streams.early_rounds``); the rest wait. A user without a read is read under the
+        lock: a round's worth."""
+        sizes = self.reads.size
+        ready = (
+            (user, self.round_members if (n := sizes(user)) is None else n + len(in_flight))
+            for user, (_, in_flight) in self._queued.items()
+            if self.reads.done(user)
+        )
+        users = take_round(ready, self.round_members)
         taken = {user: self._queued.pop(user) for user in users}
         if self._queued:
             self._wake.set()  # another round follows

@@ -70,6 +70,14 @@ class EarlyReads:
         task = self._tasks.get(user)
         return task is None or task.done()
 
+    def size(self, user: str) -> int | None:
+        """Members in ``user``'s finished read (what its hydration writes from the cold tier);
+        None if there is none, it failed or runs still."""
+        task = self._tasks.get(user)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return sum(len(members) for members in task.result().values())
+
     async def any_done(self, users: Iterable[str]) -> None:
         """Until the read of at least one of ``users`` has finished (at once if none runs)."""
         running = [self._tasks[user] for user in users if user in self._tasks]

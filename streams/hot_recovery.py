@@ -153,9 +153,7 @@ class HotRecovery:
 
     async def ensure_intact(self, partitions: Iterable[int]) -> None:
         """Recover every partition whose sentinel is gone; afterwards all are intact."""
-        for partition in sorted(set(partitions)):
-            if await self.hot.sentinel_ok(partition):
-                continue
+        for partition in await self.hot.lost_partitions(partitions):  # one round trip
             await self.watermarks.load()
             start = self.watermarks.saved.get(partition)
             if start is not None:

@@ -91,8 +91,9 @@ class WorkerMetrics:
             " early hydration waiting for the worker lock), decode (decode and validate a"
             " batch), cold_write (a batch's direct cold writes), early_read (one early"
             " hydration's cold read, outside the lock), hydration_read (a round of hydrations'"
-            " cold reads not done early), hydration_redis_write (their hot-tier write),"
-            " hot_append (a batch's appends to live sessions), ack (acking a batch's offsets).",
+            " cold reads not done early), hydration_redis_write (their hot-tier write), round"
+            " (an early hydration round holding the worker lock), hot_append (a batch's"
+            " appends to live sessions), ack (acking a batch's offsets).",
             ["stage"],
             buckets=LATENCY_BUCKETS,
             registry=r,

@@ -122,15 +122,18 @@ class HotFlushesContract:
         with pytest.raises(HotDataLost) as lost:
             await hot_store.min_dirty_offsets([P + 1, P])
         assert lost.value.partitions == [P, P + 1]
-        for partition in (P, P + 1):
-            await hot_store.set_sentinel(partition)
+        await hot_store.set_sentinel(P + 1)
+        assert await hot_store.lost_partitions([P + 2, P + 1, P, P + 2]) == [P, P + 2]
+        await hot_store.set_sentinel(P)
         assert await hot_store.sentinel_ok(P)
+        assert await hot_store.lost_partitions([P + 1, P]) == []
         await hydrate(hot_store, "user-1", [], partition=P, now_ms=NOW_MS)
         await hot_store.append([hot(click("c1", NOW_MS), 5)], now_ms=NOW_MS)
         assert await hot_store.min_dirty_offsets([P, P + 1]) == {P: 5}
         await lose_everything()
         assert not await hot_store.sentinel_ok(P)
         assert not await hot_store.sentinel_ok(P + 1)
+        assert await hot_store.lost_partitions([P, P + 1]) == [P, P + 1]
         with pytest.raises(HotDataLost):
             await hot_store.min_dirty_offsets([P])
         assert await hot_store.live_users(["user-1"]) == set()

@@ -22,7 +22,7 @@ LIVE = "interstore_app_open_live_seconds"
 STAGE = "interstore_stage_seconds"
 STAGES = (
     "fetch", "queue", "batch_wait", "lock_wait", "decode", "cold_write", "early_read",
-    "hydration_read", "hydration_redis_write", "hot_append", "ack",
+    "hydration_read", "hydration_redis_write", "round", "hot_append", "ack",
 )  # fmt: skip
 """The worker's stages (``streams.metrics``: ``interstore_stage_seconds``), in message order."""
 

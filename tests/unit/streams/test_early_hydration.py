@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from streams.early_hydration import ROUND_MAX
+from streams.early_rounds import ROUND_MAX
 from streams.messages import RawMessage
 from tests.unit.streams.world import IDLE_MS, NOW_MS, World, app_open, click
 
@@ -182,6 +182,36 @@ async def test_a_round_takes_at_most_round_max_app_opens_then_the_next_batch_may
     await e.early.wait()
     assert e.count("hydrated") == len(users)
     assert _count(e, "hydration_read") >= 2  # a round takes those whose reads are done, <= 64
+
+
+async def test_a_round_is_bounded_by_the_members_it_writes_and_a_waiting_batch_goes_next() -> None:
+    """Users of 3 members each, rounds of at most 6 members: 2 users a round. A batch step that
+    waits for the lock runs after the round holding it, before the next round."""
+    e = Early()
+    users = [f"user{n}" for n in range(6)]
+    await e.process(
+        e.messages([click(10 * n + k, u) for n, u in enumerate(users) for k in range(3)])
+    )
+    e.early.round_members = 6
+    hydrated_when_the_batch_ran: list[float] = []
+
+    async def batch_step() -> None:
+        async with e.lock:
+            hydrated_when_the_batch_ran.append(e.count("hydrated"))
+
+    async with e.lock:  # a batch step runs: every app_open queues, the reads finish
+        e.see(e.messages([app_open(n, user) for n, user in enumerate(users)]))
+        for _ in range(10):
+            await asyncio.sleep(0)  # the round waits for the lock, its reads done
+        assert all(e.early.reads.size(user) == 3 for user in users)
+        step = asyncio.create_task(batch_step())  # the next batch step waits behind the round
+        await asyncio.sleep(0)
+    await step
+    assert hydrated_when_the_batch_ran == [2]  # one round of 2 users (6 members), not all 6
+    await e.early.wait()
+    assert e.count("hydrated") == len(users)
+    assert _count(e, "round") == 3
+    assert await e.view("user5") == ["c52", "c51", "c50"]
 
 
 def _count(e: Early, stage: str) -> float:
