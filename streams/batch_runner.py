@@ -5,7 +5,8 @@
 2. make sure the hot tier holds the batch's partitions intact (``HotRecovery.ensure_intact``:
    a partition whose data was lost is replayed into the cold tier first);
 3. route the batch (``IngestPipeline.route``: decode, validate, the live check that splits it
-   between the cold tier and the live sessions), then release the lock;
+   between the cold tier and the live sessions), then release the lock; a message early
+   hydration checked already is not checked again (``EarlyHydration.checked``);
 4. write the interactions of users not live to the cold tier (``IngestPipeline.write``), with
    the lock free: an early hydration round or a tracker tick may run meanwhile;
 5. take the lock again; the hot tier's part (``IngestPipeline.finish``: hydrations, appends to
@@ -104,7 +105,7 @@ class BatchRunner:
     async def _attempt(self, messages: Sequence[RawMessage]) -> None:
         async with self._locked():
             await self.recovery.ensure_intact({m.partition for m in messages})
-            routed = await self.pipeline.route(messages)
+            routed = await self.pipeline.route(messages, self.early.checked)
         await self.pipeline.write(routed)  # the lock is free meanwhile: see the module's doc
         async with self._locked():
             await self.pipeline.finish(routed)

@@ -34,6 +34,13 @@ as by app_opens (``streams.early_rounds``). The lock is first come, first served
 the round holding it and before the next: it waits for one bounded round, and rounds run back
 to back while the lock is free (a batch's cold write).
 
+A message is decoded and validated (``IngestPipeline.check``) at most once while it is pending:
+what early hydration checks (an app_open, the interactions in flight before it) is kept in place
+of the message until its batch is handled, and the batch takes it from there (``checked``)
+instead of checking the message again. Only valid results are kept (validity only grows with
+the clock: a ts too far ahead may be fine later), so a bad message is checked again, and
+dead-lettered, by its batch.
+
 When the worker is behind (``behind``; counted as outcome ``behind``), the app_open is still
 hydrated as the stream hands it over, about one batch ahead of the agent (a round takes the lock
 right after the running batch slice), and the view is complete because the stream hands
@@ -55,12 +62,15 @@ from store.errors import StoreError
 from store.interactions import Interaction
 from streams.early_reads import EarlyReads
 from streams.early_rounds import ROUND_MEMBERS_MAX, take_round
-from streams.ingest import IngestPipeline
+from streams.ingest import Accepted, IngestPipeline
 from streams.messages import Consumed, RawMessage, raw
 from streams.sessions import SessionRouter, ToHydrate
 
 log = logging.getLogger(__name__)
 EnsureIntact = Callable[[Iterable[int]], Awaitable[None]]
+Pending = Consumed | Accepted
+"""A message seen and not handled yet: as it came, or its checked form once it was checked."""
+_NONE_PENDING: dict[int, Pending] = {}
 
 
 class EarlyHydration:
@@ -81,9 +91,10 @@ class EarlyHydration:
         self.router = router
         self.ensure_intact = ensure_intact
         self.lock = lock
-        self._pending: dict[tuple[int, bytes | None], dict[int, Consumed]] = {}
+        self._pending: dict[tuple[int, bytes | None], dict[int, Pending]] = {}
         """Messages seen and not handled yet, by (partition, key), then offset, in consumption
-        order: an app_open's in-flight interactions are its key's alone, not a scan of all."""
+        order: an app_open's in-flight interactions are its key's alone, not a scan of all.
+        A message checked meanwhile is kept as its ``Accepted`` (``_check``)."""
         self._seen_upto: dict[int, int] = {}
         """The highest offset the stream handed over, per partition (since it was assigned)."""
         self._ahead: set[tuple[int, int]] = set()
@@ -110,7 +121,7 @@ class EarlyHydration:
         if where in self._ahead:
             self._ahead.discard(where)
             return  # queued by the look-ahead already: its batch finds the user live
-        user = self._wanted_user(message)
+        user = self._wanted_user(message, pending=True)
         if user is None:
             return
         app_open = raw(message)
@@ -148,14 +159,37 @@ class EarlyHydration:
         self._queue(user, Queued(app_open, self._in_flight(app_open, later)))
         return True
 
-    def _wanted_user(self, message: Consumed) -> str | None:
+    def checked(self, message: RawMessage) -> Accepted | None:
+        """The message's checked form if early hydration checked it (valid) while it was
+        pending: its batch need not check it again. None: not checked, or not valid."""
+        kept = self._pending.get((message.partition, message.key), _NONE_PENDING).get(
+            message.offset
+        )
+        if not isinstance(kept, Accepted) or kept.message.value != message.value:
+            return None
+        if kept.message is message:  # the batch consumer hands the same object to both
+            return kept
+        return Accepted(message, kept.kind, kept.user_id, kept.interaction, kept.ts_ms)
+
+    def _check(self, message: Pending, now_ms: int, *, pending: bool) -> Accepted:
+        """``IngestPipeline.check`` of a message; a ``pending`` one (seen, not handled) is checked
+        once: its valid result is kept in its place for the rest of early hydration and for its
+        batch. SchemaError if it is bad (not kept: its batch checks it again)."""
+        if isinstance(message, Accepted):
+            return message
+        accepted = self.pipeline.check(raw(message), now_ms)
+        if pending:
+            self._pending[(message.partition, message.key)][message.offset] = accepted
+        return accepted
+
+    def _wanted_user(self, message: Consumed, *, pending: bool = False) -> str | None:
         """The user of a valid app_open to hydrate early, None for anything else."""
         if not message.value or message.key is None:
             return None  # a tombstone, an empty value or no key: its batch dead-letters it
         if self.pipeline.codec.kind_of(message.value) != "app_open":
             return None
         try:
-            accepted = self.pipeline.check(raw(message), self.pipeline.clock_ms())
+            accepted = self._check(message, self.pipeline.clock_ms(), pending=pending)
         except SchemaError:
             return None  # its batch dead-letters it
         if self.pipeline.forgotten_quietly(accepted):
@@ -183,18 +217,18 @@ class EarlyHydration:
         (seen by the stream, then ``ahead``: read by the look-ahead)."""
         now_ms = self.pipeline.clock_ms()
         found = []
-        mine = self._pending.get((app_open.partition, app_open.key), {})
-        for message in [*mine.values(), *ahead]:
-            if message is app_open:
-                break
-            if message.key != app_open.key or message.partition != app_open.partition:
-                continue
-            try:
-                interaction = self.pipeline.check(raw(message), now_ms).interaction
-            except SchemaError:
-                continue
-            if interaction is not None:
-                found.append(interaction)
+        mine = self._pending.get((app_open.partition, app_open.key), _NONE_PENDING)
+        before = [m for offset, m in mine.items() if offset < app_open.offset]
+        later = [m for m in ahead if m.key == app_open.key and m.partition == app_open.partition]
+        checks: tuple[tuple[bool, Sequence[Pending]], ...] = ((True, before), (False, later))
+        for pending, messages in checks:
+            for message in messages:
+                try:
+                    interaction = self._check(message, now_ms, pending=pending).interaction
+                except SchemaError:
+                    continue
+                if interaction is not None:
+                    found.append(interaction)
         return found
 
     async def _run(self) -> None:
@@ -265,7 +299,9 @@ class EarlyHydration:
                 app_open, [i for i in in_flight if not tombstones.is_forgotten(user, i.ts_ms)]
             )
             for user, (app_open, in_flight) in queued.items()
-            if not self.pipeline.forgotten_quietly(self.pipeline.check(app_open, now_ms))
+            if not self.pipeline.forgotten_quietly(
+                self.checked(app_open) or self.pipeline.check(app_open, now_ms)
+            )
         }
 
     def _failed(self, count: int, exc: StoreError) -> None:

@@ -59,6 +59,10 @@ class Routed:
     plan: Any
 
 
+Known = Callable[[RawMessage], Accepted | None]
+"""A message's checked form if it was checked already (``EarlyHydration.checked``), else None."""
+
+
 class SessionRouting(Protocol):
     """What the hot tier does with a batch (streams.sessions implements it)."""
 
@@ -91,14 +95,15 @@ class IngestPipeline:
         self.limits = limits
         self.clock_ms = clock_ms
 
-    def sort(self, messages: Sequence[RawMessage]) -> Sorted:
-        """Decode and validate each message; never raises for a bad one."""
+    def sort(self, messages: Sequence[RawMessage], known: Known = lambda _: None) -> Sorted:
+        """Decode and validate each message (unless ``known`` has it checked already); never
+        raises for a bad one."""
         now_ms = self.clock_ms()
         out = Sorted()
         kinds: Counter[str] = Counter()
         for message in messages:
             try:
-                accepted = self.check(message, now_ms)
+                accepted = known(message) or self.check(message, now_ms)
             except SchemaError as exc:
                 log.warning("dead letter %s key=%r: %s", message.where, message.key, exc)
                 out.dead.append(DeadLetter(message, exc.reason or "invalid", str(exc)))
@@ -142,14 +147,14 @@ class IngestPipeline:
         await self.finish(routed)
         return routed.batch
 
-    async def route(self, messages: Sequence[RawMessage]) -> Routed:
-        """Phase 1: decode and validate, and split the good between the cold tier and the live
-        sessions (one live check)."""
+    async def route(self, messages: Sequence[RawMessage], known: Known = lambda _: None) -> Routed:
+        """Phase 1: decode and validate (``sort``), and split the good between the cold tier and
+        the live sessions (one live check)."""
         self.metrics.batch_size.observe(len(messages))
         await self.tombstones.refresh_if_due()
         stage = self.metrics.stage_seconds
         started = time.monotonic()
-        batch = self.sort(messages)
+        batch = self.sort(messages, known)
         stage.labels("decode").observe(time.monotonic() - started)
         to_cold, plan = await self.sessions.split(batch.accepted)
         return Routed(batch, to_cold, plan)
