@@ -211,8 +211,9 @@ class HotStore(HotReads):
     @abstractmethod
     async def append(self, items: Sequence[Item], now_ms: int) -> list[Item]:
         """Add each interaction of a live user to its view (bounded, newest first) and to its
-        dirty set (keeping the lowest offset it was seen at), and refresh last-seen. Per user
-        atomic and conditional on the session being live; one round trip for the batch.
+        dirty set (keeping the lowest offset it was seen at), and refresh last-seen (and key
+        TTLs) as ``touch`` does. Per user atomic and conditional on the session being live; one
+        round trip for the batch.
 
         Returns the items NOT appended because their user was not live at that instant, in
         input order: the caller writes them to the cold tier. ValueError for an unknown kind.

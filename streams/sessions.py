@@ -112,6 +112,7 @@ class SessionRouter:
                 plan.append.append(HotItem(item.interaction, partition, item.message.offset))
             else:
                 to_cold.append(item)
+        plan.touch = _not_appended(plan.touch, plan.append)
         if self.dirty_bound is not None:
             self.dirty_bound.reset([*plan.hydrate, *(a.user_id for a in to_cold)])
         return to_cold, plan
@@ -227,6 +228,17 @@ class ToHydrate(NamedTuple):
     """When the worker consumed the user's app_open (``time.monotonic``)."""
     produced_ms: float | None = None
     """The app_open's Kafka timestamp (producer's create time, epoch ms)."""
+
+
+def _not_appended(touch: dict[int, set[str]], append: Sequence[HotItem]) -> dict[int, set[str]]:
+    """The users to touch that get no append in the same batch: an append to a live session
+    refreshes its last-seen time and TTLs exactly as a touch does (the same script, at the same
+    ``now_ms``), and a session the append finds gone is not live for the touch either."""
+    if not touch or not append:
+        return touch
+    appended = {(item.interaction.user_id, item.partition) for item in append}
+    left = {p: {user for user in users if (user, p) not in appended} for p, users in touch.items()}
+    return {p: users for p, users in left.items() if users}
 
 
 def _lowest_offsets(items: Sequence[HotItem]) -> dict[int, int]:

@@ -7,6 +7,7 @@ one test that flushes a database uses DB 15, never the shared DB.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -174,3 +175,53 @@ async def test_scripts_come_back_after_the_script_cache_is_flushed(
     await raw.script_flush()  # what a restart does to the script cache
     assert await hot_store.append([hot(click("c1", NOW_MS), 1)], now_ms=NOW_MS) == []
     assert ids(await hot_store.recent("user-1") or []) == ["c1"]
+
+
+async def hot_state(raw: RedisClient, prefix: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """Every key under ``prefix`` (named without it): its contents, and its TTL in ms."""
+    contents: dict[str, Any] = {}
+    ttls: dict[str, int] = {}
+    for key in await keys_of(raw, prefix):
+        name = key.decode().removeprefix(prefix)
+        kind = (await raw.type(key)).decode()
+        if kind == "hash":
+            contents[name] = await raw.hgetall(key)
+        elif kind == "zset":
+            contents[name] = await raw.zrange(key, 0, -1, withscores=True)
+        else:
+            contents[name] = await raw.get(key)
+        ttls[name] = await raw.pttl(key)
+    return contents, ttls
+
+
+async def test_an_append_leaves_what_an_append_then_a_touch_left(
+    raw: RedisClient, hot_redis: RedisSettings, unique_name: str, clock: FakeClock
+) -> None:
+    """The worker does not touch a user its batch appends to (``streams.sessions``): the hot
+    view, the session, the partition's indexes and every TTL are the same without the touch."""
+    names = ("touched", "appended")
+    stores = [
+        RedisHotStore(hot_redis, SESSION, RETENTION, prefix=f"{unique_name}:{n}", clock=clock)
+        for n in names
+    ]
+    try:
+        for store in stores:
+            await store.set_sentinel(P)
+            await hydrate(store, "user-1", [order("o1", NOW_MS - 9)], partition=P, now_ms=NOW_MS)
+            items = [hot(click("c1", NOW_MS - 5), 42), hot(click("c2", NOW_MS - 4), 43)]
+            assert await store.append(items, now_ms=NOW_MS + 5) == []
+        assert await stores[0].touch({P: {"user-1"}}, now_ms=NOW_MS + 5) == {"user-1"}
+        (touched, touched_ttls), (appended, appended_ttls) = [
+            await hot_state(raw, f"{unique_name}:{n}") for n in names
+        ]
+        assert touched == appended
+        assert len(touched) == 16 + 8  # the sentinels, the user's 5 keys, the 3 indexes
+        assert touched_ttls.keys() == appended_ttls.keys()
+        for name, ttl in touched_ttls.items():
+            assert abs(ttl - appended_ttls[name]) < 2_000, name
+        views = [await store.recent("user-1", now_ms=NOW_MS) for store in stores]
+        assert views[0] == views[1]
+        assert ids(views[0] or []) == ["c2", "c1", "o1"]
+    finally:
+        for store in stores:
+            await store.close()

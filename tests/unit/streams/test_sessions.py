@@ -57,3 +57,24 @@ async def test_lost_hot_data_is_replayed_from_the_watermark(world: World) -> Non
     assert await ids_in_cold(world) == ["c5", "c4", "c3", "c1"]
     assert await world.hot.live_users(["u1"]) == set()
     assert world.marks.marks == {}
+
+
+async def test_a_live_users_app_open_touches_only_when_the_batch_appends_nothing() -> None:
+    touched: list[dict[int, set[str]]] = []
+    world = World()
+    touch = world.hot.touch
+
+    async def recorded(users: dict[int, set[str]], *, now_ms: int) -> set[str]:
+        touched.append({p: set(of) for p, of in users.items()})
+        return await touch(users, now_ms=now_ms)
+
+    world.hot.touch = recorded  # type: ignore[method-assign]
+    await world.send([app_open(1), click(2)])  # hydrates u1
+    world.clock.now += 1_000
+    await world.send([app_open(3), click(4), app_open(5, "u2")])
+    assert touched == []  # u1's append refreshed it; u2 is hydrated, not touched
+    assert world.hot._seen[0]["u1"] == world.clock.now  # last-seen, as a touch
+    world.clock.now += 1_000
+    await world.send([app_open(7), click(8, "u2")])
+    assert touched == [{0: {"u1"}}]  # nothing appended for u1: touched
+    assert world.hot._seen[0]["u1"] == world.clock.now
