@@ -101,24 +101,39 @@ APPEND = (
     + """
 -- ARGV: user, now, ttl, keep, then (kind slot, -ts, offset, member) quadruples.
 -- Nothing happens unless the session is live; without quadruples it is a touch.
+-- One ZADD per view touched and one ZADD LT for the dirty set (a member is added, or its
+-- offset lowered, never raised), in chunks of 1,000 pairs; the user's lowest offset by ZADD LT.
 if redis.call('EXISTS', KEYS[SESSION]) == 0 then return 0 end
 local user, now, ttl, keep = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local touched, low, low_text = {}, nil, nil
+local views, dirty, low, low_text = {}, {}, nil, nil
 for i = 5, #ARGV, 4 do
   local k, offset, member = 2 + tonumber(ARGV[i]), tonumber(ARGV[i + 2]), ARGV[i + 3]
-  redis.call('ZADD', KEYS[k], ARGV[i + 1], member)
-  touched[k] = true
-  local had = redis.call('ZSCORE', KEYS[DIRTY], member)
-  if not had or tonumber(had) > offset then redis.call('ZADD', KEYS[DIRTY], ARGV[i + 2], member) end
+  local view = views[k] or {}
+  views[k] = view
+  view[#view + 1] = ARGV[i + 1]
+  view[#view + 1] = member
+  dirty[#dirty + 1] = ARGV[i + 2]
+  dirty[#dirty + 1] = member
   if not low or offset < low then low, low_text = offset, ARGV[i + 2] end
 end
-for k in pairs(touched) do redis.call('ZREMRANGEBYRANK', KEYS[k], keep, -1) end
+local function zadd(key, flag, pairs_)
+  for j = 1, #pairs_, 2000 do
+    local last = math.min(j + 1999, #pairs_)
+    if flag then
+      redis.call('ZADD', key, flag, unpack(pairs_, j, last))
+    else
+      redis.call('ZADD', key, unpack(pairs_, j, last))
+    end
+  end
+end
+for k, view in pairs(views) do
+  zadd(KEYS[k], nil, view)
+  redis.call('ZREMRANGEBYRANK', KEYS[k], keep, -1)
+end
+zadd(KEYS[DIRTY], 'LT', dirty)
 redis.call('HSET', KEYS[SESSION], 'seen', now)
 redis.call('ZADD', KEYS[SEEN], now, user)
-if low then
-  local had = redis.call('ZSCORE', KEYS[DIRTYOFF], user)
-  if not had or tonumber(had) > low then redis.call('ZADD', KEYS[DIRTYOFF], low_text, user) end
-end
+if low then redis.call('ZADD', KEYS[DIRTYOFF], 'LT', low_text, user) end
 expire_all(ttl)
 return 1
 """

@@ -6,6 +6,7 @@ one test that flushes a database uses DB 15, never the shared DB.
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +17,8 @@ from redis.crc import key_slot
 from core.settings import RedisSettings, Settings
 from deploy.stack import LocalStack
 from store.hot import HotDataLost, HotStoreUnavailable
+from store.hot_codec import decode
+from store.interactions import Interaction
 from store.redis_hot import RedisHotStore
 from store.redis_pack import RedisClient, redis_client
 from store.redis_slots import slot_group, slot_tag
@@ -225,3 +228,47 @@ async def test_an_append_leaves_what_an_append_then_a_touch_left(
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_one_slot_groups_lost_sentinel_loses_its_partition_alone(
+    hot_store: RedisHotStore, raw: RedisClient
+) -> None:
+    """The sentinel check of many partitions in one script: a gone sentinel of one slot group
+    of one partition is that partition's loss, and no other's."""
+    partitions = [P, P + 1, P + 2]
+    for partition in partitions:
+        await hot_store.set_sentinel(partition)
+    assert await hot_store.lost_partitions(partitions) == []
+    await raw.delete(hot_store.keys.sentinel(P + 1, 7))
+    assert await hot_store.lost_partitions(partitions) == [P + 1]
+    assert not await hot_store.sentinel_ok(P + 1)
+    assert await hot_store.sentinel_ok(P + 2)
+
+
+async def test_appends_keep_each_members_lowest_offset_against_a_model(
+    hot_store: RedisHotStore, raw: RedisClient
+) -> None:
+    """The append script's view, dirty set and dirty-offset index against what they must hold:
+    random batches of clicks and orders, a member in several batches and twice in one, offsets
+    in any order (each member keeps its lowest offset, the user its lowest over the set)."""
+    rng = random.Random(15)
+    await hot_store.set_sentinel(P)
+    await hydrate(hot_store, "user-1", [], partition=P, now_ms=NOW_MS)
+    items = [click(f"c{i}", NOW_MS - i) for i in range(12)]
+    items += [order(f"o{i}", NOW_MS - 20 - i) for i in range(4)]
+    lowest: dict[str, int] = {}
+    for _ in range(25):
+        batch = [(rng.choice(items), rng.randrange(1_000)) for _ in range(rng.randrange(1, 9))]
+        appended = [hot(item, offset) for item, offset in batch]
+        assert await hot_store.append(appended, now_ms=NOW_MS) == []
+        for item, offset in batch:
+            lowest[item.event_id] = min(offset, lowest.get(item.event_id, offset))
+    found = await raw.zrange(hot_store.keys.user_keys("user-1")[1], 0, -1, withscores=True)
+    assert {decode("user-1", member).event_id: int(score) for member, score in found} == lowest
+    assert await hot_store.min_dirty_offsets([P]) == {P: min(lowest.values())}
+    newest = sorted((i for i in items if i.event_id in lowest), key=lambda i: -i.ts_ms)
+    kept: list[Interaction] = []
+    for kind in ("click", "order"):  # each view trimmed to the newest N of its kind
+        kept += [i for i in newest if i.kind == kind][: SESSION.last_n_per_kind]
+    view = await hot_store.recent("user-1", limit=100, now_ms=NOW_MS)
+    assert ids(view or []) == ids(sorted(kept, key=lambda i: -i.ts_ms))
