@@ -34,12 +34,9 @@ as by app_opens (``streams.early_rounds``). The lock is first come, first served
 the round holding it and before the next: it waits for one bounded round, and rounds run back
 to back while the lock is free (a batch's cold write).
 
-A message is decoded and validated (``IngestPipeline.check``) at most once while it is pending:
-what early hydration checks (an app_open, the interactions in flight before it) is kept in place
-of the message until its batch is handled, and the batch takes it from there (``checked``)
-instead of checking the message again. Only valid results are kept (validity only grows with
-the clock: a ts too far ahead may be fine later), so a bad message is checked again, and
-dead-lettered, by its batch.
+A message is decoded and validated at most once while it is pending: what early hydration
+checks (an app_open, the interactions in flight before it) is kept until its batch is handled,
+and the batch takes it from there (``checked``; ``streams.pending_messages``).
 
 When the worker is behind (``behind``; counted as outcome ``behind``), the app_open is still
 hydrated as the stream hands it over, about one batch ahead of the agent (a round takes the lock
@@ -64,13 +61,11 @@ from streams.early_reads import EarlyReads
 from streams.early_rounds import ROUND_MEMBERS_MAX, take_round
 from streams.ingest import Accepted, IngestPipeline
 from streams.messages import Consumed, RawMessage, raw
+from streams.pending_messages import Pending, PendingMessages
 from streams.sessions import SessionRouter, ToHydrate
 
 log = logging.getLogger(__name__)
 EnsureIntact = Callable[[Iterable[int]], Awaitable[None]]
-Pending = Consumed | Accepted
-"""A message seen and not handled yet: as it came, or its checked form once it was checked."""
-_NONE_PENDING: dict[int, Pending] = {}
 
 
 class EarlyHydration:
@@ -91,10 +86,8 @@ class EarlyHydration:
         self.router = router
         self.ensure_intact = ensure_intact
         self.lock = lock
-        self._pending: dict[tuple[int, bytes | None], dict[int, Pending]] = {}
-        """Messages seen and not handled yet, by (partition, key), then offset, in consumption
-        order: an app_open's in-flight interactions are its key's alone, not a scan of all.
-        A message checked meanwhile is kept as its ``Accepted`` (``_check``)."""
+        self._pending = PendingMessages(pipeline)
+        """Messages seen and not handled yet, each checked at most once."""
         self._seen_upto: dict[int, int] = {}
         """The highest offset the stream handed over, per partition (since it was assigned)."""
         self._ahead: set[tuple[int, int]] = set()
@@ -115,7 +108,7 @@ class EarlyHydration:
         """A message the agent was handed (a Faust message or a RawMessage): kept until its
         batch is handled; an app_open is queued for hydration."""
         where = (message.partition, message.offset)
-        self._pending.setdefault((message.partition, message.key), {})[message.offset] = message
+        self._pending.add(message)
         if message.offset > self._seen_upto.get(message.partition, -1):
             self._seen_upto[message.partition] = message.offset
         if where in self._ahead:
@@ -131,7 +124,7 @@ class EarlyHydration:
 
     def unhandled(self) -> list[tuple[int, int]]:
         """(partition, offset) of every message seen and not handled yet, sorted."""
-        return sorted((p, offset) for (p, _), mine in self._pending.items() for offset in mine)
+        return self._pending.offsets()
 
     def seen_upto(self, partition: int) -> int | None:
         """The highest offset of ``partition`` the stream has handed over (None: none yet)."""
@@ -162,25 +155,7 @@ class EarlyHydration:
     def checked(self, message: RawMessage) -> Accepted | None:
         """The message's checked form if early hydration checked it (valid) while it was
         pending: its batch need not check it again. None: not checked, or not valid."""
-        kept = self._pending.get((message.partition, message.key), _NONE_PENDING).get(
-            message.offset
-        )
-        if not isinstance(kept, Accepted) or kept.message.value != message.value:
-            return None
-        if kept.message is message:  # the batch consumer hands the same object to both
-            return kept
-        return Accepted(message, kept.kind, kept.user_id, kept.interaction, kept.ts_ms)
-
-    def _check(self, message: Pending, now_ms: int, *, pending: bool) -> Accepted:
-        """``IngestPipeline.check`` of a message; a ``pending`` one (seen, not handled) is checked
-        once: its valid result is kept in its place for the rest of early hydration and for its
-        batch. SchemaError if it is bad (not kept: its batch checks it again)."""
-        if isinstance(message, Accepted):
-            return message
-        accepted = self.pipeline.check(raw(message), now_ms)
-        if pending:
-            self._pending[(message.partition, message.key)][message.offset] = accepted
-        return accepted
+        return self._pending.checked(message)
 
     def _wanted_user(self, message: Consumed, *, pending: bool = False) -> str | None:
         """The user of a valid app_open to hydrate early, None for anything else."""
@@ -189,7 +164,7 @@ class EarlyHydration:
         if self.pipeline.codec.kind_of(message.value) != "app_open":
             return None
         try:
-            accepted = self._check(message, self.pipeline.clock_ms(), pending=pending)
+            accepted = self._pending.check(message, self.pipeline.clock_ms(), keep=pending)
         except SchemaError:
             return None  # its batch dead-letters it
         if self.pipeline.forgotten_quietly(accepted):
@@ -217,14 +192,13 @@ class EarlyHydration:
         (seen by the stream, then ``ahead``: read by the look-ahead)."""
         now_ms = self.pipeline.clock_ms()
         found = []
-        mine = self._pending.get((app_open.partition, app_open.key), _NONE_PENDING)
-        before = [m for offset, m in mine.items() if offset < app_open.offset]
+        before = self._pending.before(app_open)
         later = [m for m in ahead if m.key == app_open.key and m.partition == app_open.partition]
         checks: tuple[tuple[bool, Sequence[Pending]], ...] = ((True, before), (False, later))
         for pending, messages in checks:
             for message in messages:
                 try:
-                    interaction = self._check(message, now_ms, pending=pending).interaction
+                    interaction = self._pending.check(message, now_ms, keep=pending).interaction
                 except SchemaError:
                     continue
                 if interaction is not None:
@@ -310,21 +284,13 @@ class EarlyHydration:
 
     def handled(self, messages: Sequence[RawMessage]) -> None:
         """After a batch is done: its messages are in a tier now (or dead-lettered)."""
-        pending = self._pending
-        for message in messages:
-            where = (message.partition, message.key)
-            mine = pending.get(where)
-            if mine is not None:
-                mine.pop(message.offset, None)
-                if not mine:
-                    del pending[where]
+        self._pending.handled(messages)
 
     def forget(self, partitions: Iterable[int]) -> None:
         """On a rebalance, holding the batch lock, for the partitions taken away: drop what was
         seen of them (the next owner consumes their app_opens again)."""
         lost = set(partitions)
-        for where in [where for where in self._pending if where[0] in lost]:
-            del self._pending[where]
+        self._pending.forget(lost)
         self._ahead = {key for key in self._ahead if key[0] not in lost}
         for partition in lost:
             self._seen_upto.pop(partition, None)
