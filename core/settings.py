@@ -216,12 +216,6 @@ class WorkerSettings(BaseSettings):
         description="Longest a fetch of the events topic waits for ``kafka.fetch_min_bytes``: "
         "adds at most this to an app_open's latency.",
     )
-    lock_slice: int = Field(
-        250,
-        ge=1,
-        description="While app_opens wait for early hydration, a batch is processed in slices"
-        " of this many messages and yields the worker lock between them.",
-    )
     lookahead: bool = Field(
         True, description="Read partitions that are behind ahead of the stream for app_opens."
     )

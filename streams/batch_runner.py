@@ -28,16 +28,14 @@ box, which every early hydration used to wait behind):
 - the next batch waits for this one (the consumer runs one batch at a time), and a revocation
   waits for the batch in flight.
 
-Steps 1-5 run per slice of the batch: the whole batch at once, except while early hydration
-has app_opens waiting for the lock. Then a slice is at most ``slice_max`` messages and the lock
-is released between slices (first come, first served: a waiting hydration round goes next), so
-a hydration waits behind at most one slice, or behind the rest of a batch that was started
-before the app_open was queued. Slices cost throughput (each slice's cold writes are a round
-trip of their own): a batch is not sliced merely because the look-ahead reads a partition that
-is behind, as the worker's backlog is exactly when the throughput is needed. The batch is acked
-once, after its last slice.
+Steps 1-5 run once per batch, whatever its size: the lock is held for the short steps (route:
+decoding what early hydration has not checked, one live check; finish: one hot-tier round trip
+or two) and is free for the long one (the cold write), so an early hydration round waits behind
+at most one short step and runs during the cold write. A batch is not cut into slices that each
+take the lock: every slice would be a cold write of its own, one after the other, and at 50
+app-opens/s the worker fell behind on them (docs/DESIGN.md, section 15).
 
-While a store is unavailable (HotStoreUnavailable, ColdStoreUnavailable) the slice's attempt,
+While a store is unavailable (HotStoreUnavailable, ColdStoreUnavailable) the batch's attempt,
 steps 1-5 but the ack, waits (the worker's ``RetryPolicy``) and runs again: every step is
 idempotent, and the batch stays unacked meanwhile. Any other error is raised before the ack:
 nothing is acked, and the worker stops (see ``streams.app``) so the next start resumes from the last
@@ -73,10 +71,7 @@ class BatchRunner:
         pipeline: IngestPipeline,
         early: EarlyHydration,
         retry: RetryPolicy,
-        *,
-        slice_max: int = 250,
     ) -> None:
-        self.slice_max = slice_max
         self.lock = lock
         self.recovery = recovery
         self.pipeline = pipeline
@@ -89,15 +84,9 @@ class BatchRunner:
         consumed = [m.consumed_s for m in messages if m.consumed_s is not None]
         if consumed:
             stage.labels("batch_wait").observe(max(0.0, time.monotonic() - min(consumed)))
-        rest = list(messages)
-        while rest:
-            size = self.slice_max if self.early.queued else len(rest)
-            piece, rest = rest[:size], rest[size:]
-            await self.retry.until_done(
-                lambda piece=piece: self._attempt(piece),  # type: ignore[misc]
-                retry_on=TRANSIENT,
-                on_retry=_log_retry,
-            )
+        await self.retry.until_done(
+            lambda: self._attempt(messages), retry_on=TRANSIENT, on_retry=_log_retry
+        )
         acking = time.monotonic()
         await ack()
         stage.labels("ack").observe(time.monotonic() - acking)

@@ -40,10 +40,10 @@ and the batch takes it from there (``checked``; ``streams.pending_messages``).
 
 When the worker is behind (``behind``; counted as outcome ``behind``), the app_open is still
 hydrated as the stream hands it over, about one batch ahead of the agent (a round takes the lock
-right after the running batch slice), and the view is complete because the stream hands
-messages over in offset order. App_opens deeper in a backlog come from the look-ahead
-(``streams.lookahead``, ``ahead``; outcome ``ahead``) with the user's messages it read before
-them.
+after the running batch's route or finish step, or during its cold write), and the view is
+complete because the stream hands messages over in offset order. App_opens deeper in a backlog
+come from the look-ahead (``streams.lookahead``, ``ahead``; outcome ``ahead``) with the user's
+messages it read before them.
 """
 
 from __future__ import annotations
@@ -181,11 +181,6 @@ class EarlyHydration:
         self._wake.set()
         if self._runner is None:
             self._runner = asyncio.create_task(self._run(), name="early-hydration")
-
-    @property
-    def queued(self) -> int:
-        """App_opens waiting for a round (a batch yields the lock between slices meanwhile)."""
-        return len(self._queued)
 
     def _in_flight(self, app_open: Consumed, ahead: Sequence[Consumed] = ()) -> list[Interaction]:
         """The valid interactions of the app_open's key consumed before it, not handled yet

@@ -154,8 +154,6 @@ def build_worker(
         pipeline=pipeline,
         tracker=tracker,
         early=early,
-        batches=BatchRunner(
-            lock, recovery, pipeline, early, retry, slice_max=settings.worker.lock_slice
-        ),
+        batches=BatchRunner(lock, recovery, pipeline, early, retry),
         rebalance=RebalanceHandOver(lock, watermarks, early, tracker),
     )

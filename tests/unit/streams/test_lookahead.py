@@ -176,7 +176,7 @@ async def test_a_rebalance_drops_what_the_stream_saw_and_the_look_ahead_starts_o
     assert early.seen_upto(0) is None
 
 
-async def test_a_batch_yields_the_lock_between_slices_while_app_opens_wait() -> None:
+async def test_a_batch_takes_the_lock_twice_and_writes_cold_once_while_app_opens_wait() -> None:
     world = World()
     early = world.services.early
     opening = world.messages([app_open(0, "u9")], key=None)
@@ -189,18 +189,18 @@ async def test_a_batch_yields_the_lock_between_slices_while_app_opens_wait() -> 
 
     await world.services.batches.run(batch, ack)
     await early.wait()
-    # three slices of at most 250, each taking the lock twice (before and after its cold
-    # write), and the round
-    assert lock_waits(world) == 7
+    # the batch takes the lock before and after its one cold write, the round once
+    assert stage_count(world, "lock_wait") == 3
+    assert stage_count(world, "cold_write") == 1
     assert order == ["ack"]
     assert await view(world, "u9") == []
     assert len(await cold(world, "w0")) == 86
 
 
-def lock_waits(world: World) -> float:
+def stage_count(world: World, stage: str) -> float:
     return sum(
         sample.value
         for metric in world.metrics.registry.collect()
         for sample in metric.samples
-        if sample.name == "interstore_stage_seconds_count" and sample.labels["stage"] == "lock_wait"
+        if sample.name == "interstore_stage_seconds_count" and sample.labels["stage"] == stage
     )
