@@ -101,7 +101,7 @@ class EarlyHydration:
         self._idle.set()
         self._runner: asyncio.Task[None] | None = None
         outcomes = router.metrics.early_hydrations
-        names = ("hydrated", "live", "failed", "behind", "ahead", "batch")
+        names = ("hydrated", "live", "failed", "behind", "ahead")
         self._outcome = {name: outcomes.labels(name) for name in names}
 
     def seen(self, message: Consumed) -> None:
@@ -278,21 +278,8 @@ class EarlyHydration:
         log.warning("early hydration of %d users failed (their batch hydrates): %s", count, exc)
 
     def handled(self, messages: Sequence[RawMessage]) -> None:
-        """After a batch is done: its messages are in a tier now (or dead-lettered). A queued
-        app_open among them leaves the queue (outcome ``batch``): its batch hydrated the user or
-        found it live, so a round would only find it live. Left queued, its read gone (the
-        batch took it), a round would count it as a full round's members and take it alone."""
+        """After a batch is done: its messages are in a tier now (or dead-lettered)."""
         self._pending.handled(messages)
-        if not self._queued:
-            return
-        where = {(m.partition, m.offset) for m in messages}
-        done = [u for u, (app_open, _) in self._queued.items() if _at(app_open) in where]
-        for user in done:
-            del self._queued[user]
-            self.reads.drop(user)
-        self._outcome["batch"].inc(len(done))
-        if not self._queued and not self._running:
-            self._idle.set()
 
     def forget(self, partitions: Iterable[int]) -> None:
         """On a rebalance, holding the batch lock, for the partitions taken away: drop what was
@@ -323,7 +310,3 @@ class EarlyHydration:
 class Queued(NamedTuple):
     app_open: RawMessage
     in_flight: list[Interaction]
-
-
-def _at(message: RawMessage) -> tuple[int, int]:
-    return message.partition, message.offset

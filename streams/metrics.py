@@ -108,10 +108,10 @@ class WorkerMetrics:
         self.early_hydrations = Counter(
             "interstore_early_hydrations",
             "App-opens handled as consumed, ahead of their batch, by outcome (hydrated; live:"
-            " already live; failed: left to the batch; batch: its batch came first); behind"
-            " counts those that were consumed with a backlog ahead of their batch, ahead those"
-            " the look-ahead found past the stream's position (both hydrated ahead of their"
-            " batch, and counted by outcome too).",
+            " already live; failed: left to the batch); behind counts those that were consumed"
+            " with a backlog ahead of their batch, ahead those the look-ahead found past the"
+            " stream's position (both hydrated ahead of their batch, and counted by outcome"
+            " too).",
             ["outcome"],
             registry=r,
         )

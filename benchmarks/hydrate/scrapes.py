@@ -91,5 +91,5 @@ def early_outcomes(before: str, after: str) -> dict[str, int]:
     return {
         outcome: int(metric_value(after, EARLY, outcome=outcome))
         - int(metric_value(before, EARLY, outcome=outcome))
-        for outcome in ("hydrated", "live", "failed", "behind", "ahead", "batch")
+        for outcome in ("hydrated", "live", "failed", "behind", "ahead")
     }

@@ -130,20 +130,6 @@ async def test_a_rebalance_forgets_the_partitions_taken_away(e: Early) -> None:
     assert e.count("hydrated") + e.count("live") + e.count("failed") == 0
 
 
-async def test_an_app_open_whose_batch_came_first_leaves_the_queue(e: Early) -> None:
-    first = e.messages([click(1), app_open(2, "u1")])
-    later = e.messages([app_open(3, "u2")])
-    async with e.lock:  # a batch holds the lock: no round runs
-        e.see([*first, *later])
-        await asyncio.sleep(0)
-        e.early.handled(first)  # its batch hydrated u1 (or found it live) meanwhile
-    await e.early.wait()
-    assert e.count("batch") == 1
-    assert e.count("hydrated") == 1  # u2 only: no round took u1 alone, read-less
-    assert await e.view("u1") is None
-    assert await e.view("u2") == []
-
-
 async def test_behind_a_backlog_the_app_open_still_hydrates_before_its_batches() -> None:
     e = Early(behind=True)
     backlog = [
