@@ -28,12 +28,14 @@ box, which every early hydration used to wait behind):
 - the next batch waits for this one (the consumer runs one batch at a time), and a revocation
   waits for the batch in flight.
 
-Steps 1-5 run once per batch, whatever its size: the lock is held for the short steps (route:
-decoding what early hydration has not checked, one live check; finish: one hot-tier round trip
-or two) and is free for the long one (the cold write), so an early hydration round waits behind
-at most one short step and runs during the cold write. A batch is not cut into slices that each
-take the lock: every slice would be a cold write of its own, one after the other, and at 50
-app-opens/s the worker fell behind on them (docs/DESIGN.md, section 15).
+Steps 1-5 run once per batch, whatever its size: the lock is held for route (decoding what
+early hydration has not checked, one live check) and finish (the hydrations left to the batch,
+appends, dead letters) and is free for the cold write, so an early hydration round waits behind
+one route or finish step and runs during the cold write. Finish is short unless the batch
+carries app_opens that no round has hydrated yet: a batch that is behind (800-900 messages)
+hydrates ~40 users in one pipeline, up to ~0.3 s of the lock on this box. A batch is not cut
+into slices that each take the lock: every slice would be a cold write of its own, one after
+the other, and at 50 app-opens/s the worker fell behind on them (docs/DESIGN.md, section 15).
 
 While a store is unavailable (HotStoreUnavailable, ColdStoreUnavailable) the batch's attempt,
 steps 1-5 but the ack, waits (the worker's ``RetryPolicy``) and runs again: every step is
