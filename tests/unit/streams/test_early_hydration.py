@@ -13,7 +13,7 @@ import pytest
 
 from streams.early_rounds import ROUND_MAX
 from streams.messages import RawMessage
-from tests.unit.streams.world import IDLE_MS, NOW_MS, World, app_open, click
+from tests.unit.streams.world import IDLE_MS, NOW_MS, World, app_open, click, stage_count
 
 Event = tuple[str, dict[str, Any]]
 
@@ -181,7 +181,8 @@ async def test_a_round_takes_at_most_round_max_app_opens_then_the_next_batch_may
         e.see(e.messages([app_open(n, user) for n, user in enumerate(users)]))
     await e.early.wait()
     assert e.count("hydrated") == len(users)
-    assert _count(e, "hydration_read") >= 2  # a round takes those whose reads are done, <= 64
+    # a round takes those whose reads are done, <= 64
+    assert stage_count(e.metrics, "hydration_read") >= 2
 
 
 async def test_a_round_is_bounded_by_the_members_it_writes_and_a_waiting_batch_goes_next() -> None:
@@ -210,14 +211,8 @@ async def test_a_round_is_bounded_by_the_members_it_writes_and_a_waiting_batch_g
     assert hydrated_when_the_batch_ran == [2]  # one round of 2 users (6 members), not all 6
     await e.early.wait()
     assert e.count("hydrated") == len(users)
-    assert _count(e, "round") == 3
+    assert stage_count(e.metrics, "round") == 3
     assert await e.view("user5") == ["c52", "c51", "c50"]
-
-
-def _count(e: Early, stage: str) -> float:
-    """Observations of a stage (once per round for the hydration stages)."""
-    samples = e.metrics.stage_seconds.labels(stage)._buckets  # cumulative per bucket
-    return float(sum(bucket.get() for bucket in samples))
 
 
 async def test_a_forgotten_users_old_app_open_hydrates_nothing() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from streams.lookahead import AheadBuffer, LookAhead
 from streams.messages import RawMessage
-from tests.unit.streams.world import IDLE_MS, NOW_MS, World, app_open, click
+from tests.unit.streams.world import IDLE_MS, NOW_MS, World, app_open, click, stage_count
 
 Event = tuple[str, dict[str, Any]]
 
@@ -190,17 +190,8 @@ async def test_a_batch_takes_the_lock_twice_and_writes_cold_once_while_app_opens
     await world.services.batches.run(batch, ack)
     await early.wait()
     # the batch takes the lock before and after its one cold write, the round once
-    assert stage_count(world, "lock_wait") == 3
-    assert stage_count(world, "cold_write") == 1
+    assert stage_count(world.metrics, "lock_wait") == 3
+    assert stage_count(world.metrics, "cold_write") == 1
     assert order == ["ack"]
     assert await view(world, "u9") == []
     assert len(await cold(world, "w0")) == 86
-
-
-def stage_count(world: World, stage: str) -> float:
-    return sum(
-        sample.value
-        for metric in world.metrics.registry.collect()
-        for sample in metric.samples
-        if sample.name == "interstore_stage_seconds_count" and sample.labels["stage"] == stage
-    )

@@ -142,6 +142,16 @@ class World:
         await self.run(self.messages(events, partition=partition))
 
 
+def stage_count(metrics: WorkerMetrics, stage: str) -> float:
+    """Observations of a worker stage (``interstore_stage_seconds``) so far."""
+    return sum(
+        sample.value
+        for metric in metrics.registry.collect()
+        for sample in metric.samples
+        if sample.name == "interstore_stage_seconds_count" and sample.labels["stage"] == stage
+    )
+
+
 def click(n: int, user: str = "u1") -> tuple[str, dict[str, Any]]:
     return "click", {
         "event_id": f"c{n}", "user_id": user, "ts": NOW_MS - 100_000 + n, "product_id": "p",
