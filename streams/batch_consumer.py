@@ -22,8 +22,9 @@ a full batch) and hands the worker whole batches, in the same protocol the Faust
   batch in flight finishes first, the buffered messages of the lost partitions are dropped (the
   next owner reads them again from the commit), ``settle`` (if given) acks what the worker held
   back, ``revoked`` runs (flushes their sessions), and the acked offsets are committed before
-  the partitions go. Assigned: ``assigned`` runs (reloads the durability watermarks) before any
-  message of the new assignment is handed over.
+  the partitions go. Assigned: ``starts`` learns where each partition is consumed from, and
+  ``assigned`` runs (reloads the durability watermarks), before any message of the new
+  assignment is handed over.
 - **One thread calls librdkafka** (``streams.consumer_thread``): fetches, pauses, commits and
   the partitions' ends (``highwater``: noted at each fetch) go through it; the event loop never
   calls the handle.
@@ -212,12 +213,14 @@ class BatchConsumer:
             if consumer is not None and offsets:
                 await self._thread.run(self._commit, consumer, offsets, True)
 
-    async def _assign(self, partitions: set[int]) -> None:
+    async def _assign(self, partitions: set[int], starts: dict[int, int]) -> None:
         self._owned = partitions
         self._offsets.assigned()
         self._thread.assigned()
         try:
             assert self._handlers is not None
+            if self._handlers.starts is not None:
+                self._handlers.starts(starts)
             await self._handlers.assigned()
         finally:
             self.rebalancing = False
@@ -250,7 +253,19 @@ class BatchConsumer:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with rebalance_logged("assigned", partitions):
-            self._thread.wait_for(self._assign({tp.partition for tp in partitions}))
+            owned = {tp.partition for tp in partitions}
+            self._thread.wait_for(self._assign(owned, self._starts(consumer, owned)))
+
+    def _starts(self, consumer: Consumer, partitions: set[int]) -> dict[int, int]:
+        """Where the partitions are consumed from ({}: the broker did not say, or no one asks).
+        Here, in the callback: a call into the handle from another thread waits for it."""
+        if self._handlers is None or self._handlers.starts is None:
+            return {}
+        try:
+            return self._offsets.starts(consumer, sorted(partitions))
+        except KafkaException as exc:
+            log.warning("where partitions %s start is not known: %s", sorted(partitions), exc)
+            return {}
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with rebalance_logged("revoked", partitions):

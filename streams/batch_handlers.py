@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from streams.messages import RawMessage
@@ -28,3 +28,6 @@ class BatchHandlers:
     """At a revocation, once the batch in flight finished and before the acked offsets are
     taken: the worker gives the acks it still holds for batches it ran (the features worker
     holds them until its durable copy covers them). None: it holds none."""
+    starts: Callable[[Mapping[int, int]], None] | None = None
+    """At an assignment, before any of its messages is seen: the offset each partition is
+    consumed from (committed, or the partition's first). None: not wanted."""

@@ -77,6 +77,7 @@ class BatchWorker:
             seen=self._seen,
             run_batch=self.services.batches.run,
             assigned=self.services.rebalance.assigned,
+            starts=self.services.early.starts,
             revoked=self.services.rebalance.revoked,
         )
         await self.consumer.start(handlers)

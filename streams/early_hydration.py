@@ -34,9 +34,8 @@ as by app_opens (``streams.early_rounds``). The lock is first come, first served
 the round holding it and before the next: it waits for one bounded round, and rounds run back
 to back while the lock is free (a batch's cold write).
 
-A message is decoded and validated at most once while it is pending: what early hydration
-checks (an app_open, the interactions in flight before it) is kept until its batch is handled,
-and the batch takes it from there (``checked``; ``streams.pending_messages``).
+A pending message is decoded and validated at most once: its batch takes what early hydration
+checked (``checked``; ``streams.pending_messages``).
 
 When the worker is behind (``behind``; counted as outcome ``behind``), the app_open is still
 hydrated as the stream hands it over, about one batch ahead of the agent (a round takes the lock
@@ -51,7 +50,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from schemas.errors import SchemaError
@@ -61,7 +60,7 @@ from streams.early_reads import EarlyReads
 from streams.early_rounds import ROUND_MEMBERS_MAX, take_round
 from streams.ingest import Accepted, IngestPipeline
 from streams.messages import Consumed, RawMessage, raw
-from streams.pending_messages import Pending, PendingMessages
+from streams.pending_messages import PendingMessages
 from streams.sessions import SessionRouter, ToHydrate
 
 log = logging.getLogger(__name__)
@@ -89,7 +88,8 @@ class EarlyHydration:
         self._pending = PendingMessages(pipeline)
         """Messages seen and not handled yet, each checked at most once."""
         self._seen_upto: dict[int, int] = {}
-        """The highest offset the stream handed over, per partition (since it was assigned)."""
+        """The highest offset the stream handed over, per partition (since it was assigned), or
+        the one before where it starts."""
         self._ahead: set[tuple[int, int]] = set()
         """App_opens queued by the look-ahead, not seen by the stream yet."""
         self.reading_ahead = False
@@ -120,15 +120,23 @@ class EarlyHydration:
         app_open = raw(message)
         if self.behind(app_open):
             self._outcome["behind"].inc()
-        self._queue(user, Queued(app_open, self._in_flight(message)))
+        self._queue(user, Queued(app_open, self._pending.interactions_before(message)))
 
     def unhandled(self) -> list[tuple[int, int]]:
         """(partition, offset) of every message seen and not handled yet, sorted."""
         return self._pending.offsets()
 
     def seen_upto(self, partition: int) -> int | None:
-        """The highest offset of ``partition`` the stream has handed over (None: none yet)."""
+        """The highest offset of ``partition`` the stream has handed over, or the one before
+        where it starts (``starts``); None: not known."""
         return self._seen_upto.get(partition)
+
+    def starts(self, offsets: Mapping[int, int]) -> None:
+        """At an assignment, before its messages are seen: the offset the stream hands each
+        partition over from (its committed offset). The look-ahead can then read a partition
+        the stream has not reached yet: a consumer serves a backlog partition after partition."""
+        for partition, offset in offsets.items():
+            self._seen_upto.setdefault(partition, offset - 1)
 
     def ahead(self, app_open: RawMessage, between: Sequence[RawMessage]) -> bool:
         """An app_open the look-ahead read past the stream's position: queued for hydration
@@ -149,7 +157,7 @@ class EarlyHydration:
         later = [m for m in between if upto < m.offset < app_open.offset]
         self._ahead.add((app_open.partition, app_open.offset))
         self._outcome["ahead"].inc()
-        self._queue(user, Queued(app_open, self._in_flight(app_open, later)))
+        self._queue(user, Queued(app_open, self._pending.interactions_before(app_open, later)))
         return True
 
     def checked(self, message: RawMessage) -> Accepted | None:
@@ -181,24 +189,6 @@ class EarlyHydration:
         self._wake.set()
         if self._runner is None:
             self._runner = asyncio.create_task(self._run(), name="early-hydration")
-
-    def _in_flight(self, app_open: Consumed, ahead: Sequence[Consumed] = ()) -> list[Interaction]:
-        """The valid interactions of the app_open's key consumed before it, not handled yet
-        (seen by the stream, then ``ahead``: read by the look-ahead)."""
-        now_ms = self.pipeline.clock_ms()
-        found = []
-        before = self._pending.before(app_open)
-        later = [m for m in ahead if m.key == app_open.key and m.partition == app_open.partition]
-        checks: tuple[tuple[bool, Sequence[Pending]], ...] = ((True, before), (False, later))
-        for pending, messages in checks:
-            for message in messages:
-                try:
-                    interaction = self._pending.check(message, now_ms, keep=pending).interaction
-                except SchemaError:
-                    continue
-                if interaction is not None:
-                    found.append(interaction)
-        return found
 
     async def _run(self) -> None:
         while True:

@@ -6,7 +6,10 @@ than that, an app_open produced now would wait for every batch before it: second
 for each app-open of an overloaded worker. The look-ahead reads such a partition with a
 consumer of its own (no group, nothing committed), from the offset after the last one the stream
 handed over (``EarlyHydration.seen_upto``) onwards, keeping what it read by key
-(``AheadBuffer``). When it reads a valid app_open, it hands it to ``EarlyHydration.ahead`` with
+(``AheadBuffer``). A partition the stream has not reached is read from where it is consumed
+(``EarlyHydration.starts``, at the assignment): librdkafka hands a backlog over partition after
+partition, and an app_open in the partition served last would otherwise wait for nearly all of
+it. When it reads a valid app_open, it hands it to ``EarlyHydration.ahead`` with
 the user's messages read before it: with the messages the stream handed over and no batch has
 handled yet, those are all of the user's messages in no tier, so the hydration's view is
 complete as of the app_open (the same proof as early hydration's; the batches before it are

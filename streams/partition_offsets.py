@@ -67,11 +67,7 @@ class PartitionOffsets:
         not fetched yet): the high watermark minus the next offset to batch (the committed
         offset where nothing was fetched yet). Blocking: asks the broker what is not known."""
         starts = {p: self.next[p] for p in partitions if p in self.next}
-        unknown = [TopicPartition(self.topic, p) for p in partitions if p not in starts]
-        for tp in consumer.committed(unknown, timeout=BROKER_TIMEOUT_S) if unknown else []:
-            if tp.offset < 0:  # nothing committed yet: the partition's start
-                tp.offset, _ = consumer.get_watermark_offsets(tp, timeout=BROKER_TIMEOUT_S)
-            starts[tp.partition] = tp.offset
+        starts |= self.starts(consumer, [p for p in partitions if p not in starts])
         backlog = {}
         for partition, start in starts.items():
             high = highwater(partition)
@@ -80,3 +76,15 @@ class PartitionOffsets:
                 _, high = consumer.get_watermark_offsets(tp, timeout=BROKER_TIMEOUT_S)
             backlog[partition] = max(0, high - start)
         return backlog
+
+    def starts(self, consumer: Consumer, partitions: Sequence[int]) -> dict[int, int]:
+        """Where a consumer of the group starts each partition: its committed offset, or its
+        first offset where nothing is committed (``auto.offset.reset`` is ``earliest``).
+        Blocking: asks the broker."""
+        starts = {}
+        unknown = [TopicPartition(self.topic, p) for p in partitions]
+        for tp in consumer.committed(unknown, timeout=BROKER_TIMEOUT_S) if unknown else []:
+            if tp.offset < 0:  # nothing committed yet: the partition's start
+                tp.offset, _ = consumer.get_watermark_offsets(tp, timeout=BROKER_TIMEOUT_S)
+            starts[tp.partition] = tp.offset
+        return starts

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from schemas.errors import SchemaError
+from store.interactions import Interaction
 from streams.ingest import Accepted, IngestPipeline
 from streams.messages import Consumed, RawMessage, raw
 
@@ -38,6 +40,29 @@ class PendingMessages:
         """The pending messages of ``message``'s partition and key with lower offsets."""
         mine = self._by_key.get((message.partition, message.key), _NONE_PENDING)
         return [m for offset, m in mine.items() if offset < message.offset]
+
+    def interactions_before(
+        self, app_open: Consumed, ahead: Sequence[Consumed] = ()
+    ) -> list[Interaction]:
+        """The valid interactions of the app_open's partition and key consumed before it: the
+        pending ones (checked and kept), then those of ``ahead`` (read past the stream by the
+        look-ahead, not pending: checked, not kept). Bad ones are skipped (their batch
+        dead-letters them)."""
+        later = [m for m in ahead if m.key == app_open.key and m.partition == app_open.partition]
+        checks: tuple[tuple[bool, Sequence[Pending]], ...] = (
+            (True, self.before(app_open)), (False, later),
+        )  # fmt: skip
+        found: list[Interaction] = []
+        now_ms = self._pipeline.clock_ms()
+        for pending, messages in checks:
+            for message in messages:
+                try:
+                    interaction = self.check(message, now_ms, keep=pending).interaction
+                except SchemaError:
+                    continue
+                if interaction is not None:
+                    found.append(interaction)
+        return found
 
     def check(self, message: Pending, now_ms: int, *, keep: bool) -> Accepted:
         """The message checked, once: a ``keep`` one (pending) has its valid result kept in its

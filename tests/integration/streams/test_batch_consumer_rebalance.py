@@ -1,7 +1,13 @@
-"""``BatchConsumer`` on the real broker, rebalanced while its partitions are paused (its buffer
-full): the partition it gets back is consumed to its end. librdkafka keeps an application's
-pause across an eager reassignment, so a consumer that paused a partition and started the new
-assignment as unpaused held the partition without ever fetching it again."""
+"""``BatchConsumer``'s assignments on the real broker.
+
+Rebalanced while its partitions are paused (its buffer full): the partition it gets back is
+consumed to its end. librdkafka keeps an application's pause across an eager reassignment, so a
+consumer that paused a partition and started the new assignment as unpaused held the partition
+without ever fetching it again.
+
+Assigned: where each partition is consumed from (the group's commit, or the partition's first
+offset) is handed over before any message, so the look-ahead can read a partition the stream
+has not reached (librdkafka hands a backlog over partition after partition)."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -64,9 +70,9 @@ async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> N
         await asyncio.sleep(0.1)
 
 
-async def test_a_partition_paused_when_revoked_is_consumed_to_its_end_once_assigned_back(
-    settings: Settings, topic_settings: TopicSettings
-) -> None:
+def filled_topic(settings: Settings, topic_settings: TopicSettings) -> dict[str, str]:
+    """The events topic made and filled (``PER_PARTITION`` messages per partition); a consumer
+    configuration of a group of its own."""
     bootstrap = settings.kafka.bootstrap_servers
     topic = topic_settings.events
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -75,11 +81,17 @@ async def test_a_partition_paused_when_revoked_is_consumed_to_its_end_once_assig
     for n in range(PARTITIONS * PER_PARTITION):
         producer.produce(topic, key=b"k", value=b"v", partition=n % PARTITIONS)
     assert producer.flush(30) == 0
-
-    config = {
+    return {
         "bootstrap.servers": bootstrap, "group.id": f"{topic}-group",
         "auto.offset.reset": "earliest", "partition.assignment.strategy": "range",
     }  # fmt: skip
+
+
+async def test_a_partition_paused_when_revoked_is_consumed_to_its_end_once_assigned_back(
+    settings: Settings, topic_settings: TopicSettings
+) -> None:
+    config = filled_topic(settings, topic_settings)
+    topic = topic_settings.events
     batches = SlowThenFast(batch_s=3.0)  # the buffer refills (and pauses) during each batch
     consumer = BatchConsumer(
         config, topic, batch_max=10, batch_within_s=0.01, commit_interval_s=0.2, buffer_max=20
@@ -107,3 +119,41 @@ async def test_a_partition_paused_when_revoked_is_consumed_to_its_end_once_assig
         if other.is_alive():
             await asyncio.to_thread(other.join, 30)
         await consumer.stop()
+
+
+async def test_an_assignment_says_where_each_partition_starts_before_any_message_is_seen(
+    settings: Settings, topic_settings: TopicSettings
+) -> None:
+    config = filled_topic(settings, topic_settings)
+    topic = topic_settings.events
+    committed = 120
+    committer = Consumer(config)
+    committer.commit(offsets=[TopicPartition(topic, 0, committed)], asynchronous=False)
+    committer.close()
+    journal: list[tuple[str, object]] = []
+
+    async def run_batch(messages: Sequence[RawMessage], ack: Ack) -> None:
+        await ack()
+
+    async def nothing(*_: object) -> None:
+        pass
+
+    handlers = BatchHandlers(
+        lambda message: journal.append(("seen", (message.partition, message.offset))),
+        run_batch, nothing, nothing,
+        starts=lambda starts: journal.append(("starts", dict(starts))),
+    )  # fmt: skip
+    consumer = BatchConsumer(
+        config, topic, batch_max=50, batch_within_s=0.01, commit_interval_s=0.2, buffer_max=100
+    )
+    await consumer.start(handlers)
+    expected = PARTITIONS * PER_PARTITION - committed
+    try:
+        await until(lambda: len(journal) > expected, 60, "every message after the commit seen")
+    finally:
+        await consumer.stop()
+    assert journal[0] == ("starts", {0: committed, 1: 0})
+    seen = [where for name, where in journal if name == "seen"]
+    assert len(seen) == expected
+    assert min(seen) == (0, committed)
+    assert min(w for w in seen if w[0] == 1) == (1, 0)

@@ -24,9 +24,11 @@ from tests.integration.worker.test_worker_sessions import (
 )
 
 BACKLOG_USERS, PER_USER = 3_000, 12
-LEFT_WHEN_LIVE = 0.5
+LEFT_WHEN_LIVE = 0.75
 """The part of the backlog behind the app_open (at its produce ack) still unconsumed, at least,
-when its user is live."""
+when its user is live. The consumer hands a backlog over partition after partition: the
+look-ahead reads a partition from where it is consumed, before the stream reaches it. Before it
+did, an app_open in a partition served last was live with 0.33-0.82 of it left."""
 
 
 def backlog(first: int) -> list[Event]:

@@ -121,6 +121,31 @@ async def test_an_app_open_deep_in_a_backlog_hydrates_with_everything_in_flight(
     assert await cold(world, "u2") == ["c4", "c2"]
 
 
+async def test_a_partition_the_stream_has_not_reached_is_read_ahead_from_where_it_starts() -> None:
+    world = World()
+    await world.run(world.messages([click(0)], key=None))  # handled and committed: in cold
+    backlog = world.messages([click(1), click(2, "u2"), app_open(3), click(4)], key=None)
+    early = world.services.early
+    look, reader = ahead_of(world, backlog)
+    await look.replan()
+    assert look.buffers == {}  # where the stream stands is not known
+    early.starts({0: backlog[0].offset})  # assigned, consumed from the commit: nothing seen
+    await look.replan()
+    assert reader.positions == {0: backlog[0].offset}
+    look.take(await reader.fetch(0))
+    await early.wait()
+    assert outcome(world, "ahead") == 1
+    assert await view(world) == ["c1", "c0"]
+    early.seen(backlog[0])
+    early.starts({0: 0})  # what the stream handed over stands
+    assert early.seen_upto(0) == backlog[0].offset
+    for message in backlog[1:]:
+        early.seen(message)
+    await world.run(backlog)
+    assert await view(world) == ["c4", "c1", "c0"]
+    assert world.metrics.hydrations._value.get() == 1
+
+
 async def test_an_app_open_the_stream_has_seen_is_not_taken_from_the_look_ahead() -> None:
     world = World()
     batch = world.messages([click(1), app_open(2)], key=None)
