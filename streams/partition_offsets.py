@@ -82,8 +82,8 @@ class PartitionOffsets:
         first offset where nothing is committed (``auto.offset.reset`` is ``earliest``).
         Blocking: asks the broker."""
         starts = {}
-        unknown = [TopicPartition(self.topic, p) for p in partitions]
-        for tp in consumer.committed(unknown, timeout=BROKER_TIMEOUT_S) if unknown else []:
+        asked = [TopicPartition(self.topic, p) for p in partitions]
+        for tp in consumer.committed(asked, timeout=BROKER_TIMEOUT_S) if asked else []:
             if tp.offset < 0:  # nothing committed yet: the partition's start
                 tp.offset, _ = consumer.get_watermark_offsets(tp, timeout=BROKER_TIMEOUT_S)
             starts[tp.partition] = tp.offset
