@@ -8,7 +8,8 @@
   ``delete_hot_keys``, ``count_rows``;
 - ``processes``: ``BenchWorker``/``running_worker`` (``interstore worker`` children through
   ``deploy.app_processes.WorkerChild``), ``running_apis``, ``wait_assigned``, ``wait_metric``;
-- ``cpu``: ``ProcessCpu`` (the processes under test), ``GroupCpu`` (every process, grouped);
+- ``cpu``: ``ProcessCpu`` (the processes under test), ``GroupCpu`` (every process, grouped),
+  ``HostCpu`` (the host busy and stolen; ``repeat`` records it for every run);
 - ``background``: other users' traffic at a steady rate; ``records``: interactions made to order;
 - ``options``: the shared options (``Runs``, ``WarmUp``, ``Seed``, ``Partitions``,
   ``IngestRate``), ``parse_counts`` (``--workers 1,2,3``), ``checked`` (params from options);

@@ -1,5 +1,8 @@
 """CPU sampling: of the processes under test (``ProcessCpu``), or of every process on the host
-grouped (``GroupCpu``: named pids, the stack's services, "other"), and of the host as a whole."""
+grouped (``GroupCpu``: named pids, the stack's services, "other"), and of the host as a whole:
+busy, and stolen (``HostCpu``: the share of the CPUs the hypervisor gave to other guests, which
+no process here could use; on a shared box it explains runs that are slower for no reason of
+their own)."""
 
 from __future__ import annotations
 
@@ -12,10 +15,35 @@ import psutil
 
 
 def host_busy(before: Any, after: Any) -> float:
-    """Share of all the host's CPUs busy between two ``psutil.cpu_times()``."""
+    """Share of all the host's CPUs busy between two ``psutil.cpu_times()`` (stolen time counts
+    as busy: it was not idle, and nothing here could run on it)."""
     total = sum(after) - sum(before)
     idle = (after.idle + after.iowait) - (before.idle + before.iowait)
     return 1 - idle / total if total > 0 else 0.0
+
+
+def host_steal(before: Any, after: Any) -> float:
+    """Share of all the host's CPUs stolen by the hypervisor between two ``psutil.cpu_times()``
+    (Linux's ``steal``; 0 where the platform does not report it)."""
+    total = sum(after) - sum(before)
+    stolen = getattr(after, "steal", 0.0) - getattr(before, "steal", 0.0)
+    return stolen / total if total > 0 else 0.0
+
+
+class HostCpu:
+    """The host's CPU, busy and stolen, from ``start`` to ``read``."""
+
+    def start(self) -> None:
+        self.began, self.before = time.monotonic(), psutil.cpu_times()
+
+    def read(self) -> dict[str, float]:
+        """``{"busy", "steal", "seconds"}`` since ``start`` (shares of all the host's CPUs)."""
+        after = psutil.cpu_times()
+        return {
+            "busy": round(host_busy(self.before, after), 3),
+            "steal": round(host_steal(self.before, after), 3),
+            "seconds": round(time.monotonic() - self.began, 1),
+        }
 
 
 class ProcessCpu:
@@ -84,6 +112,7 @@ class GroupCpu:
             groups[group] = groups.get(group, 0.0) + cpu - self.before.get(pid, (group, 0.0))[1]
         return {
             "host_cpu_busy": round(host_busy(self.host, host), 3),
+            "host_cpu_steal": round(host_steal(self.host, host), 3),
             "cpu_cores": {
                 g: round(c / seconds, 2) for g, c in sorted(groups.items(), key=lambda x: -x[1])
             },

@@ -12,11 +12,15 @@ into one ``BenchResult``:
 - ``ratio``: the median of the runs' ratios; the median run is the run whose ratio that is;
 - ``runs``: each run's ``figures``, ``baseline`` and ``ratio``, in order;
 - ``spread``: for every number, ``{"median", "min", "max"}`` keyed by its path
-  (``figures.worker_events_per_s``, ``baseline.raw_hydration.p99_ms``, ``ratio``).
+  (``figures.worker_events_per_s``, ``baseline.raw_hydration.p99_ms``, ``ratio``);
+- ``host.cpu``: the host's CPU over each whole run (``HostCpu``: ``busy``, ``steal``,
+  ``seconds``), folded like a figure (``spread["host.cpu.steal"]``), and each run's own in
+  ``runs``: a set whose runs differ by the CPU the hypervisor took can be read as such.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +28,7 @@ from typing import Any
 
 from rich.console import Console
 
+from benchmarks.harness.cpu import HostCpu
 from benchmarks.harness.figures import figures_table
 from benchmarks.harness.results import BenchResult, Json
 
@@ -71,16 +76,20 @@ def combine(results: Sequence[BenchResult], params: Json | None = None) -> Bench
     ratio = _fold(ratios, chosen, "ratio", spread)
     runs = [
         {"figures": dict(r.figures), "baseline": dict(r.baseline), "ratio": r.ratio}
+        | ({"host_cpu": r.host["cpu"]} if "cpu" in r.host else {})
         for r in results
     ]
     first = results[0]
+    host = {key: value for key, value in first.host.items() if key != "cpu"}
+    if all("cpu" in r.host for r in results):
+        host["cpu"] = _fold([dict(r.host["cpu"]) for r in results], chosen, "host.cpu", spread)
     return BenchResult(
         name=first.name,
         params=params if params is not None else dict(first.params),
         figures=figures,
         baseline=baseline,
         ratio=float(ratio),
-        host=dict(first.host),
+        host=host,
         extra={"runs": runs, "spread": spread},
     )
 
@@ -133,6 +142,9 @@ def summary_table(result: Json, headlines: Sequence[Headline]) -> Any:
         ])  # fmt: skip
     runs = len(result.get("runs", [])) or 1
     title = f"{result['name']}: {runs} run(s), median and spread"
+    stolen = spread_of(result, "host.cpu.steal")
+    if stolen is not None:
+        title += f"; CPU steal {stolen['median']:.0%} ({stolen['min']:.0%}-{stolen['max']:.0%})"
     return figures_table(title, ("figure", "median", "min", "max", "baseline", "unit"), rows)
 
 
@@ -142,8 +154,9 @@ def repeat(
     console: Console,
     warm_up: Callable[[], object] | None = None,
 ) -> tuple[list[BenchResult], bool]:
-    """``warm_up()`` (its result dropped), then ``run_once(index)`` ``runs`` times; the results
-    and whether every run verified what it measured."""
+    """``warm_up()`` (its result dropped), then ``run_once(index)`` ``runs`` times; the results,
+    each with the host's CPU over its run in ``host["cpu"]``, and whether every run verified
+    what it measured."""
     if runs < 1:
         raise ValueError("at least one run")
     if warm_up is not None:
@@ -152,7 +165,10 @@ def repeat(
     results, verified = [], True
     for index in range(runs):
         console.print(f"[bold]run {index + 1} of {runs}[/]")
+        cpu = HostCpu()
+        cpu.start()
         result, ok = run_once(index)
-        results.append(result)
+        host = {**result.host, "cpu": cpu.read()}
+        results.append(dataclasses.replace(result, host=host))
         verified = verified and ok
     return results, verified

@@ -1,8 +1,10 @@
 """``interstore bench report``: the README's benchmark table, made from the result files.
 
 One row per headline figure of each registered benchmark that has a result file: the median of
-its runs with the spread (min-max), the baseline's median in the same runs, and the ratio; above
-the table, when and on what machine the results were measured. The README's table is this
+its runs with the spread (min-max), the baseline's median in the same runs, the ratio, and the
+share of the host's CPU the hypervisor took during the runs (``host.cpu.steal``, median and
+spread; "-" for a result file measured before it was recorded); above the table, when and on what
+machine the results were measured. The README's table is this
 output, pasted whole and replaced whole when the benchmarks are run again.
 """
 
@@ -57,9 +59,20 @@ def rows(result: Json, headlines: Sequence[Headline]) -> list[str]:
         measured = str(result["host"].get("measured_at", "not recorded")).partition("T")[0]
         out.append(
             f"| {result['name']} | {headline.label} | {median} | {base} | "
-            f"{over} | {runs} | {measured} |"
+            f"{over} | {runs} | {stolen(result)} | {measured} |"
         )
     return out
+
+
+def stolen(result: Json) -> str:
+    """The CPU the hypervisor took during the runs: median (min-max), or "-" if not recorded."""
+    found = spread_of(result, "host.cpu.steal")
+    if found is None:
+        return "-"
+    if found["min"] == found["max"]:
+        return _number(found["median"], "ratio")
+    low, high = _number(found["min"], "ratio"), _number(found["max"], "ratio")
+    return f"{_number(found['median'], 'ratio')} ({low}-{high})"
 
 
 def report_markdown(
@@ -83,7 +96,8 @@ def report_markdown(
         f"Measured on {'; '.join(sorted(machines)) or 'no results yet'}. Each figure is the "
         "median of its runs, with the spread (min-max) when there were several.",
         "",
-        "| benchmark | figure | median (min-max) | baseline, median | vs baseline | runs | date |",
-        "|---|---|---|---|---|---|---|",
+        "| benchmark | figure | median (min-max) | baseline, median | vs baseline | runs "
+        "| CPU steal | date |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     return "\n".join(header + lines)

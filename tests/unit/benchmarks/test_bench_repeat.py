@@ -78,6 +78,10 @@ def test_repeat_warms_up_first_and_runs_n_times() -> None:
     assert calls == ["warm-up", "run 0", "run 1", "run 2"]
     assert len(results) == 3
     assert not verified
+    for result in results:  # the host's CPU over each run, measured by repeat itself
+        assert set(result.host["cpu"]) == {"busy", "steal", "seconds"}
+        assert 0 <= result.host["cpu"]["steal"] <= result.host["cpu"]["busy"] <= 1
+        assert result.host["cpu_model"] == "Test CPU"
     with pytest.raises(ValueError, match="at least one run"):
         repeat(once, 0, Console(quiet=True))
 
@@ -91,8 +95,8 @@ def test_the_report_is_a_markdown_table_with_median_spread_date_and_machine(
     lines = [line for line in text.splitlines() if line.startswith("| ingest |")]
     assert lines[0] == (
         "| ingest | sessions: events/s | 6,000 (5,000-7,000) events/s | 20,000 | 0.30 | 3 "
-        "| 2026-12-02 |"
-    )
+        "| - | 2026-12-02 |"
+    )  # measured before steal was recorded: "-"
     assert len(lines) == 1  # the other headlines are not in this result file
 
 
@@ -117,3 +121,29 @@ def test_a_headline_this_run_does_not_have_is_left_out_of_the_summary() -> None:
     assert spread_of(data, "figures.scaling.workers_2.events_per_s") is None
     table = summary_table(data, [Headline("two workers", "figures.scaling.workers_2.events_per_s")])
     assert table.row_count == 0
+
+
+def with_steal(result: BenchResult, steal: float) -> BenchResult:
+    cpu = {"busy": 0.9, "steal": steal, "seconds": 60.0}
+    return BenchResult(**{**result.to_json(), "host": {**result.host, "cpu": cpu}})
+
+
+def test_each_runs_cpu_steal_is_kept_folded_and_shown_in_the_report(tmp_path: Path) -> None:
+    runs = [with_steal(run(6000, 0.3), 0.02), with_steal(run(5000, 0.25), 0.2),
+            with_steal(run(7000, 0.35), 0.01)]  # fmt: skip
+    combined = combine(runs)
+    assert combined.host["cpu"]["steal"] == 0.02
+    assert combined.extra["spread"]["host.cpu.steal"] == {"median": 0.02, "min": 0.01, "max": 0.2}
+    assert [r["host_cpu"]["steal"] for r in combined.extra["runs"]] == [0.02, 0.2, 0.01]
+    write_result(combined, tmp_path)
+    text = report_markdown(tmp_path, {"ingest": "benchmarks.ingest.command"})
+    assert "| CPU steal | date |" in text
+    assert "| 0.30 | 3 | 2% (1%-20%) | 2026-12-02 |" in text
+
+
+def test_steal_is_left_out_when_a_run_did_not_record_it() -> None:
+    combined = combine([with_steal(run(6000, 0.3), 0.02), run(5000, 0.25)])
+    assert "cpu" not in combined.host
+    assert "host.cpu.steal" not in combined.extra["spread"]
+    assert "host_cpu" in combined.extra["runs"][0]
+    assert "host_cpu" not in combined.extra["runs"][1]
