@@ -2,7 +2,8 @@
 Python stack to stderr at once (``faulthandler``: from the signal handler, so even a blocked
 event loop is seen), then the event loop logs every asyncio task with the chain of awaits it is
 suspended in, at warning level, ending with ``DUMP_END``. A test or benchmark that waits in vain
-for a worker asks it for this (``deploy.app_processes.WorkerChild.dump_stacks``).
+for a worker asks it for this (``deploy.app_processes.WorkerChild.dump_stacks``); a worker whose
+stop does not finish writes the same before it exits (``dump_stacks``, from the loop).
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def install_stack_dump(loop: asyncio.AbstractEventLoop) -> None:
     loop.add_signal_handler(DUMP_SIGNAL, log_tasks)
     # after the loop's handler, which it chains to: the threads first, the tasks next
     faulthandler.register(DUMP_SIGNAL, file=sys.stderr, all_threads=True, chain=True)
+
+
+def dump_stacks() -> None:
+    """What ``DUMP_SIGNAL`` does, now, from the running loop: the threads, then the tasks."""
+    sys.stderr.flush()
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    log_tasks()
 
 
 def log_tasks() -> None:

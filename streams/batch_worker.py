@@ -6,7 +6,9 @@ instead of a Faust agent, with the same timers (inactivity ticks, the lag gauge)
 pages (/metrics, /healthz, /readyz: ``streams.worker_web``) and the same exit rule: a batch
 that fails stops the worker (exit status 1), so the next start resumes from the last commit.
 SIGTERM or SIGINT stop it cleanly: the batch in flight finishes, offsets are committed, and
-every partition is handed over (live sessions flushed) before the process exits.
+every partition is handed over (live sessions flushed) before the process exits; a stop not
+finished within its grace (``stop_grace_s``), or another signal during it, ends the process at
+once (exit status 3, ``streams.until_signalled``).
 """
 
 from __future__ import annotations
@@ -99,8 +101,10 @@ class BatchWorker:
         await self.web.stop()
 
     async def run_until_signalled(self) -> int:
-        """Start, run until SIGTERM/SIGINT or a failed batch, stop; the exit status."""
-        return await run_until_signalled(self, [self.consumer])
+        """Start, run until SIGTERM/SIGINT or a failed batch, stop; the exit status (a stop not
+        finished within the grace ends the process: ``streams.until_signalled``)."""
+        grace_s = self.settings.worker.stop_grace_s
+        return await run_until_signalled(self, [self.consumer], grace_s)
 
     def _seen(self, message: RawMessage) -> None:
         """A fetched message: its fetch stage observed, then early hydration sees it."""

@@ -15,7 +15,9 @@ default): what the Faust app (``streams.features.app``) does, without Faust's pe
 - ``HeldAcks`` and the refresher are ``mode`` services started and stopped here; pages
   /metrics, /healthz and /readyz (ready with the owned shard names) through ``WorkerWeb``.
 - A batch that fails stops the worker (exit status 1): the next start resumes from the
-  committed offsets. SIGTERM or SIGINT stop it cleanly.
+  committed offsets. SIGTERM or SIGINT stop it cleanly; a stop not finished within its grace
+  (``stop_grace_s``), or another signal during it, ends the process at once (exit status 3,
+  ``streams.until_signalled``).
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ class FeaturesBatchHost:
         )
         self.web = WorkerWeb(conf.web_bind, conf.web_port, metrics, self)
         self._assignments = {id(self.events): 0, id(self.entities): 0}
+        self.stop_grace_s = conf.stop_grace_s
 
     @property
     def rebalancing(self) -> bool:
@@ -140,8 +143,10 @@ class FeaturesBatchHost:
         await self.web.stop()
 
     async def run_until_signalled(self) -> int:
-        """Start, run until SIGTERM/SIGINT or a failed batch, stop; the exit status."""
-        return await run_until_signalled(self, [self.events, self.entities])
+        """Start, run until SIGTERM/SIGINT or a failed batch, stop; the exit status (a stop not
+        finished within the grace ends the process: ``streams.until_signalled``)."""
+        consumers = [self.events, self.entities]
+        return await run_until_signalled(self, consumers, self.stop_grace_s)
 
     async def _user_batch(self, messages: Sequence[RawMessage]) -> None:
         await self.handling.user_batch(messages, self.outbox)
