@@ -18,6 +18,9 @@ import jsonschema
 import pytest
 import yaml
 
+from core.service_settings import FeatureWorkerSettings
+from core.settings import WorkerSettings
+
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SCHEMA_FILE = ROOT / "deploy" / "docker" / "compose-spec.json"
@@ -163,3 +166,17 @@ def test_the_api_runs_in_development_mode_unless_given_keys(
     assert environment["INTERSTORE_API_KEYS"] == ""
     assert environment["INTERSTORE_API_DEV_MODE"] == "true"
     assert environment["INTERSTORE_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"  # merged, not lost
+
+
+@pytest.mark.parametrize(
+    ("app", "grace_s"),
+    [("worker", WorkerSettings().stop_grace_s),
+     ("features-worker", FeatureWorkerSettings().stop_grace_s)],
+)  # fmt: skip
+def test_workers_give_up_a_hung_stop_before_compose_kills_them(
+    services: dict[str, dict[str, Any]], app: str, grace_s: float
+) -> None:
+    # Compose's own default (10 s) would SIGKILL a worker before its grace ran out: no stacks.
+    period = services[app]["stop_grace_period"]
+    assert period.endswith("s")
+    assert float(period[:-1]) > grace_s
