@@ -67,8 +67,7 @@ def pack_base(keep: int, members: Mapping[str, Sequence[HotMember]]) -> bytes:
 def entries(flat: list[Any]) -> Iterator[tuple[int, int, bytes]]:
     """A pack's ``(slot, ts_ms, member)`` entries, in write order."""
     if flat[0] == DELTA:
-        for at in range(1, len(flat), 3):
-            yield flat[at], flat[at + 1], flat[at + 2]
+        yield from zip(flat[1::3], flat[2::3], flat[3::3], strict=True)
         return
     for slot in range(len(INTERACTION_KINDS)):
         times, members = flat[1 + 2 * slot], flat[2 + 2 * slot]
@@ -77,7 +76,12 @@ def entries(flat: list[Any]) -> Iterator[tuple[int, int, bytes]]:
 
 
 def event_id_of(member: bytes) -> bytes:
+    """The event id a hot member starts with (``store.hot_codec``: id, ``SEPARATOR``, JSON)."""
     return member.rpartition(SEPARATOR)[0]
+
+
+_PAST_ANY_ID = b"\xff"
+"""Sorts after every event id (ids are UTF-8 text, which never holds byte 0xff)."""
 
 
 def newest_first(entry: HotMember) -> tuple[int, bytes]:
@@ -104,6 +108,8 @@ def merge(
     unpacked = [msgpack.unpackb(pack, raw=False, use_list=True) for pack in packs]
     if len(unpacked) == 1 and unpacked[0][0] != DELTA:
         return _sliced(unpacked[0], limit, windows)
+    # Per kind, the latest member of each (-ts, event id): the key sorts in the cold tier's
+    # order (newest first, equal times in event-id order) as it is, without a key function.
     latest: list[dict[tuple[int, bytes], bytes]] = [{} for _ in INTERACTION_KINDS]
     authoritative = complete
     for flat in unpacked:
@@ -111,7 +117,7 @@ def merge(
         if keep != DELTA:  # a base covers everything written before it, trimmed to ``keep``
             authoritative = keep >= limit
         for slot, ts_ms, member in entries(flat):
-            latest[slot][ts_ms, event_id_of(member)] = member
+            latest[slot][-ts_ms, event_id_of(member)] = member
     if not authoritative:
         return None
     view: dict[str, list[HotMember]] = {}
@@ -119,16 +125,11 @@ def merge(
     dropped = len(packs) > 1
     for kind, found in zip(INTERACTION_KINDS, latest, strict=True):
         oldest, newest = windows[kind]
-        inside: list[HotMember] = []
-        ahead: list[HotMember] = []
-        for (ts_ms, _), member in found.items():
-            if ts_ms > newest:
-                ahead.append((ts_ms, member))
-            elif ts_ms >= oldest:
-                inside.append((ts_ms, member))
-        inside.sort(key=newest_first)
-        if len(inside) > limit:
-            del inside[limit:]
+        ordered = sorted(found)
+        start = bisect_left(ordered, (-newest,))  # the first at or before newest
+        end = bisect_right(ordered, (-oldest, _PAST_ANY_ID))  # past the last at or after oldest
+        inside = [(-ts, found[ts, eid]) for ts, eid in ordered[start : min(end, start + limit)]]
+        ahead = [(-ts, found[ts, eid]) for ts, eid in ordered[:start]]
         dropped = dropped or len(inside) + len(ahead) < len(found)
         view[kind] = inside
         base[kind] = ahead + inside
