@@ -115,7 +115,9 @@ def app_open_phase(
     cpu.start()
     before, began = worker.metrics(), time.monotonic()
     with LagSampler(worker.metrics) as lag:
-        outside = asyncio.run(open_apps(settings, scratch, users, rate, alive, console))
+        outside, longest_pause_s = asyncio.run(
+            open_apps(settings, scratch, users, rate, alive, console)
+        )
         after = wait_metric(
             worker,
             lambda text: grew(before, text, "interstore_hydrations_total") >= len(users),
@@ -133,6 +135,7 @@ def app_open_phase(
         "outside": {
             **latency_figures(outside),
             "method": "produce ack -> first poll of Redis finding the user live",
+            "poll_pause_max_ms": round(longest_pause_s * 1000, 1),
         },
         **worker_load(before, after, time.monotonic() - began),
         **cpu.read(),

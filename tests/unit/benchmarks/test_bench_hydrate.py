@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks.harness.figures import Ceiling, Target, percentile
 from benchmarks.harness.records import interaction_record
+from benchmarks.hydrate.app_opens import CHECKS_PER_S, POLL_S, poll_pause_s
 from benchmarks.hydrate.lag import LAG_BOUND, lag_bounded
 from benchmarks.hydrate.plan import HydrateParams, SessionMix, expected_hot, history, session_mix
 from benchmarks.hydrate.report import WriteCost, build_result, render, write_mismatches
@@ -243,3 +244,12 @@ async def test_the_worker_counts_cold_statements_by_path() -> None:
     name = "interstore_cold_write_statements_total"
     assert metric_value(text, name, path="direct") == 2  # u2's two clicks
     assert metric_value(text, name, path="flush") == 2  # u1's session: clicks 4 and 5
+
+
+def test_polls_for_live_users_are_bounded_in_checks_per_second() -> None:
+    # The harness's polling must not grow with a worker that falls behind (its own CPU and
+    # Redis's are taken from the box it measures): few waiting, every POLL_S; many, less often.
+    assert poll_pause_s(0) == poll_pause_s(10) == POLL_S
+    assert poll_pause_s(500) == 500 / CHECKS_PER_S
+    for waiting in (1, 50, 500, 5_000):
+        assert waiting / poll_pause_s(waiting) <= CHECKS_PER_S
