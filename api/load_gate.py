@@ -12,6 +12,12 @@ LOOP_LAG = "loop_lag"
 CONNECTIONS = "connections"
 REASONS = (IN_PROGRESS, LOOP_LAG, CONNECTIONS)
 
+UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Never shed: the probes and the metrics scrape are answered under overload too. A liveness
+probe shed gets the process restarted for being busy, a scrape shed hides the overload from the
+very metrics that show it (and failed ``bench api``, which scrapes the shed count under load);
+each is cheap (``/readyz`` is cached, ``api.readiness``)."""
+
 ADMITTED = "interstore.admitted"
 """Scope key set by the server protocol on a request it admitted and counts: the middleware
 then neither checks nor counts it again."""
@@ -19,8 +25,9 @@ then neither checks nor counts it again."""
 
 class LoadGate:
     """Requests in progress (admitted, not finished: queued tasks included when the server
-    protocol admits them) and the event loop's lateness. ``refusal()`` is None while a request
-    may go in; otherwise the reason, one of ``REASONS``. ``on_shed`` counts each shed request."""
+    protocol admits them) and the event loop's lateness. ``refusal(path)`` is None while a
+    request may go in (always for ``UNSHED_PATHS``); otherwise the reason, one of ``REASONS``.
+    ``on_shed`` counts each shed request."""
 
     def __init__(
         self,
@@ -40,7 +47,9 @@ class LoadGate:
             CONNECTIONS: f"over {max_connections} connections or requests: retry shortly",
         }
 
-    def refusal(self) -> str | None:
+    def refusal(self, path: str) -> str | None:
+        if path in UNSHED_PATHS:
+            return None
         if self.in_progress >= self.max_requests:
             return IN_PROGRESS
         if self.lag.late_s() > self.max_lag_s:

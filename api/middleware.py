@@ -119,7 +119,7 @@ class ConcurrencyLimit:
         if scope["type"] != "http" or scope.get(ADMITTED):
             await self.app(scope, receive, send)
             return
-        if (reason := self.gate.refusal()) is not None:
+        if (reason := self.gate.refusal(scope["path"])) is not None:
             await error_response(503, self.gate.shed(reason))(scope, receive, send)
             return
         self.gate.enter()

@@ -55,7 +55,8 @@ def shedding_protocol(gate: LoadGate) -> type[HttpToolsProtocol]:
             super().connection_made(wrapped)  # type: ignore[arg-type]
 
         def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-            reason = "connections" if app is service_unavailable else gate.refusal()
+            path = cycle.scope["path"]
+            reason = "connections" if app is service_unavailable else gate.refusal(path)
             if reason is None:
                 cycle.scope[ADMITTED] = True  # type: ignore[literal-required]
                 gate.enter()

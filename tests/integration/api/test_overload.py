@@ -69,6 +69,13 @@ async def burst(base: str, count: int) -> list[httpx.Response | BaseException]:
         return await asyncio.gather(*gets, return_exceptions=True)
 
 
+async def unshed(base: str) -> list[int]:
+    """The status of a liveness probe and of a metrics scrape."""
+    async with httpx.AsyncClient(base_url=base, timeout=ANSWER_WITHIN_S) as client:
+        answers = await asyncio.gather(client.get("/healthz"), client.get("/metrics"))
+    return [answer.status_code for answer in answers]
+
+
 def check_answered_or_shed(answers: Sequence[httpx.Response | BaseException]) -> dict[int, int]:
     """Every request answered 200 (the live user's interactions) or 503 in the API's JSON error
     shape with Retry-After; the count of each status."""
@@ -125,10 +132,12 @@ async def test_requests_queued_while_the_api_was_frozen_are_shed_not_served_late
         os.kill(pid, signal.SIGSTOP)
         try:
             pending = asyncio.ensure_future(burst(base, 200))
+            probes = asyncio.ensure_future(unshed(base))  # queued in the same stall
             await asyncio.sleep(1.0)  # connected and sent; the API reads nothing meanwhile
         finally:
             os.kill(pid, signal.SIGCONT)
         counts = check_answered_or_shed(await pending)
         assert counts.get(503, 0) >= 150, counts  # queued 1 s: far over the loop-lag limit
+        assert await probes == [200, 200]  # the probe and the scrape are never shed
         await asyncio.sleep(1.5)  # the stall is held for as long as it was, then:
         assert check_answered_or_shed(await burst(base, 3)) == {200: 3}

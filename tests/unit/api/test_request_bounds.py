@@ -71,3 +71,18 @@ async def test_requests_while_the_event_loop_runs_late_get_503_at_once() -> None
         assert (await http.get("/x")).status_code == 200
     assert gate.in_progress == 0
     assert shed == ["loop_lag", "loop_lag"]
+
+
+async def test_probes_and_the_metrics_scrape_are_never_shed() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await OrjsonResponse({"ok": True})(scope, receive, send)
+
+    shed: list[str] = []
+    gate = LoadGate(max_requests=0, max_lag_s=60.0, max_connections=1000, on_shed=shed.append)
+    transport = httpx.ASGITransport(app=ConcurrencyLimit(app, gate))  # every other request: 503
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        assert (await http.get("/v1/users/u/interactions")).status_code == 503
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert (await http.get(path)).status_code == 200, path
+    assert shed == ["in_progress"]
+    assert gate.in_progress == 0
