@@ -103,16 +103,19 @@ class GroupCpu:
         return out
 
     def start(self) -> None:
-        self.began, self.host, self.before = time.monotonic(), psutil.cpu_times(), self._snapshot()
+        self.host = HostCpu()
+        self.host.start()
+        self.before = self._snapshot()
 
     def read(self) -> dict[str, Any]:
-        seconds, host, after = time.monotonic() - self.began, psutil.cpu_times(), self._snapshot()
+        host, after = self.host.read(), self._snapshot()
+        seconds = time.monotonic() - self.host.began
         groups: dict[str, float] = {}
         for pid, (group, cpu) in after.items():
             groups[group] = groups.get(group, 0.0) + cpu - self.before.get(pid, (group, 0.0))[1]
         return {
-            "host_cpu_busy": round(host_busy(self.host, host), 3),
-            "host_cpu_steal": round(host_steal(self.host, host), 3),
+            "host_cpu_busy": host["busy"],
+            "host_cpu_steal": host["steal"],
             "cpu_cores": {
                 g: round(c / seconds, 2) for g, c in sorted(groups.items(), key=lambda x: -x[1])
             },
