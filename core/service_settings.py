@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
-from core.settings_base import PROJECT_ROOT
+from core.settings_base import PROJECT_ROOT, STOP_GRACE_DESCRIPTION
 from core.settings_base import settings_config as _config
 
 
@@ -110,12 +110,7 @@ class FeatureWorkerSettings(BaseSettings):
         "of the durable copy.",
     )
     commit_interval_s: float = Field(1.0, gt=0)
-    stop_grace_s: float = Field(
-        30.0,
-        gt=0,
-        description="(consumer=batch) A stop not finished this long after SIGTERM/SIGINT or a "
-        "failed batch is given up: the process exits at once, status 3 (streams.until_signalled).",
-    )
+    stop_grace_s: float = Field(30.0, gt=0, description=STOP_GRACE_DESCRIPTION)
     web_bind: str = "127.0.0.1"
     web_port: int = Field(6067, ge=1, description="Its web server: /metrics and /healthz.")
     log_level: str = "info"

@@ -36,6 +36,7 @@ from core.service_settings import (
     OpsSettings as OpsSettings,
 )
 from core.settings_base import PROJECT_ROOT as PROJECT_ROOT
+from core.settings_base import STOP_GRACE_DESCRIPTION
 from core.settings_base import settings_config as _config
 
 
@@ -232,12 +233,7 @@ class WorkerSettings(BaseSettings):
         5, ge=1, description="Attempts of a write replicas fail before it is dead-lettered."
     )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
-    stop_grace_s: float = Field(
-        30.0,
-        gt=0,
-        description="(consumer=batch) A stop not finished this long after SIGTERM/SIGINT or a "
-        "failed batch is given up: the process exits at once, status 3 (streams.until_signalled).",
-    )
+    stop_grace_s: float = Field(30.0, gt=0, description=STOP_GRACE_DESCRIPTION)
     web_bind: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, description="The worker's /metrics, /healthz and /readyz.")
     log_level: str = "info"
