@@ -39,7 +39,7 @@ BUFFERED_BATCHES = 4
 
 def consumer_config(settings: Settings) -> dict[str, Any]:
     """The events consumer's configuration: the worker's group, offsets from the start of the
-    topic for a new group, fetches of up to 8 MiB per partition."""
+    topic for a new group, fetches sized by ``fetch_batching``."""
     return {
         **fetch_batching(settings.kafka, settings.worker.fetch_wait_max_ms),
         "bootstrap.servers": settings.kafka.bootstrap_servers,
@@ -48,7 +48,6 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
         "auto.offset.reset": "earliest",
         "enable.auto.offset.store": False,
         "partition.assignment.strategy": "range",
-        "max.partition.fetch.bytes": 8 << 20,
         "queued.max.messages.kbytes": 32 << 10,
     }
 

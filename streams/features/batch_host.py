@@ -63,7 +63,6 @@ def consumer_config(settings: Settings, side: str) -> dict[str, Any]:
         "auto.offset.reset": "earliest",
         "enable.auto.offset.store": False,
         "partition.assignment.strategy": "range",
-        "max.partition.fetch.bytes": 8 << 20,
         "queued.max.messages.kbytes": 32 << 10,
     }
 
