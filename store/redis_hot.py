@@ -110,13 +110,17 @@ class RedisHotStore(RedisPartitionIndexes):
         check_partition(partition)
         args: list[Any] = [user_id, now_ms, self._ttl, self._keep, partition]
         for kind, of in rows.items():
-            slot = _slot(kind)
-            for row in of:
-                args += (slot, -row[3], encode_row(kind, row))
+            slot = _slot(kind)  # an unknown kind is a ValueError, even without rows
+            if of:
+                args += (slot, len(of))
+                for row in of:
+                    args += (-row[3], encode_row(kind, row))
         for kind, packed in members.items():
             slot = _slot(kind)
-            for ts_ms, member in packed:
-                args += (slot, -ts_ms, member)
+            if packed:
+                args += (slot, len(packed))
+                for ts_ms, member in packed:
+                    args += (-ts_ms, member)
         return self._script("hydrate", user_id, partition, args)
 
     async def touch(self, users: Mapping[int, Iterable[str]], *, now_ms: int) -> set[str]:

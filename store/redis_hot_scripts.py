@@ -71,23 +71,22 @@ end
 HYDRATE = (
     _PRELUDE
     + """
--- ARGV: user, now, ttl, keep, partition, then (kind slot, -ts, member) triples
+-- ARGV: user, now, ttl, keep, partition, then per kind: its slot, its count n, and n
+-- (-ts, member) pairs, each kind's pairs handed to ZADD straight from ARGV (no copy).
 local user, now, ttl, keep = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local started = redis.call('HGET', KEYS[SESSION], 'started') or now
 redis.call('ZADD', KEYS[SEEN], now, user)
 redis.call('ZADD', KEYS[STARTED], started, user)
-local batches = {}
-for i = 6, #ARGV, 3 do
-  local k = 2 + tonumber(ARGV[i])
-  local batch = batches[k] or {}
-  batches[k] = batch
-  batch[#batch + 1] = ARGV[i + 1]
-  batch[#batch + 1] = ARGV[i + 2]
-end
-for k, batch in pairs(batches) do
-  for j = 1, #batch, 1000 do
-    redis.call('ZADD', KEYS[k], unpack(batch, j, math.min(j + 999, #batch)))
+local i, views = 6, {}
+while i <= #ARGV do
+  local k, last = 2 + tonumber(ARGV[i]), i + 1 + 2 * tonumber(ARGV[i + 1])
+  for j = i + 2, last, 2000 do
+    redis.call('ZADD', KEYS[k], unpack(ARGV, j, math.min(j + 1999, last)))
   end
+  views[k] = true
+  i = last + 1
+end
+for k in pairs(views) do
   redis.call('ZREMRANGEBYRANK', KEYS[k], keep, -1)
 end
 redis.call('HSET', KEYS[SESSION], 'started', started, 'seen', now, 'partition', ARGV[5])
