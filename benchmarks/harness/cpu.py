@@ -30,6 +30,13 @@ def host_steal(before: Any, after: Any) -> float:
     return stolen / total if total > 0 else 0.0
 
 
+def steal_text(spread: Mapping[str, float]) -> str:
+    """A steal's median and spread (``spread_of(result, "host.cpu.steal")``) as the report and
+    the summary show it: one decimal, so 0.1% of steal does not read "0%"."""
+    median, low, high = (f"{spread[key]:.1%}" for key in ("median", "min", "max"))
+    return median if low == high else f"{median} ({low}-{high})"
+
+
 class HostCpu:
     """The host's CPU, busy and stolen, from ``start`` to ``read``."""
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from rich.console import Console
 
-from benchmarks.harness.cpu import HostCpu
+from benchmarks.harness.cpu import HostCpu, steal_text
 from benchmarks.harness.figures import figures_table
 from benchmarks.harness.results import BenchResult, Json
 
@@ -144,7 +144,7 @@ def summary_table(result: Json, headlines: Sequence[Headline]) -> Any:
     title = f"{result['name']}: {runs} run(s), median and spread"
     stolen = spread_of(result, "host.cpu.steal")
     if stolen is not None:
-        title += f"; CPU steal {stolen['median']:.0%} ({stolen['min']:.0%}-{stolen['max']:.0%})"
+        title += f"; CPU steal {steal_text(stolen)}"
     return figures_table(title, ("figure", "median", "min", "max", "baseline", "unit"), rows)
 
 

@@ -15,6 +15,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from benchmarks.harness.cpu import steal_text
 from benchmarks.harness.repeat import Headline, spread_of
 from benchmarks.harness.results import RESULTS_DIR, Json, read_result, result_path
 
@@ -67,12 +68,7 @@ def rows(result: Json, headlines: Sequence[Headline]) -> list[str]:
 def stolen(result: Json) -> str:
     """The CPU the hypervisor took during the runs: median (min-max), or "-" if not recorded."""
     found = spread_of(result, "host.cpu.steal")
-    if found is None:
-        return "-"
-    if found["min"] == found["max"]:
-        return _number(found["median"], "ratio")
-    low, high = _number(found["min"], "ratio"), _number(found["max"], "ratio")
-    return f"{_number(found['median'], 'ratio')} ({low}-{high})"
+    return "-" if found is None else steal_text(found)
 
 
 def report_markdown(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from benchmarks.harness.cpu import steal_text
 from benchmarks.harness.repeat import Headline, combine, lookup, repeat, spread_of, summary_table
 from benchmarks.harness.report import report_markdown
 from benchmarks.harness.results import RESULT_KEYS, BenchResult, read_result, write_result
@@ -138,7 +139,12 @@ def test_each_runs_cpu_steal_is_kept_folded_and_shown_in_the_report(tmp_path: Pa
     write_result(combined, tmp_path)
     text = report_markdown(tmp_path, {"ingest": "benchmarks.ingest.command"})
     assert "| CPU steal | date |" in text
-    assert "| 0.30 | 3 | 2% (1%-20%) | 2026-12-02 |" in text
+    assert "| 0.30 | 3 | 2.0% (1.0%-20.0%) | 2026-12-02 |" in text
+
+
+def test_a_steal_under_a_percent_is_not_shown_as_none() -> None:
+    assert steal_text({"median": 0.001, "min": 0.001, "max": 0.002}) == "0.1% (0.1%-0.2%)"
+    assert steal_text({"median": 0.0, "min": 0.0, "max": 0.0}) == "0.0%"
 
 
 def test_steal_is_left_out_when_a_run_did_not_record_it() -> None:
