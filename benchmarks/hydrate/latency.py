@@ -46,9 +46,11 @@ from benchmarks.hydrate.scrapes import (
     worker_load,
 )
 from core.clock import wall_clock_ms
+from core.retry import RetryPolicy
 from core.settings import Settings
 from store.cassandra_cold import CassandraColdStore
-from store.interactions import INTERACTION_KINDS
+from store.errors import ColdStoreUnavailable
+from store.interactions import INTERACTION_KINDS, Interaction
 from store.redis_hot import RedisHotStore
 
 
@@ -83,11 +85,34 @@ def preload(
                     )
                     expected[user] = expected_hot(mine, params.last_n)
                     items += mine
-                await store.write_many(items)
+                await write_retrying(store, items, console)
                 bar.update(task, advance=len(items))
 
     asyncio.run(load())
     return expected
+
+
+PRELOAD_ATTEMPTS = 5
+"""Tries of one preload write before the run fails: a write of 10,000 interactions timed out
+in one run of a set once (Cassandra busy with the preload itself), which ended the set."""
+PRELOAD_RETRY = RetryPolicy()
+
+
+async def write_retrying(
+    store: CassandraColdStore, items: Sequence[Interaction], console: Console,
+    retry: RetryPolicy = PRELOAD_RETRY,
+) -> None:  # fmt: skip
+    """``write_many``, tried again (it is idempotent) after a timeout or an unavailable tier,
+    at most ``PRELOAD_ATTEMPTS`` times in all, waiting as ``retry`` says."""
+    for attempt, delay in enumerate(retry.delays(), start=1):
+        try:
+            await store.write_many(items)
+            return
+        except ColdStoreUnavailable as exc:
+            if attempt == PRELOAD_ATTEMPTS:
+                raise
+            console.print(f"preload write failed ({exc}); again in {delay:g}s")
+            await asyncio.sleep(delay)
 
 
 async def hot_counts(
