@@ -60,7 +60,7 @@ class ProcessCpu:
     def __init__(self, pids: Sequence[int]) -> None:
         self._processes = [psutil.Process(pid) for pid in pids]
         self._cpu: list[float] = []
-        self._host: Any = None
+        self._host = HostCpu()
         self.each_s: list[float] = []
         """Each process's CPU seconds between ``start`` and the last ``stop``, in pid order."""
 
@@ -73,13 +73,13 @@ class ProcessCpu:
 
     def start(self) -> None:
         self._cpu = self._process_cpu()
-        self._host = psutil.cpu_times()
+        self._host.start()
 
     def stop(self) -> tuple[float, float]:
         """(CPU seconds of the processes, share of the host busy) since ``start``."""
         now = self._process_cpu()
         self.each_s = [after - before for before, after in zip(self._cpu, now, strict=True)]
-        return sum(self.each_s), host_busy(self._host, psutil.cpu_times())
+        return sum(self.each_s), self._host.read()["busy"]
 
 
 class GroupCpu:
