@@ -19,7 +19,8 @@ OnRetry = Callable[[Exception, float], None]
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Wait ``initial_s``, then twice as long each time, at most ``max_s``, for ever."""
+    """Wait ``initial_s``, then twice as long each time, at most ``max_s``; for ever unless a
+    caller bounds the attempts."""
 
     initial_s: float = 0.5
     max_s: float = 10.0
@@ -36,13 +37,17 @@ class RetryPolicy:
         *,
         retry_on: tuple[type[Exception], ...],
         on_retry: OnRetry,
+        attempts: int | None = None,
     ) -> T:
         """Await ``attempt()`` until it returns; an error of ``retry_on`` waits and tries again,
-        any other error is raised at once."""
-        for delay in self.delays():
+        any other error is raised at once. With ``attempts``, the error of the last of that many
+        attempts is raised instead of waiting again (the workers pass none: they wait for ever)."""
+        for tried, delay in enumerate(self.delays(), start=1):
             try:
                 return await attempt()
             except retry_on as exc:
+                if attempts is not None and tried >= attempts:
+                    raise
                 on_retry(exc, delay)
                 await asyncio.sleep(delay)
         raise AssertionError("delays() never ends")  # pragma: no cover

@@ -104,15 +104,14 @@ async def write_retrying(
 ) -> None:  # fmt: skip
     """``write_many``, tried again (it is idempotent) after a timeout or an unavailable tier,
     at most ``PRELOAD_ATTEMPTS`` times in all, waiting as ``retry`` says."""
-    for attempt, delay in enumerate(retry.delays(), start=1):
-        try:
-            await store.write_many(items)
-            return
-        except ColdStoreUnavailable as exc:
-            if attempt == PRELOAD_ATTEMPTS:
-                raise
-            console.print(f"preload write failed ({exc}); again in {delay:g}s")
-            await asyncio.sleep(delay)
+
+    def retrying(exc: Exception, delay: float) -> None:
+        console.print(f"preload write failed ({exc}); again in {delay:g}s")
+
+    await retry.until_done(
+        lambda: store.write_many(items), retry_on=(ColdStoreUnavailable,),
+        on_retry=retrying, attempts=PRELOAD_ATTEMPTS,
+    )  # fmt: skip
 
 
 async def hot_counts(

@@ -202,5 +202,23 @@ async def test_the_retry_policy_backs_off_to_its_cap() -> None:
         await tiny.until_done(_fails, retry_on=(ColdStoreUnavailable,), on_retry=print)
 
 
+async def test_bounded_attempts_raise_the_last_error() -> None:
+    attempts: list[str] = []
+    retried: list[float] = []
+
+    async def down() -> None:
+        attempts.append("tried")
+        raise ColdStoreUnavailable(f"down {len(attempts)}")
+
+    tiny = RetryPolicy(0.001, 0.001)
+    with pytest.raises(ColdStoreUnavailable, match="down 3"):
+        await tiny.until_done(
+            down, retry_on=(ColdStoreUnavailable,), on_retry=lambda _, d: retried.append(d),
+            attempts=3,
+        )  # fmt: skip
+    assert len(attempts) == 3
+    assert len(retried) == 2
+
+
 async def _fails() -> None:
     raise ValueError("no retry for this")
