@@ -3,14 +3,16 @@ against the raw MGET floor, measured in the same run.
 
 Serving values for ``products`` products (groups ``product_stats`` and ``product_attributes``,
 20 features) are written with the codec under a scratch key prefix; an ``interstore api`` daemon
-of its own (free port, scratch key) serves them. For each request size (ids x 20 features),
-closed loop, one request in flight, the same random id sets for every path:
+of its own (free port, scratch key, a scratch keyspace: it opens the cold tier at start-up) serves
+them. For each request size (ids x 20 features), closed loop, one request in flight, the same
+random id sets for every path:
 
 - ``floor``: redis-py asyncio (hiredis) ``MGET`` of the request's keys, replies not decoded;
 - ``reader``: ``FeatureReader.get`` in this process (MGET, decode, statuses);
 - ``api``: the HTTP request to the daemon, answer parsed by the client.
 
-``ratio``: the API's p50 over the floor's p50 at 30 ids. The scratch keys are deleted at the end.
+``ratio``: the API's p50 over the floor's p50 at 30 ids. The scratch keys and keyspace are deleted
+at the end.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from rich.console import Console
 from benchmarks.features_read.plan import FeaturesReadParams
 from benchmarks.harness.figures import figures_table, percentile
 from benchmarks.harness.results import BenchResult, host_info
+from benchmarks.harness.scratch import scratch_keyspace
 from core.settings import Settings, load_settings
 from deploy.app_processes import api_process, api_url, start_api
 from deploy.process import free_port
@@ -148,6 +151,7 @@ def run_features_read(
             "api": base.api.model_copy(update={"host": "127.0.0.1", "port": port}),
             "stack": base.stack.model_copy(update={"var_dir": workdir}),
             "features": base.features.model_copy(update={"key_prefix": scratch}),
+            "cassandra": base.cassandra.model_copy(update={"keyspace": scratch}),
         }
     )
     key = secrets.token_urlsafe(24)
@@ -158,13 +162,15 @@ def run_features_read(
         "INTERSTORE_API_PORT": str(port),
         "INTERSTORE_STACK_VAR_DIR": str(workdir),
         "INTERSTORE_FEATURES_KEY_PREFIX": scratch,
+        "INTERSTORE_CASSANDRA_KEYSPACE": scratch,
     }
     status.print(f"starting an API on port {port} (keys under {scratch}:)")
-    try:
-        start_api(settings, env)
-        figures = asyncio.run(_measure(settings, params, api_url(settings, ""), key, status))
-    finally:
-        api_process(settings).stop()
+    with scratch_keyspace(settings, scratch):
+        try:
+            start_api(settings, env)
+            figures = asyncio.run(_measure(settings, params, api_url(settings, ""), key, status))
+        finally:
+            api_process(settings).stop()
     rows = [
         (size.removeprefix("ids_"), path, f"{f['p50_ms']:.2f}", f"{f['p99_ms']:.2f}")
         for size, paths in figures.items()

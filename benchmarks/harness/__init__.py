@@ -5,7 +5,8 @@
 - ``repeat``: repetitions (median and spread per figure), ``Headline``; ``command``:
   ``run_benchmark`` (warm-up, ``--runs``, result file, summary, exit code);
 - ``scratch``: ``Scratch`` names and ``scratch_resources`` (topics, keyspace; removed after),
-  ``delete_hot_keys``, ``count_rows``;
+  ``scratch_keyspace`` (a keyspace alone, for an API a benchmark starts), ``delete_hot_keys``,
+  ``count_rows``;
 - ``processes``: ``BenchWorker``/``running_worker`` (``interstore worker`` children through
   ``deploy.app_processes.WorkerChild``), ``running_apis``, ``wait_assigned``, ``wait_metric``;
 - ``cpu``: ``ProcessCpu`` (the processes under test), ``GroupCpu`` (every process, grouped),

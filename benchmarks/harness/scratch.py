@@ -1,5 +1,6 @@
 """Scratch resources: the topics, keyspace and Redis key prefix one measurement uses, created
-for it and removed afterwards (``scratch_resources``, ``delete_hot_keys``)."""
+for it and removed afterwards (``scratch_resources``, ``scratch_keyspace``, ``delete_hot_keys``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cassandra.cluster import Session
 
 from benchmarks.harness.errors import BenchError
 from core.settings import Settings
+from store.cassandra_session import open_session
 from store.cql_schema import apply_schema
 from streams.topics import TopicError, delete_topics_with_prefixes, ensure_topics
 
@@ -88,6 +90,20 @@ def scratch_resources(
                 session.execute(f"DROP KEYSPACE IF EXISTS {scratch.keyspace}", timeout=120)
         finally:
             delete_topics(base, scratch.prefix)
+
+
+@contextlib.contextmanager
+def scratch_keyspace(settings: Settings, name: str) -> Iterator[str]:
+    """A keyspace of the run's own with the schema applied, dropped at the end: an API a
+    benchmark starts opens the cold tier at start-up, and a fresh stack has no other keyspace
+    (``make bench`` does not apply the schema)."""
+    session = open_session(settings.cassandra)
+    try:
+        apply_schema(session, name, settings.cassandra.replication_factor)
+        yield name
+    finally:
+        session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
+        session.cluster.shutdown()
 
 
 def delete_hot_keys(settings: Settings, prefix: str) -> int:

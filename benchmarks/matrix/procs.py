@@ -19,10 +19,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from benchmarks.harness.errors import BenchError
-from core.settings import Settings
 from deploy.process import free_port
-from store.cassandra_session import open_session
-from store.cql_schema import apply_schema
 
 PREFIX = "bm"
 """The feature key prefix of the benchmark's values."""
@@ -67,19 +64,6 @@ def _wait_redis(port: int, proc: subprocess.Popen[bytes]) -> None:
         if time.monotonic() > deadline:
             raise BenchError(f"redis-server on port {port} did not answer within 20 s")
         time.sleep(0.1)
-
-
-@contextlib.contextmanager
-def scratch_keyspace(settings: Settings, name: str) -> Iterator[str]:
-    """A keyspace of this run's own with the schema applied (the API opens the cold tier at
-    start), dropped at the end."""
-    session = open_session(settings.cassandra)
-    try:
-        apply_schema(session, name, settings.cassandra.replication_factor)
-        yield name
-    finally:
-        session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
-        session.cluster.shutdown()
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,13 +30,14 @@ from benchmarks.harness.cpu import ProcessCpu
 from benchmarks.harness.errors import BenchError
 from benchmarks.harness.figures import Ceiling, Target, figures_table, print_targets
 from benchmarks.harness.results import BenchResult, host_info
+from benchmarks.harness.scratch import scratch_keyspace
 from benchmarks.matrix.data import MODEL_ID, Dataset, bench_model
 from benchmarks.matrix.feast import check_answer, ensure_feast, feast_server, materialise
 from benchmarks.matrix.feast import request_body as feast_body
 from benchmarks.matrix.floor import run_floor
 from benchmarks.matrix.formats import json_to_numpy
 from benchmarks.matrix.plan import MatrixParams, build_result, keeping_up
-from benchmarks.matrix.procs import PREFIX, private_redis, running_api, scratch_keyspace
+from benchmarks.matrix.procs import PREFIX, private_redis, running_api
 from core.settings import load_settings
 from deploy.process import free_port
 from features.catalogue import load_catalogue
