@@ -3,9 +3,9 @@
 One row per headline figure of each registered benchmark that has a result file: the median of
 its runs with the spread (min-max), the baseline's median in the same runs, the ratio, and the
 share of the host's CPU the hypervisor took during the runs (``host.cpu.steal``, median and
-spread; "-" for a result file measured before it was recorded); above the table, when and on what
-machine the results were measured. The README's table is this
-output, pasted whole and replaced whole when the benchmarks are run again.
+spread; "-" for a result file measured before it was recorded); above the table, on what
+machine and at which commits (``host.commit``) the results were measured. The README's table is
+this output, pasted whole and replaced whole when the benchmarks are run again.
 """
 
 from __future__ import annotations
@@ -81,15 +81,18 @@ def report_markdown(
         benchmarks = BENCHMARKS
     lines: list[str] = []
     machines: set[str] = set()
+    commits: set[str] = set()
     for name, module in benchmarks.items():
         path = result_path(name.replace("-", "_"), directory)  # bench features-read: features_read
         if not path.exists():
             continue
         result = read_result(path)
         machines.add(machine(result["host"]))
+        commits.add(str(result["host"].get("commit") or "a commit not recorded"))
         lines += rows(result, import_module(module).HEADLINES)
+    at = f", code at {', '.join(sorted(commits))}" if commits else ""
     header = [
-        f"Measured on {'; '.join(sorted(machines)) or 'no results yet'}. Each figure is the "
+        f"Measured on {'; '.join(sorted(machines)) or 'no results yet'}{at}. Each figure is the "
         "median of its runs, with the spread (min-max) when there were several.",
         "",
         "| benchmark | figure | median (min-max) | baseline, median | vs baseline | runs "

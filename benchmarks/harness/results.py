@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -90,8 +91,31 @@ def load_average() -> list[float]:
         return []
 
 
+def code_commit(checkout: Path = RESULTS_DIR.parent.parent) -> str | None:
+    """The commit of the code measured (``git rev-parse --short HEAD`` of ``checkout``), with
+    ``+changes`` when tracked files other than the result files differ from it; None outside a
+    git checkout (an installed package)."""
+    git = ["git", "-C", str(checkout)]
+    try:
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            [*git, "diff", "--quiet", "HEAD", "--", ".", ":(exclude)benchmarks/results"],
+            capture_output=True, timeout=10,
+        ).returncode  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+changes" if changed else "")
+
+
 def host_info(**extra: Any) -> Json:
-    """CPU, memory, Python, the load average and the time now; ``extra`` adds service versions."""
+    """CPU, memory, Python, the load average, the time now and the commit measured
+    (``code_commit``); ``extra`` adds service versions."""
     import psutil
 
     return {
@@ -102,5 +126,6 @@ def host_info(**extra: Any) -> Json:
         "platform": platform.platform(),
         "load_average": load_average(),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": code_commit(),
         **extra,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from benchmarks.harness.figures import Target, all_met, per_second, ratio
 from benchmarks.harness.results import (
     RESULT_KEYS,
     BenchResult,
+    code_commit,
     host_info,
     read_result,
     result_path,
@@ -171,3 +173,14 @@ def test_host_info_describes_the_box() -> None:
     assert host["cpu_count"] >= 1
     assert host["cassandra"] == "5.0.6"
     assert {"cpu_model", "python", "load_average", "memory_mib"} <= set(host)
+
+
+def test_the_commit_measured_is_recorded_and_none_outside_a_checkout(tmp_path: Path) -> None:
+    checkout = Path(__file__).resolve().parents[3]
+    head = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert (code_commit() or "").removesuffix("+changes") == head
+    assert host_info()["commit"] == code_commit()
+    assert code_commit(tmp_path) is None

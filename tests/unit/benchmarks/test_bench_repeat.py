@@ -153,3 +153,16 @@ def test_steal_is_left_out_when_a_run_did_not_record_it() -> None:
     assert "host.cpu.steal" not in combined.extra["spread"]
     assert "host_cpu" in combined.extra["runs"][0]
     assert "host_cpu" not in combined.extra["runs"][1]
+
+
+def test_the_report_names_the_commits_measured(tmp_path: Path) -> None:
+    measured = run(6000, 0.3)
+    with_commit = BenchResult(
+        **{**measured.to_json(), "host": {**measured.host, "commit": "abc1234"}}
+    )
+    write_result(with_commit, tmp_path)
+    text = report_markdown(tmp_path, {"ingest": "benchmarks.ingest.command"})
+    assert text.startswith("Measured on Test CPU, 2 cores, 4 GiB, code at abc1234. ")
+    write_result(measured, tmp_path)  # measured before the commit was recorded
+    text = report_markdown(tmp_path, {"ingest": "benchmarks.ingest.command"})
+    assert "code at a commit not recorded." in text
