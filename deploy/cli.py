@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import load_settings
-from deploy.app_processes import api_process, worker_process
+from deploy.app_processes import api_process, features_worker_process, worker_process
 from deploy.redis_cluster import cluster_url
 from deploy.stack import LocalStack, ServiceStatus
 
@@ -76,9 +76,14 @@ def up(
 
 @stack_app.command()
 def down() -> None:
-    """Stop the API and worker `interstore demo` started, then the services `up` started."""
+    """Stop the API, the worker and the features worker `interstore demo` started, then the
+    services `up` started."""
     settings = load_settings()
-    for process in (api_process(settings), worker_process(settings)):
+    for process in (
+        api_process(settings),
+        worker_process(settings),
+        features_worker_process(settings),
+    ):
         if process.stop():
             _report(f"stopped {process.name}")
     stopped = _stack().down(_report)

@@ -148,3 +148,19 @@ def test_a_short_demo_runs_the_whole_system(demo_run: DemoRun, cql_session: Sess
     rows = cql_session.execute(f"SELECT count(*) FROM {keyspace}.interactions", timeout=60).one()
     assert rows is not None
     assert rows[0] > 0
+
+    # `interstore stack down` (`make down`) stops every daemon the demo started. This run's var
+    # folder holds no stack services, so the shared stack is left running.
+    down = subprocess.run(
+        [sys.executable, "-m", "interstore.cli", "stack", "down"],
+        env=demo_run.env, cwd=demo_run.tmp, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert down.returncode == 0, f"{down.stdout}\n{down.stderr}"
+    settings = demo_run.settings()
+    for process in (
+        api_process(settings),
+        worker_process(settings),
+        features_worker_process(settings),
+    ):
+        assert process.pid() is None, f"{process.name} still runs after stack down:\n{down.stdout}"
