@@ -190,6 +190,12 @@ def features_worker_process(settings: Settings) -> ManagedProcess:
     return _process(settings, FEATURES_WORKER)
 
 
+def app_processes(settings: Settings) -> tuple[ManagedProcess, ...]:
+    """The daemons ``interstore demo`` starts, in the order ``stack down`` stops them: the API
+    first (nothing reads after it), then the worker and the features worker."""
+    return api_process(settings), worker_process(settings), features_worker_process(settings)
+
+
 def features_worker_url(settings: Settings, path: str) -> str:
     conf = settings.features_worker
     return f"http://{_local(conf.web_bind)}:{conf.web_port}{path}"

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import load_settings
-from deploy.app_processes import api_process, features_worker_process, worker_process
+from deploy.app_processes import app_processes
 from deploy.redis_cluster import cluster_url
 from deploy.stack import LocalStack, ServiceStatus
 
@@ -79,11 +79,7 @@ def down() -> None:
     """Stop the API, the worker and the features worker `interstore demo` started, then the
     services `up` started."""
     settings = load_settings()
-    for process in (
-        api_process(settings),
-        worker_process(settings),
-        features_worker_process(settings),
-    ):
+    for process in app_processes(settings):
         if process.stop():
             _report(f"stopped {process.name}")
     stopped = _stack().down(_report)

@@ -21,7 +21,7 @@ import pytest
 from cassandra.cluster import Session
 
 from core.settings import Settings, StackSettings
-from deploy.app_processes import api_process, features_worker_process, worker_process
+from deploy.app_processes import app_processes
 from deploy.process import free_port, log_tail
 from deploy.stack import LocalStack
 
@@ -40,11 +40,7 @@ class DemoRun:
         settings = self.settings()
         return "\n".join(
             f"--- {process.name} log:\n{log_tail(process.log_file, 40)}"
-            for process in (
-                worker_process(settings),
-                features_worker_process(settings),
-                api_process(settings),
-            )
+            for process in app_processes(settings)
         )
 
 
@@ -77,11 +73,7 @@ def demo_run(
     run = DemoRun(env, var_dir, api_port, tmp_path)
     yield run
     settings = run.settings()
-    for process in (
-        api_process(settings),
-        worker_process(settings),
-        features_worker_process(settings),
-    ):
+    for process in app_processes(settings):
         process.stop()
 
 
@@ -158,9 +150,5 @@ def test_a_short_demo_runs_the_whole_system(demo_run: DemoRun, cql_session: Sess
     )  # fmt: skip
     assert down.returncode == 0, f"{down.stdout}\n{down.stderr}"
     settings = demo_run.settings()
-    for process in (
-        api_process(settings),
-        worker_process(settings),
-        features_worker_process(settings),
-    ):
+    for process in app_processes(settings):
         assert process.pid() is None, f"{process.name} still runs after stack down:\n{down.stdout}"
